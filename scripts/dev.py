@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""One entry point for a fresh machine: set up .venv from the pinned, hash-checked
+requirement files, then run the service or the whole check suite.
+
+    python3 scripts/dev.py serve   # tronpay on the embedded default (SQLite + local devnet)
+    python3 scripts/dev.py test    # lint, types and every test (PostgreSQL too when reachable
+                                   # or required by CI)
+    python3 scripts/dev.py lock    # regenerate requirements*.txt from pyproject.toml
+
+Only the standard library is used here, so it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("TRONPAY_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+REQUIREMENTS = {
+    "run": ["requirements.txt"],
+    "dev": ["requirements-dev.txt"],
+}
+
+
+def _digest(files: list[str]) -> str:
+    h = hashlib.sha256()
+    for name in [*files, "pyproject.toml"]:
+        h.update((ROOT / name).read_bytes())
+    return h.hexdigest()
+
+
+def _run(cmd: list[str | Path], **kw: object) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
+
+
+def ensure_venv(kind: str) -> None:
+    """Create .venv and install exactly the pinned versions, once per change of the locks."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs before the venv exists
+        sys.exit("tronpay needs Python 3.11 or newer")
+    files = REQUIREMENTS[kind]
+    stamp = VENV / f".tronpay-{kind}.sha256"
+    wanted = _digest(files)
+    if stamp.exists() and stamp.read_text() == wanted and PY.exists():
+        return
+    if not PY.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
+    pip = [PY, "-m", "pip", "--disable-pip-version-check", "install", "-q"]
+    for f in files:
+        _run([*pip, "--require-hashes", "-r", f])
+    _run([*pip, "--no-deps", "-e", "."])
+    stamp.write_text(wanted)
+
+
+def cmd_serve(args: list[str]) -> None:
+    ensure_venv("run")
+    os.execv(BIN / "tronpay", [str(BIN / "tronpay"), "serve", "--devnet", *args])  # noqa: S606
+
+
+def cmd_test(args: list[str]) -> None:
+    ensure_venv("dev")
+    _run([BIN / "ruff", "check", "src", "tests", "bench", "scripts"])
+    _run([BIN / "ruff", "format", "--check", "src", "tests", "bench", "scripts"])
+    _run([BIN / "mypy"])
+    _run([PY, "-m", "pytest", *args])
+
+
+def cmd_lock(args: list[str]) -> None:
+    ensure_venv("dev")
+    common = [
+        BIN / "uv",
+        "pip",
+        "compile",
+        "-q",
+        "--generate-hashes",
+        "--python-version",
+        "3.11",
+        "--universal",
+        "pyproject.toml",
+    ]
+    # dev first: runtime and prod are constrained to it, so every file pins the same versions
+    _run([*common, "--extra", "dev", "-o", "requirements-dev.txt"])
+    _run([*common, "-c", "requirements-dev.txt", "-o", "requirements.txt"])
+    _run([*common, "--extra", "prod", "-c", "requirements-dev.txt", "-o", "requirements-prod.txt"])
+
+
+COMMANDS = {"serve": cmd_serve, "test": cmd_test, "lock": cmd_lock}
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 scripts/dev.py {{{'|'.join(COMMANDS)}}} [args...]")
+    try:
+        COMMANDS[sys.argv[1]](sys.argv[2:])
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""tronpay: the TRON Payment System API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,17 @@
+"""The ``tronpay`` command line. Each command group lives in its own module and
+registers itself on the root app through ``register(app)``."""
+
+from __future__ import annotations
+
+import typer
+
+from tronpay.cli import access, keys, service
+
+app = typer.Typer(no_args_is_help=True, help="tronpay: the TRON Payment System API.")
+
+for _module in (service, keys, access):
+    _module.register(app)
+
+
+def main() -> None:
+    app()
