@@ -1,0 +1,83 @@
+"""Audit log tables.
+
+``audit_entries`` is append-only: every row carries its chain position ``seq`` (1, 2, 3, ...
+without gaps), the ``prev_hash`` of the row before it and its own ``hash`` =
+sha256(prev_hash || canonical JSON of the entry). ``audit_chain_head`` is a single row
+(``id = 1``) holding the last position and hash; writers lock it (``SELECT ... FOR UPDATE``
+on PostgreSQL) to take the next position, so concurrent writers cannot fork the chain.
+The unique constraint on ``seq`` is the second line of defence.
+
+Nothing may UPDATE or DELETE ``audit_entries``. On PostgreSQL the migration should install
+the trigger in ``tronpay.audit.models.POSTGRES_APPEND_ONLY_SQL`` (and drop it on downgrade
+with ``POSTGRES_APPEND_ONLY_DROP_SQL``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tronpay.db.base import Base
+
+# 64-bit on PostgreSQL; INTEGER on SQLite so the column is a rowid alias (autoincrement).
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEntry(Base):
+    """One audit record. Immutable once written."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    principal: Mapped[str] = mapped_column(String(200), nullable=False)
+    request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    entity_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    entity_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    __table_args__ = (Index("ix_audit_entries_entity", "entity_type", "entity_id", "seq"),)
+
+    def __repr__(self) -> str:
+        return (
+            f"AuditEntry(seq={self.seq}, action={self.action!r}, "
+            f"entity={self.entity_type}:{self.entity_id})"
+        )
+
+
+class AuditChainHead(Base):
+    """The single row (id = 1) naming the last chain position and its hash."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+POSTGRES_APPEND_ONLY_SQL = """
+CREATE OR REPLACE FUNCTION tronpay_audit_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_entries is append-only (% refused)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_entries_append_only
+    BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION tronpay_audit_append_only();
+"""
+
+POSTGRES_APPEND_ONLY_DROP_SQL = """
+DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries;
+DROP FUNCTION IF EXISTS tronpay_audit_append_only();
+"""

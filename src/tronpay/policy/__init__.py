@@ -1,0 +1,1 @@
+"""Payout policy: limits, allow/deny lists, approval thresholds."""
