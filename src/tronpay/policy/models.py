@@ -2,8 +2,11 @@
 
 ``policy_reservations``: one row per payout that passed the policy check, holding its amount
 against the rolling 24 h limits. ``released_at`` is set when the payout is cancelled or fails,
-which frees the amount. Sums over active rows (``released_at IS NULL``) created in the last
-24 h give the rolling totals per asset and per destination.
+which frees the amount. Sums over active rows (``released_at IS NULL``) whose ``counted_at``
+lies in the last 24 h give the rolling totals per asset and per destination. ``counted_at``
+starts at creation and is moved forward by the engine's re-check just before signing (the
+moment the money leaves), so a payout that waited days for approval is counted when it is
+sent, not when it was requested.
 
 ``policy_locks``: one row per asset. ``check_and_reserve`` locks it (``SELECT ... FOR UPDATE``
 on PostgreSQL; SQLite is serialized by the single writer) before summing and inserting, so
@@ -34,15 +37,16 @@ class PolicyReservation(Base):
     destination: Mapped[str] = mapped_column(String(64), nullable=False)
     amount: Mapped[int] = mapped_column(Money, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
-        Index("ix_policy_reservations_asset_created", "asset", "created_at"),
+        Index("ix_policy_reservations_asset_counted", "asset", "counted_at"),
         Index(
-            "ix_policy_reservations_asset_destination_created",
+            "ix_policy_reservations_asset_destination_counted",
             "asset",
             "destination",
-            "created_at",
+            "counted_at",
         ),
     )
 
