@@ -1,0 +1,144 @@
+"""Engines, sessions and the write-transaction discipline.
+
+The edge owns the transaction: the request dependency (``get_session``) and the worker
+wrapper (``write_transaction``) commit or roll back; services and repositories only flush.
+
+SQLite: WAL, ``busy_timeout``, foreign keys on, and every transaction starts with
+``BEGIN IMMEDIATE`` so a read-then-write never fails to upgrade its lock. Inside one process
+the write transactions are also serialized by an ``asyncio.Lock`` per engine (FIFO, no busy
+spinning), so concurrent requests never see "database is locked". Read-only sessions
+(``get_read_session``) use a plain deferred ``BEGIN`` and run in parallel thanks to WAL.
+
+PostgreSQL: asyncpg, READ COMMITTED; row locks (``SELECT ... FOR UPDATE``) where needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+READ_ONLY_OPTION = "tronpay_read_only"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" event choose BEGIN / BEGIN IMMEDIATE instead of the driver.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = _create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return _create_async_engine(url, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def write_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    """The in-process writer lock of a SQLite engine; ``None`` on PostgreSQL."""
+    if not is_sqlite(engine):
+        return None
+    lock = _write_locks.get(engine.sync_engine)
+    if lock is None:
+        lock = asyncio.Lock()
+        _write_locks[engine.sync_engine] = lock
+    return lock
+
+
+def _engine_of(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    bind = sessionmaker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("sessionmaker is not bound to an AsyncEngine")
+    return bind
+
+
+@asynccontextmanager
+async def write_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session in one write transaction: commit on success, roll back on any exception."""
+    lock = write_lock(_engine_of(sessionmaker))
+    if lock is None:
+        async with sessionmaker() as session, session.begin():
+            yield session
+        return
+    async with lock, sessionmaker() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def read_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session for reads only (never blocks writers on SQLite); rolled back at the end."""
+    async with sessionmaker() as session:
+        await session.connection(execution_options={READ_ONLY_OPTION: True})
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one write transaction per request, committed when the endpoint
+    returns, rolled back when it raises. Use it with ``scope="function"`` (see ``SessionDep``)
+    so the commit happens before the response is sent."""
+    async with write_transaction(sessionmaker_of(request)) as session:
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency for GET endpoints: a read-only transaction."""
+    async with read_transaction(sessionmaker_of(request)) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -1,0 +1,1 @@
+"""Domain-free helpers: money, ids, clock, pagination. Imports no domain package."""

@@ -1,0 +1,46 @@
+"""Prefixed, time-sortable identifiers: ``po_01J...`` (a ULID in Crockford base32).
+
+48 bits of milliseconds then 80 random bits; within one millisecond the random part is
+incremented so ids made by one process sort in creation order.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Final
+
+_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS: Final = 80
+_lock = threading.Lock()
+_last_ms = -1
+_last_random = 0
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_ulid(now_ms: int | None = None) -> str:
+    """A 26-character ULID string, monotonic within this process."""
+    global _last_ms, _last_random  # noqa: PLW0603 - process-wide monotonic state
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            _last_random = (_last_random + 1) % (1 << _RANDOM_BITS)
+        else:
+            _last_ms = ms
+            _last_random = secrets.randbits(_RANDOM_BITS - 1)
+        rand = _last_random
+    return _encode(ms, 10) + _encode(rand, 16)
+
+
+def new_id(prefix: str) -> str:
+    """``prefix_`` + ULID, e.g. ``new_id("po")`` -> ``po_01JD...``."""
+    return f"{prefix}_{new_ulid()}"
