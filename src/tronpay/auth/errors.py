@@ -1,0 +1,74 @@
+"""Authentication and authorization errors.
+
+401 errors carry ``headers`` with a ``WWW-Authenticate: Bearer ...`` challenge (RFC 6750).
+The app's TronpayError handler should copy ``getattr(exc, "headers", None)`` onto the response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tronpay.errors import AuthenticationRequired, Forbidden, TronpayError
+
+
+class _Challenge(AuthenticationRequired):
+    """A 401 with a Bearer challenge header."""
+
+    bearer_error: str | None = "invalid_token"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        challenge = 'Bearer realm="tronpay"'
+        if self.bearer_error is not None:
+            challenge += f', error="{self.bearer_error}"'
+        self.headers: dict[str, str] = {"WWW-Authenticate": challenge}
+
+
+class TokenMissing(_Challenge):
+    """No ``Authorization: Bearer`` header (RFC 6750: no error code in the challenge)."""
+
+    code = "missing_token"
+    title = "A bearer token is required"
+    bearer_error = None
+
+
+class InvalidToken(_Challenge):
+    """Malformed token, bad signature, algorithm not allowed, unknown key, bad claims."""
+
+    code = "invalid_token"
+    title = "The bearer token is not valid"
+
+
+class TokenExpired(InvalidToken):
+    code = "token_expired"
+    title = "The bearer token has expired"
+
+
+class TokenNotYetValid(InvalidToken):
+    code = "token_not_yet_valid"
+    title = "The bearer token is not valid yet"
+
+
+class InvalidAudience(InvalidToken):
+    code = "invalid_audience"
+    title = "The bearer token is meant for another audience"
+
+
+class InvalidIssuer(InvalidToken):
+    code = "invalid_issuer"
+    title = "The bearer token comes from an unexpected issuer"
+
+
+class InsufficientScope(Forbidden):
+    """The token is valid but lacks a scope the endpoint needs."""
+
+    code = "insufficient_scope"
+    title = "The bearer token lacks a required scope"
+
+
+class AuthMisconfigured(TronpayError):
+    """Verification keys or algorithms are configured wrongly (refuse to start)."""
+
+    code = "auth_misconfigured"
+    status = 500
+    title = "Authentication is not configured correctly"

@@ -1,0 +1,259 @@
+"""Token verification with pinned algorithms.
+
+The configured algorithm list is the only source of truth: the token header merely selects
+one of them, and each algorithm family verifies only with its own key material (an HMAC
+algorithm only ever with the configured secret, never with a public key), so ``none`` and
+HS/RS confusion are rejected by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ec import (
+    SECP256R1,
+    SECP384R1,
+    SECP521R1,
+    EllipticCurve,
+    EllipticCurvePublicKey,
+)
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from tronpay.auth.config import (
+    EC_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    RSA_ALGORITHMS,
+    SUPPORTED_ALGORITHMS,
+    AuthConfig,
+)
+from tronpay.auth.errors import (
+    AuthMisconfigured,
+    InvalidAudience,
+    InvalidIssuer,
+    InvalidToken,
+    TokenExpired,
+    TokenNotYetValid,
+)
+from tronpay.auth.keys import PublicKey, load_hs256_secret, load_public_key, read_jwks
+from tronpay.auth.principal import Principal
+
+log = structlog.get_logger(__name__)
+
+MAX_TOKEN_CHARS = 8192
+REQUIRED_CLAIMS = ["exp", "iat", "sub"]
+EC_CURVES: dict[str, type[EllipticCurve]] = {
+    "ES256": SECP256R1,
+    "ES384": SECP384R1,
+    "ES512": SECP521R1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JWKSKey:
+    """One signing key from a JWKS document."""
+
+    kid: str | None
+    alg: str | None
+    key: PublicKey
+
+
+class JWTVerifier:
+    """Verifies bearer tokens and turns them into ``Principal`` objects."""
+
+    def __init__(
+        self,
+        *,
+        algorithms: list[str],
+        hmac_secret: bytes | None = None,
+        public_key: PublicKey | None = None,
+        jwks: list[JWKSKey] | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+        leeway_s: int = 30,
+    ) -> None:
+        if not algorithms:
+            raise AuthMisconfigured("no JWT algorithms configured")
+        unsupported = [alg for alg in algorithms if alg not in SUPPORTED_ALGORITHMS]
+        if unsupported:
+            raise AuthMisconfigured(f"unsupported JWT algorithms: {', '.join(unsupported)}")
+        if any(alg in HMAC_ALGORITHMS for alg in algorithms) and hmac_secret is None:
+            raise AuthMisconfigured("an HMAC algorithm is configured but no HS256 secret file")
+        asymmetric = [alg for alg in algorithms if alg not in HMAC_ALGORITHMS]
+        if asymmetric and public_key is None and not jwks:
+            raise AuthMisconfigured(
+                f"{', '.join(asymmetric)} configured but no public key or JWKS file"
+            )
+        if leeway_s < 0 or leeway_s > 300:
+            raise AuthMisconfigured("JWT leeway must be between 0 and 300 seconds")
+        self._algorithms = frozenset(algorithms)
+        self._hmac_secret = hmac_secret
+        self._public_key = public_key
+        self._jwks = list(jwks or [])
+        self._audience = audience
+        self._issuer = issuer
+        self._leeway = leeway_s
+
+    @classmethod
+    def from_config(cls, config: AuthConfig) -> JWTVerifier:
+        """Load the key files named in ``config`` and build a verifier (fails fast)."""
+        secret = (
+            load_hs256_secret(config.hs256_secret_file)
+            if config.hs256_secret_file is not None
+            else None
+        )
+        public_key = (
+            load_public_key(config.public_key_file) if config.public_key_file is not None else None
+        )
+        jwks = parse_jwks(read_jwks(config.jwks_file)) if config.jwks_file is not None else None
+        return cls(
+            algorithms=list(config.algorithms),
+            hmac_secret=secret,
+            public_key=public_key,
+            jwks=jwks,
+            audience=config.audience,
+            issuer=config.issuer,
+            leeway_s=config.leeway_s,
+        )
+
+    @property
+    def algorithms(self) -> frozenset[str]:
+        return self._algorithms
+
+    def verify(self, token: str) -> Principal:
+        """Check signature and claims; return the caller or raise an ``InvalidToken``."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise InvalidToken("the token is empty or too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("the token is malformed") from exc
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise InvalidToken("the token's algorithm is not accepted")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidToken("the token's key id is malformed")
+        key = self._key_for(alg, kid)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "verify_aud": self._audience is not None,
+                    "verify_iss": self._issuer is not None,
+                },
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenExpired() from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise TokenNotYetValid() from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidAudience() from exc
+        except jwt.InvalidIssuerError as exc:
+            raise InvalidIssuer() from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidToken(f"the token lacks the {exc.claim!r} claim") from exc
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidToken("the token's signature or claims are not valid") from exc
+        return principal_from_claims(claims)
+
+    def _key_for(self, alg: str, kid: str | None) -> bytes | PublicKey:
+        if alg in HMAC_ALGORITHMS:
+            if self._hmac_secret is None:  # pragma: no cover - excluded by __init__
+                raise InvalidToken("the token's algorithm is not accepted")
+            return self._hmac_secret
+        candidates: list[PublicKey] = []
+        if self._jwks:
+            for entry in self._jwks:
+                if kid is not None and entry.kid != kid:
+                    continue
+                if entry.alg is not None and entry.alg != alg:
+                    continue
+                if _key_fits(alg, entry.key):
+                    candidates.append(entry.key)
+            if kid is None and len(candidates) > 1:
+                raise InvalidToken("the token names no key id and several keys could match")
+        if not candidates and self._public_key is not None and _key_fits(alg, self._public_key):
+            candidates.append(self._public_key)
+        if not candidates:
+            raise InvalidToken("no configured key matches the token")
+        return candidates[0]
+
+
+def _key_fits(alg: str, key: PublicKey) -> bool:
+    """Whether ``key`` is the right kind of key for ``alg`` (RSA for RS/PS, EC curve for ES)."""
+    if alg in RSA_ALGORITHMS:
+        return isinstance(key, RSAPublicKey)
+    if alg in EC_ALGORITHMS:
+        return isinstance(key, EllipticCurvePublicKey) and isinstance(key.curve, EC_CURVES[alg])
+    return False
+
+
+def parse_jwks(document: str) -> list[JWKSKey]:
+    """Parse a JWKS document into signing keys; symmetric (``oct``) keys are refused."""
+    try:
+        data = json.loads(document)
+    except json.JSONDecodeError as exc:
+        raise AuthMisconfigured("the JWKS file is not JSON") from exc
+    raw_keys = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(raw_keys, list) or not raw_keys:
+        raise AuthMisconfigured("the JWKS file has no keys")
+    keys: list[JWKSKey] = []
+    for raw in raw_keys:
+        if not isinstance(raw, dict):
+            raise AuthMisconfigured("a JWKS entry is not an object")
+        if raw.get("use", "sig") != "sig":
+            continue
+        if raw.get("kty") not in ("RSA", "EC"):
+            raise AuthMisconfigured("JWKS keys must be RSA or EC public keys")
+        try:
+            jwk = jwt.PyJWK.from_dict(raw)
+        except jwt.PyJWTError as exc:
+            raise AuthMisconfigured(f"unusable JWKS key: {exc}") from exc
+        public = jwk.key
+        if not isinstance(public, RSAPublicKey | EllipticCurvePublicKey):
+            raise AuthMisconfigured("JWKS keys must be public keys")
+        kid = raw.get("kid")
+        alg = raw.get("alg")
+        keys.append(
+            JWKSKey(
+                kid=kid if isinstance(kid, str) else None,
+                alg=alg if isinstance(alg, str) else None,
+                key=public,
+            )
+        )
+    if not keys:
+        raise AuthMisconfigured("the JWKS file has no signing keys")
+    return keys
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """Subject from ``sub``; scopes from ``scope`` (space-separated) and/or ``scp`` (list)."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise InvalidToken("the token's subject is empty")
+    scopes: set[str] = set()
+    scope = claims.get("scope")
+    if scope is not None:
+        if not isinstance(scope, str):
+            raise InvalidToken("the scope claim must be a space-separated string")
+        scopes.update(scope.split())
+    scp = claims.get("scp")
+    if scp is not None:
+        if isinstance(scp, str):
+            scopes.update(scp.split())
+        elif isinstance(scp, list) and all(isinstance(item, str) for item in scp):
+            scopes.update(scp)
+        else:
+            raise InvalidToken("the scp claim must be a list of strings")
+    return Principal(subject=subject, scopes=frozenset(scopes))
