@@ -17,7 +17,8 @@ Error tree (every error is a :class:`tronpay.errors.TronpayError`)::
 A broadcast does not raise for a refused transaction: it returns a :class:`BroadcastOutcome`
 whose ``kind`` tells the engine what the refusal proves. Only reads raise.
 
-Addresses are 21-byte hex strings starting with ``41`` (java-tron's non-visible form).
+Addresses may be given as base58 (``T...``) or hex (``41...``); requests always send the
+hex form with ``"visible": false``.
 """
 
 from __future__ import annotations
@@ -27,18 +28,22 @@ import contextlib
 import enum
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import structlog
 
 from tronpay.errors import TronpayError
+from tronpay.tron import abi
+from tronpay.tron.address import to_bytes
+from tronpay.tron.errors import DecodeError
 
 log = structlog.get_logger(__name__)
 
 API_KEY_HEADER = "TRON-PRO-API-KEY"
+_T = TypeVar("_T")
 
 # ---------------------------------------------------------------------------------------------
 # errors
@@ -450,14 +455,16 @@ class NodeClient:
     async def account(self, address: str, *, solid: bool = False) -> Account:
         prefix = "/walletsolidity" if solid else "/wallet"
         data = _as_dict(
-            await self._read(f"{prefix}/getaccount", {"address": address, "visible": False}),
+            await self._read(f"{prefix}/getaccount", {"address": _hex(address), "visible": False}),
             "getaccount",
         )
         return Account(address=address, exists=bool(data), balance_sun=_int(data.get("balance")))
 
     async def account_resource(self, address: str) -> AccountResource:
         data = _as_dict(
-            await self._read("/wallet/getaccountresource", {"address": address, "visible": False}),
+            await self._read(
+                "/wallet/getaccountresource", {"address": _hex(address), "visible": False}
+            ),
             "getaccountresource",
         )
         return AccountResource(
@@ -496,12 +503,12 @@ class NodeClient:
     ) -> ConstantResult:
         """Run a view call with full calldata (selector + arguments)."""
         body: dict[str, Any] = {
-            "contract_address": contract,
+            "contract_address": _hex(contract),
             "data": data.hex(),
             "visible": False,
         }
         if owner is not None:
-            body["owner_address"] = owner
+            body["owner_address"] = _hex(owner)
         prefix = "/walletsolidity" if solid else "/wallet"
         resp = _as_dict(
             await self._read(f"{prefix}/triggerconstantcontract", body), "triggerconstantcontract"
@@ -531,8 +538,8 @@ class NodeClient:
     async def estimate_energy(self, owner: str, contract: str, data: bytes) -> int:
         """Energy a contract call needs: ``estimateenergy``, else ``triggerconstantcontract``."""
         body = {
-            "owner_address": owner,
-            "contract_address": contract,
+            "owner_address": _hex(owner),
+            "contract_address": _hex(contract),
             "data": data.hex(),
             "visible": False,
         }
@@ -547,6 +554,20 @@ class NodeClient:
         if not fallback.ok:
             raise NodeRejected(f"energy estimate failed: {fallback.message}", contract=contract)
         return fallback.energy_used + fallback.energy_penalty
+
+    async def token_balance(self, token: str, owner: str) -> int:
+        """TRC20 ``balanceOf(owner)`` in base units."""
+        out = await self.call_view(owner, token, abi.balance_of_call(owner))
+        return _decode(abi.decode_uint256, out[:32])
+
+    async def token_decimals(self, token: str) -> int:
+        out = await self.call_view(None, token, abi.decimals_call())
+        return _decode(abi.decode_uint256, out[:32])
+
+    async def is_blacklisted(self, token: str, addr: str) -> bool:
+        """Tether's ``isBlackListed(addr)``."""
+        out = await self.call_view(None, token, abi.is_blacklisted_call(addr))
+        return _decode(abi.decode_bool, out[:32])
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -644,6 +665,17 @@ class NodeClient:
 
 # ---------------------------------------------------------------------------------------------
 # parsing helpers (JSON edge)
+
+
+def _hex(addr: str) -> str:
+    return to_bytes(addr).hex()
+
+
+def _decode(fn: Callable[[bytes], _T], data: bytes) -> _T:
+    try:
+        return fn(data)
+    except DecodeError as exc:
+        raise NodeRejected(f"cannot decode contract result: {exc.detail}") from exc
 
 
 def _int(value: Any) -> int:

@@ -1,0 +1,1 @@
+"""The payout engine: claim, plan, sign, broadcast, follow, sweep, reconcile."""

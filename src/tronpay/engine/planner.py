@@ -1,0 +1,381 @@
+"""Fee and funds planning (DESIGN §5): what a payout costs and whether the wallet can pay it.
+
+Everything is integer arithmetic in base units (sun, token units). Prices and energy come
+from the node, never from constants. A payout the wallet cannot pay right now is *blocked*
+(it stays ``queued`` with a reason and is planned again later); a payout that can never be
+paid (a blacklisted destination) *fails*. Nothing here writes anything: ``quote`` is safe for
+``POST /v1/payouts/quote``.
+
+Why fee_limit ignores staked energy: java-tron caps the TOTAL energy of a contract call at
+``fee_limit / energy_price``, staked energy included, so a fee_limit sized only for the
+burned part would end in OUT_OF_ENERGY. The TRX the wallet must hold, on the other hand, is
+only the part staked energy does not cover (plus the margin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+import structlog
+
+from tronpay.tron import abi
+from tronpay.tron.address import to_bytes
+from tronpay.tron.node import ChainParameters, NodeClient, NodeRejected
+
+log = structlog.get_logger(__name__)
+
+_T = TypeVar("_T")
+
+USDT = "USDT"
+TRX = "TRX"
+
+# Upper bounds of a signed transaction's bandwidth (serialized size + java-tron's 64-byte
+# result allowance). Measured sizes: TRX transfer ~270 bytes, TRC20 transfer with fee_limit
+# ~345 bytes; a memo adds its own length.
+TRX_TX_BYTES = 300
+TRC20_TX_BYTES = 420
+
+
+class Decision(enum.StrEnum):
+    SEND = "send"  # sign and broadcast now
+    BLOCK = "block"  # stay queued with blocked_reason; plan again later
+    FAIL = "fail"  # can never be paid: fail the payout with the reason
+
+
+class BlockReason(enum.StrEnum):
+    INSUFFICIENT_TRX = "insufficient_trx"
+    INSUFFICIENT_TOKEN = "insufficient_token"  # noqa: S105 - a reason, not a secret
+    FEE_LIMIT_CAP = "fee_limit_cap"
+    HOT_WALLET_BLACKLISTED = "hot_wallet_blacklisted"
+    ESTIMATE_FAILED = "energy_estimate_failed"
+    NODE_UNAVAILABLE = "node_unavailable"
+
+
+class FailReason(enum.StrEnum):
+    DESTINATION_BLACKLISTED = "destination_blacklisted"
+    DESTINATION_IS_HOT_WALLET = "destination_is_hot_wallet"
+    UNSUPPORTED_ASSET = "unsupported_asset"
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """fee_limit = energy * price * margin_percent / 100, capped by max_fee_limit_sun."""
+
+    margin_percent: int = 120
+    retry_margin_percent: int = 200  # after an OUT_OF_ENERGY receipt (one re-attempt)
+    max_fee_limit_sun: int = 100_000_000  # 100 TRX
+    concurrency: int = 16  # parallel node reads while planning
+
+    def __post_init__(self) -> None:
+        if self.margin_percent < 100 or self.retry_margin_percent < self.margin_percent:
+            raise ValueError("margins must be >= 100 and retry >= normal")
+        if self.max_fee_limit_sun <= 0:
+            raise ValueError("max_fee_limit_sun must be positive")
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """What live (signed, not yet included) attempts may still take from the wallet."""
+
+    trx_sun: int = 0
+    token_units: int = 0
+    energy: int = 0
+    bandwidth: int = 0
+
+
+@dataclass(frozen=True)
+class WalletState:
+    """The hot wallet as the planner sees it: balances net of live attempts, and prices."""
+
+    address: str
+    trx_sun: int
+    token_units: int
+    energy: int
+    bandwidth: int
+    energy_price_sun: int
+    bandwidth_price_sun: int
+    activation_fee_sun: int  # TRX transfer to an account that does not exist yet
+    blacklisted: bool
+
+    def spend(self, quote: Quote) -> WalletState:
+        energy_used = min(self.energy, quote.energy_from_stake)
+        bw_used = min(self.bandwidth, quote.bandwidth_bytes) if quote.bandwidth_burn_sun == 0 else 0
+        return replace(
+            self,
+            trx_sun=self.trx_sun - quote.trx_required_sun,
+            token_units=self.token_units - quote.token_units,
+            energy=self.energy - energy_used,
+            bandwidth=self.bandwidth - bw_used,
+        )
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The cost of one payout. ``fee_limit_sun`` goes into the transaction; ``trx_required_sun``
+    is what the wallet must hold for it (worst case); ``expected_fee_sun`` what it should burn."""
+
+    asset: str
+    to_address: str
+    amount: int
+    recipient_exists: bool
+    new_token_holder: bool
+    energy_needed: int
+    energy_from_stake: int
+    energy_price_sun: int
+    fee_limit_sun: int
+    bandwidth_bytes: int
+    bandwidth_price_sun: int
+    bandwidth_burn_sun: int
+    activation_fee_sun: int
+    expected_fee_sun: int
+    trx_required_sun: int
+    token_units: int
+    capped: bool  # fee_limit hit the configured maximum (still >= the estimate)
+
+
+@dataclass(frozen=True)
+class PayoutRequest:
+    """The planner's view of a payout (independent of the ORM)."""
+
+    payout_id: str
+    asset: str
+    to_address: str
+    amount: int
+    memo_bytes: int = 0
+    retry_out_of_energy: bool = False
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    payout_id: str
+    decision: Decision
+    quote: Quote | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    items: tuple[PlanItem, ...]
+    wallet_before: WalletState
+    wallet_after: WalletState
+
+    @property
+    def to_send(self) -> tuple[PlanItem, ...]:
+        return tuple(i for i in self.items if i.decision is Decision.SEND)
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    exists: bool
+    blacklisted: bool
+    new_holder: bool
+    energy: int
+    estimate_error: str | None = None
+
+
+def percent(value: int, pct: int) -> int:
+    """``value * pct / 100`` rounded up (integers only)."""
+    return -(-value * pct // 100)
+
+
+class Planner:
+    """Quotes and plans payouts from ``hot_wallet`` using one node client."""
+
+    def __init__(
+        self,
+        node: NodeClient,
+        *,
+        hot_wallet: str,
+        token_contract: str,
+        policy: FeePolicy | None = None,
+    ) -> None:
+        self._node = node
+        self.hot_wallet = hot_wallet
+        self.token_contract = token_contract
+        self.policy = policy or FeePolicy()
+
+    # -- wallet ---------------------------------------------------------------------------------
+
+    async def wallet_state(self, reserved: Reserved | None = None) -> WalletState:
+        reserved = reserved or Reserved()
+        account, resource, params, token, listed = await asyncio.gather(
+            self._node.account(self.hot_wallet),
+            self._node.account_resource(self.hot_wallet),
+            self._node.chain_parameters(),
+            self._node.token_balance(self.token_contract, self.hot_wallet),
+            self._node.is_blacklisted(self.token_contract, self.hot_wallet),
+        )
+        return WalletState(
+            address=self.hot_wallet,
+            trx_sun=account.balance_sun - reserved.trx_sun,
+            token_units=token - reserved.token_units,
+            energy=max(0, resource.energy_available - reserved.energy),
+            bandwidth=max(0, resource.bandwidth_available - reserved.bandwidth),
+            energy_price_sun=params.energy_fee_sun,
+            bandwidth_price_sun=params.transaction_fee_sun,
+            activation_fee_sun=_activation_fee(params),
+            blacklisted=listed,
+        )
+
+    # -- quoting --------------------------------------------------------------------------------
+
+    async def quote(
+        self, asset: str, to_address: str, amount: int, *, wallet: WalletState | None = None
+    ) -> Quote:
+        """The cost of paying ``amount`` of ``asset`` to ``to_address`` (no side effects).
+
+        Raises ``NodeRejected`` when the energy estimate fails and ``NodeUnavailable`` when no
+        node answers.
+        """
+        wallet = wallet or await self.wallet_state()
+        recipient = await self._recipient(asset, to_address, amount)
+        if recipient.estimate_error is not None:
+            raise NodeRejected(f"energy estimate failed: {recipient.estimate_error}")
+        return self._price(
+            PayoutRequest("quote", asset, to_address, amount), recipient, wallet, self.policy
+        )
+
+    def _price(
+        self, req: PayoutRequest, rcpt: _Recipient, wallet: WalletState, policy: FeePolicy
+    ) -> Quote:
+        margin = policy.retry_margin_percent if req.retry_out_of_energy else policy.margin_percent
+        if req.asset == USDT:
+            energy = rcpt.energy
+            wanted_limit = percent(energy * wallet.energy_price_sun, margin)
+            fee_limit = min(wanted_limit, policy.max_fee_limit_sun)
+            from_stake = min(wallet.energy, energy)
+            burn_energy = (energy - from_stake) * wallet.energy_price_sun
+            # The wallet must cover the margin on the part stake does not pay for.
+            energy_reserve = max(0, fee_limit - from_stake * wallet.energy_price_sun)
+            tx_bytes = TRC20_TX_BYTES + req.memo_bytes
+            activation = 0
+            token_units = req.amount
+            trx_amount = 0
+        else:
+            energy = fee_limit = from_stake = burn_energy = energy_reserve = wanted_limit = 0
+            tx_bytes = TRX_TX_BYTES + req.memo_bytes
+            activation = 0 if rcpt.exists else wallet.activation_fee_sun
+            token_units = 0
+            trx_amount = req.amount
+        bw_burn = 0 if wallet.bandwidth >= tx_bytes else tx_bytes * wallet.bandwidth_price_sun
+        return Quote(
+            asset=req.asset,
+            to_address=req.to_address,
+            amount=req.amount,
+            recipient_exists=rcpt.exists,
+            new_token_holder=rcpt.new_holder,
+            energy_needed=energy,
+            energy_from_stake=from_stake,
+            energy_price_sun=wallet.energy_price_sun,
+            fee_limit_sun=fee_limit,
+            bandwidth_bytes=tx_bytes,
+            bandwidth_price_sun=wallet.bandwidth_price_sun,
+            bandwidth_burn_sun=bw_burn,
+            activation_fee_sun=activation,
+            expected_fee_sun=burn_energy + bw_burn + activation,
+            trx_required_sun=energy_reserve + bw_burn + activation + trx_amount,
+            token_units=token_units,
+            capped=wanted_limit > fee_limit,
+        )
+
+    async def _recipient(self, asset: str, to_address: str, amount: int) -> _Recipient:
+        if asset == TRX:
+            account = await self._node.account(to_address)
+            return _Recipient(exists=account.exists, blacklisted=False, new_holder=False, energy=0)
+        listed, balance = await asyncio.gather(
+            self._node.is_blacklisted(self.token_contract, to_address),
+            self._node.token_balance(self.token_contract, to_address),
+        )
+        if listed:
+            return _Recipient(exists=True, blacklisted=True, new_holder=balance == 0, energy=0)
+        try:
+            energy = await self._node.estimate_energy(
+                self.hot_wallet, self.token_contract, abi.transfer_call(to_address, amount)
+            )
+        except NodeRejected as exc:
+            return _Recipient(True, False, balance == 0, 0, estimate_error=exc.detail)
+        return _Recipient(exists=True, blacklisted=False, new_holder=balance == 0, energy=energy)
+
+    # -- planning -------------------------------------------------------------------------------
+
+    async def plan(self, requests: Sequence[PayoutRequest], reserved: Reserved | None) -> Plan:
+        """Decide SEND / BLOCK / FAIL for each request, in order, spending a running copy of the
+        wallet so the whole chunk fits. ``NodeUnavailable`` propagates (nothing is decided)."""
+        wallet = await self.wallet_state(reserved)
+        sem = asyncio.Semaphore(self.policy.concurrency)
+
+        async def probe(req: PayoutRequest) -> _Recipient | None:
+            if req.asset not in (USDT, TRX) or _same(req.to_address, self.hot_wallet):
+                return None
+            if wallet.blacklisted and req.asset == USDT:
+                return None
+            if req.asset == USDT and req.amount > wallet.token_units:
+                return None  # an estimate would revert; blocked below anyway
+            return await _bounded(
+                sem, lambda: self._recipient(req.asset, req.to_address, req.amount)
+            )
+
+        recipients = await asyncio.gather(*(probe(r) for r in requests))
+        items: list[PlanItem] = []
+        running = wallet
+        for req, rcpt in zip(requests, recipients, strict=True):
+            item, running = self._decide(req, rcpt, running)
+            items.append(item)
+        return Plan(items=tuple(items), wallet_before=wallet, wallet_after=running)
+
+    def _decide(
+        self, req: PayoutRequest, rcpt: _Recipient | None, wallet: WalletState
+    ) -> tuple[PlanItem, WalletState]:
+        if req.asset not in (USDT, TRX):
+            return PlanItem(
+                req.payout_id, Decision.FAIL, reason=FailReason.UNSUPPORTED_ASSET
+            ), wallet
+        if _same(req.to_address, self.hot_wallet):
+            return (
+                PlanItem(req.payout_id, Decision.FAIL, reason=FailReason.DESTINATION_IS_HOT_WALLET),
+                wallet,
+            )
+        if req.asset == USDT and wallet.blacklisted:
+            return _block(req, BlockReason.HOT_WALLET_BLACKLISTED), wallet
+        if rcpt is None:  # USDT short before the estimate
+            return _block(req, BlockReason.INSUFFICIENT_TOKEN), wallet
+        if rcpt.blacklisted:
+            return (
+                PlanItem(req.payout_id, Decision.FAIL, reason=FailReason.DESTINATION_BLACKLISTED),
+                wallet,
+            )
+        if rcpt.estimate_error is not None:
+            return _block(req, BlockReason.ESTIMATE_FAILED), wallet
+        quote = self._price(req, rcpt, wallet, self.policy)
+        if req.asset == USDT:
+            if quote.fee_limit_sun < quote.energy_needed * quote.energy_price_sun:
+                return _block(req, BlockReason.FEE_LIMIT_CAP, quote), wallet
+            if quote.token_units > wallet.token_units:
+                return _block(req, BlockReason.INSUFFICIENT_TOKEN, quote), wallet
+        if quote.trx_required_sun > wallet.trx_sun:
+            return _block(req, BlockReason.INSUFFICIENT_TRX, quote), wallet
+        return PlanItem(req.payout_id, Decision.SEND, quote=quote), wallet.spend(quote)
+
+
+def _block(req: PayoutRequest, reason: BlockReason, quote: Quote | None = None) -> PlanItem:
+    return PlanItem(req.payout_id, Decision.BLOCK, quote=quote, reason=reason)
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return to_bytes(a) == to_bytes(b)
+    except ValueError:
+        return False
+
+
+def _activation_fee(params: ChainParameters) -> int:
+    return params.create_new_account_fee_in_system_contract_sun + params.create_account_fee_sun
+
+
+async def _bounded(sem: asyncio.Semaphore, fn: Callable[[], Awaitable[_T]]) -> _T:
+    async with sem:
+        return await fn()
