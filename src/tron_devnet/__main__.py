@@ -1,0 +1,5 @@
+"""``python -m tron_devnet``."""
+
+from tron_devnet.cli import main
+
+main()

@@ -1,0 +1,292 @@
+"""Fault injection: seeded, per-endpoint rules that make the devnet misbehave on purpose.
+
+A ``FaultPlan`` holds an ordered list of ``FaultRule``s and one ``random.Random(seed)``. For each
+request the server asks ``plan.pick(path)``; the first rule whose glob matches the path, that
+still has budget left and whose probability roll succeeds fires (one roll per matching rule with
+probability < 1, so a plan is deterministic for a given seed and request sequence).
+
+Modes:
+- ``http_500`` / ``http_502``: answer with that status and no java-tron body.
+- ``hang``: sleep ``seconds`` (longer than a client timeout), then serve the request normally.
+- ``server_busy``: a broadcast answers ``{"code": "SERVER_BUSY", ...}``; nothing is accepted.
+- ``never_include``: the broadcast is accepted (``result: true``) and never put in a block.
+- ``lose_response``: the request IS served (a broadcast is accepted), then the connection is
+  dropped without a response.
+- ``delay_blocks``: the broadcast is accepted but included only after ``blocks`` more blocks.
+- ``revert_next``: the next ``count`` TRC20 transfers broadcast here execute as REVERT.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+MODES = frozenset(
+    {
+        "http_500",
+        "http_502",
+        "hang",
+        "server_busy",
+        "never_include",
+        "lose_response",
+        "delay_blocks",
+        "revert_next",
+    }
+)
+# Modes applied around any request (by the app wrapper) and those only a broadcast handler
+# applies (they change how the transaction is accepted). revert_next is counted separately.
+TRANSPORT_MODES = frozenset({"http_500", "http_502", "hang", "lose_response"})
+BROADCAST_MODES = frozenset({"server_busy", "never_include", "delay_blocks"})
+
+
+class FaultSpecError(ValueError):
+    """A fault rule or plan in a request or file is malformed."""
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    path: str
+    mode: str
+    probability: float = 1.0
+    count: int | None = None  # remaining firings; None = unlimited
+    seconds: float = 30.0  # hang
+    blocks: int = 1  # delay_blocks
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "mode": self.mode,
+            "probability": self.probability,
+            "count": self.count,
+        }
+        if self.mode == "hang":
+            out["seconds"] = self.seconds
+        if self.mode == "delay_blocks":
+            out["blocks"] = self.blocks
+        return out
+
+
+def _int_field(raw: dict[str, Any], name: str, default: int | None, minimum: int) -> int | None:
+    value = raw.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise FaultSpecError(f"{name} must be an integer >= {minimum}")
+    return value
+
+
+def _number_field(raw: dict[str, Any], name: str, default: float) -> float:
+    value = raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FaultSpecError(f"{name} must be a number")
+    return float(value)
+
+
+def parse_rule(raw: object) -> FaultRule:
+    if not isinstance(raw, dict):
+        raise FaultSpecError("a fault rule must be an object")
+    unknown = set(raw) - {"path", "mode", "probability", "count", "seconds", "blocks"}
+    if unknown:
+        raise FaultSpecError(f"unknown fault rule fields: {sorted(unknown)}")
+    path = raw.get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise FaultSpecError("path must be a glob starting with '/', e.g. /wallet/broadcast*")
+    mode = raw.get("mode")
+    if mode not in MODES:
+        raise FaultSpecError(f"mode must be one of {sorted(MODES)}")
+    probability = _number_field(raw, "probability", 1.0)
+    if not 0.0 <= probability <= 1.0:
+        raise FaultSpecError("probability must be within [0, 1]")
+    seconds = _number_field(raw, "seconds", 30.0)
+    if seconds < 0:
+        raise FaultSpecError("seconds must be >= 0")
+    blocks = _int_field(raw, "blocks", 1, 1)
+    count = _int_field(raw, "count", None, 0)
+    return FaultRule(
+        path=path,
+        mode=str(mode),
+        probability=probability,
+        count=count,
+        seconds=seconds,
+        blocks=blocks if blocks is not None else 1,
+    )
+
+
+class FaultPlan:
+    """An ordered, seeded set of fault rules. Not thread-safe (event-loop use only)."""
+
+    def __init__(self, rules: list[FaultRule] | None = None, *, seed: int = 0) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self._rules: list[FaultRule] = list(rules or [])
+        self.fired: dict[str, int] = {}
+
+    @classmethod
+    def from_json(cls, raw: object, *, default_seed: int = 0) -> FaultPlan:
+        """``{"seed": n, "rules": [...]}`` or a bare list of rules."""
+        if isinstance(raw, list):
+            return cls([parse_rule(r) for r in raw], seed=default_seed)
+        if not isinstance(raw, dict):
+            raise FaultSpecError("faults must be an object {seed, rules} or a list of rules")
+        unknown = set(raw) - {"seed", "rules"}
+        if unknown:
+            raise FaultSpecError(f"unknown fields: {sorted(unknown)}")
+        seed = raw.get("seed", default_seed)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise FaultSpecError("seed must be an integer")
+        rules = raw.get("rules", [])
+        if not isinstance(rules, list):
+            raise FaultSpecError("rules must be a list")
+        return cls([parse_rule(r) for r in rules], seed=seed)
+
+    @property
+    def active(self) -> bool:
+        """Whether any rule could still fire (cheap check on the hot path)."""
+        return any(r.count is None or r.count > 0 for r in self._rules)
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        return list(self._rules)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "rules": [r.to_json() for r in self._rules],
+            "fired": dict(self.fired),
+        }
+
+    def pick(self, path: str, modes: frozenset[str]) -> FaultRule | None:
+        """The rule among ``modes`` that fires for this request, if any (budget consumed)."""
+        for i, rule in enumerate(self._rules):
+            if rule.count is not None and rule.count <= 0:
+                continue
+            if rule.mode not in modes:
+                continue
+            if not fnmatch.fnmatchcase(path, rule.path):
+                continue
+            if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                continue
+            self._consume(i)
+            return rule
+        return None
+
+    def pending_revert(self, path: str) -> int | None:
+        """Index of a live revert_next rule for this path (not consumed yet)."""
+        for i, rule in enumerate(self._rules):
+            if rule.mode != "revert_next" or (rule.count is not None and rule.count <= 0):
+                continue
+            if fnmatch.fnmatchcase(path, rule.path):
+                return i
+        return None
+
+    def consume(self, index: int) -> None:
+        """Spend one firing of rule ``index`` (used for revert_next once a TRC20 transfer is
+        actually accepted)."""
+        self._consume(index)
+
+    def _consume(self, index: int) -> None:
+        rule = self._rules[index]
+        if rule.count is not None:
+            self._rules[index] = replace(rule, count=rule.count - 1)
+        self.fired[rule.mode] = self.fired.get(rule.mode, 0) + 1
+
+
+_TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
+_TRIGGER_SMART_CONTRACT = 31
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(buf) or shift > 63:
+            raise ValueError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(buf: bytes) -> list[tuple[int, int | bytes]]:
+    """Top-level (field number, value) pairs of a protobuf message; varints and bytes only."""
+    out: list[tuple[int, int | bytes]] = []
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+            out.append((field, value))
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+            if pos + size > len(buf):
+                raise ValueError("truncated field")
+            out.append((field, buf[pos : pos + size]))
+            pos += size
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ValueError("unsupported wire type")
+    return out
+
+
+def _sub(fields: list[tuple[int, int | bytes]], number: int) -> list[bytes]:
+    return [v for f, v in fields if f == number and isinstance(v, bytes)]
+
+
+def tx_raw_bytes(tx_bytes: bytes) -> bytes | None:
+    """The serialized ``raw_data`` (field 1) of a serialized Transaction, if parseable."""
+    try:
+        raws = _sub(_fields(tx_bytes), 1)
+    except ValueError:
+        return None
+    return raws[0] if raws else None
+
+
+def is_trc20_transfer_bytes(tx_bytes: bytes) -> bool:
+    """Whether a serialized Transaction is a TriggerSmartContract calling transfer(...).
+
+    Only used to count ``revert_next`` firings; the chain does the real decoding and validation.
+    """
+    try:
+        for raw in _sub(_fields(tx_bytes), 1):
+            for contract in _sub(_fields(raw), 11):
+                cfields = _fields(contract)
+                types = [v for f, v in cfields if f == 1 and isinstance(v, int)]
+                if not types or types[0] != _TRIGGER_SMART_CONTRACT:
+                    continue
+                for param in _sub(cfields, 2):
+                    for value in _sub(_fields(param), 2):
+                        for data in _sub(_fields(value), 4):
+                            if data[:4] == _TRANSFER_SELECTOR:
+                                return True
+    except ValueError:
+        return False
+    return False
+
+
+def is_trc20_transfer_json(tx: object) -> bool:
+    """The same test on a broadcasttransaction JSON body."""
+    if not isinstance(tx, dict):
+        return False
+    raw = tx.get("raw_data")
+    if not isinstance(raw, dict):
+        return False
+    contracts = raw.get("contract")
+    if not isinstance(contracts, list):
+        return False
+    for contract in contracts:
+        if not isinstance(contract, dict) or contract.get("type") != "TriggerSmartContract":
+            continue
+        param = contract.get("parameter")
+        value = param.get("value") if isinstance(param, dict) else None
+        data = value.get("data") if isinstance(value, dict) else None
+        if isinstance(data, str) and data.lower().startswith(_TRANSFER_SELECTOR.hex()):
+            return True
+    return False

@@ -1,0 +1,678 @@
+"""The devnet HTTP server: java-tron's ``/wallet/*`` and ``/walletsolidity/*`` plus ``/admin/*``.
+
+``create_app(chain, block_time_s=..., faults=...)`` returns a Starlette app. Every java-tron
+endpoint answers POST with a JSON body and GET with query parameters; ``visible`` selects base58
+(true) or hex (false, the default) addresses both ways. Malformed requests get java-tron's
+``{"Error": "..."}`` with HTTP 200; unknown paths get 404.
+
+A background task produces a block every ``block_time_s`` seconds (0 = only on demand through
+``POST /admin/blocks``). Fault injection (see ``faults.py``) wraps every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from Cryptodome.Hash import keccak
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from tron_devnet.admin import DevnetRuntime, admin_routes, json_response
+from tron_devnet.chain import Chain, ChainError, SubmitResult
+from tron_devnet.faults import (
+    BROADCAST_MODES,
+    TRANSPORT_MODES,
+    FaultPlan,
+    is_trc20_transfer_bytes,
+    tx_raw_bytes,
+)
+from tron_devnet.views import (
+    AddressError,
+    TxDecodeError,
+    broadcast_hex_view,
+    broadcast_view,
+    decode_transaction,
+    encode_transaction_json,
+    error_view,
+    from_visible,
+    parse_address,
+    shape,
+    transaction_view,
+)
+
+log = structlog.get_logger("tron_devnet.server")
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+class BadRequest(Exception):
+    """A malformed java-tron request: answered as ``{"Error": message}`` with HTTP 200."""
+
+
+class ResponseLost(ConnectionError):
+    """Raised (in-process transports only) when a lose_response fault drops the answer."""
+
+
+@dataclass(frozen=True)
+class Call:
+    rt: DevnetRuntime
+    params: dict[str, Any]
+    visible: bool
+    solid: bool
+    path: str
+
+    @property
+    def chain(self) -> Chain:
+        return self.rt.chain
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+def _visible(params: dict[str, Any]) -> bool:
+    value = params.get("visible", False)
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
+def _int(call: Call, name: str, default: int | None = None) -> int:
+    value = call.params.get(name, default)
+    if value is None:
+        raise BadRequest(f"{name} is required")
+    if isinstance(value, bool):
+        raise BadRequest(f"{name} must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise BadRequest(f"{name} must be an integer")
+
+
+def _bool(call: Call, name: str, default: bool) -> bool:
+    value = call.params.get(name, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise BadRequest(f"{name} must be a boolean")
+
+
+def _hex(call: Call, name: str, *, required: bool = True) -> str | None:
+    value = call.params.get(name)
+    if value is None or value == "":
+        if required:
+            raise BadRequest(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a hex string")
+    text = value.lower().removeprefix("0x")
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        raise BadRequest(f"{name} is not valid hex") from None
+    return text
+
+
+def _address(call: Call, name: str, *, required: bool = True) -> str | None:
+    value = call.params.get(name)
+    if value is None or value == "":
+        if required:
+            raise BadRequest(f"{name} is required")
+        return None
+    return parse_address(value, visible=call.visible)
+
+
+def _required_address(call: Call, name: str) -> str:
+    address = _address(call, name)
+    assert address is not None  # noqa: S101 - required=True never returns None
+    return address
+
+
+def _txid(call: Call) -> str:
+    value = _hex(call, "value")
+    assert value is not None  # noqa: S101
+    return value
+
+
+def _selector(signature: str) -> bytes:
+    return keccak.new(digest_bits=256, data=signature.encode()).digest()[:4]
+
+
+def _call_data(call: Call) -> bytes:
+    """``data`` (hex) or ``function_selector`` + ``parameter`` (hex), as java-tron accepts."""
+    data = _hex(call, "data", required=False)
+    if data is not None:
+        return bytes.fromhex(data)
+    selector = call.params.get("function_selector")
+    if not isinstance(selector, str) or not selector:
+        raise BadRequest("function_selector or data is required")
+    parameter = _hex(call, "parameter", required=False) or ""
+    return _selector(selector.replace(" ", "")) + bytes.fromhex(parameter)
+
+
+# ---------------------------------------------------------------------------- reads
+
+
+async def get_node_info(call: Call) -> Any:
+    return call.chain.node_info_json()
+
+
+def _block_view(call: Call, block: dict[str, Any] | None) -> Any:
+    if block is None:
+        return {}
+    if call.solid:
+        number = block.get("block_header", {}).get("raw_data", {}).get("number", 0)
+        if number > call.chain.solid_number:
+            return {}
+    return shape(block, visible=call.visible)
+
+
+async def get_now_block(call: Call) -> Any:
+    number = call.chain.solid_number if call.solid else call.chain.head_number
+    return _block_view(call, call.chain.block_json(number))
+
+
+async def get_block_by_num(call: Call) -> Any:
+    return _block_view(call, call.chain.block_json(_int(call, "num")))
+
+
+async def get_block_by_id(call: Call) -> Any:
+    value = _hex(call, "value")
+    assert value is not None  # noqa: S101
+    return _block_view(call, call.chain.block_json_by_id(value))
+
+
+async def get_block(call: Call) -> Any:
+    detail = _bool(call, "detail", False)
+    raw = call.params.get("id_or_num")
+    if raw is None or raw == "":
+        number = call.chain.solid_number if call.solid else call.chain.head_number
+        return _block_view(call, call.chain.block_json(number, detail=detail))
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return _block_view(call, call.chain.block_json(raw, detail=detail))
+    if isinstance(raw, str) and raw.isdigit() and len(raw) < 64:
+        return _block_view(call, call.chain.block_json(int(raw), detail=detail))
+    if isinstance(raw, str):
+        try:
+            bytes.fromhex(raw)
+        except ValueError:
+            raise BadRequest("id_or_num must be a block number or a block id") from None
+        return _block_view(call, call.chain.block_json_by_id(raw.lower(), detail=detail))
+    raise BadRequest("id_or_num must be a block number or a block id")
+
+
+async def get_account(call: Call) -> Any:
+    address = _required_address(call, "address")
+    return shape(call.chain.account_json(address, solid=call.solid), visible=call.visible)
+
+
+async def get_account_resource(call: Call) -> Any:
+    address = _required_address(call, "address")
+    return shape(call.chain.account_resource_json(address, solid=call.solid), visible=call.visible)
+
+
+async def get_chain_parameters(call: Call) -> Any:
+    return call.chain.chain_parameters_json()
+
+
+async def get_energy_prices(call: Call) -> Any:
+    return {"prices": call.chain.energy_prices()}
+
+
+async def get_bandwidth_prices(call: Call) -> Any:
+    return {"prices": call.chain.bandwidth_prices()}
+
+
+async def get_contract(call: Call) -> Any:
+    address = _required_address(call, "value")
+    return shape(call.chain.contract_json(address), visible=call.visible)
+
+
+async def trigger_constant_contract(call: Call) -> Any:
+    owner = _address(call, "owner_address", required=False)
+    contract = _required_address(call, "contract_address")
+    data = _call_data(call)
+    result = call.chain.trigger_constant(owner, contract, data, solid=call.solid)
+    return _extention_view(call, result)
+
+
+async def estimate_energy(call: Call) -> Any:
+    owner = _required_address(call, "owner_address")
+    contract = _required_address(call, "contract_address")
+    return call.chain.estimate_energy(owner, contract, _call_data(call))
+
+
+def _extention_view(call: Call, result: dict[str, Any]) -> dict[str, Any]:
+    """A TransactionExtention: the embedded transaction carries java-tron's visible flag."""
+    out = shape(result, visible=call.visible)
+    tx = out.get("transaction")
+    if isinstance(tx, dict):
+        out["transaction"] = {**tx, "visible": call.visible}
+    return dict(out)
+
+
+async def get_transaction_by_id(call: Call) -> Any:
+    tx = call.chain.transaction_json(_txid(call), solid=call.solid)
+    return {} if tx is None else shape(tx, visible=call.visible)
+
+
+async def get_transaction_info_by_id(call: Call) -> Any:
+    info = call.chain.transaction_info(_txid(call), solid=call.solid)
+    return {} if info is None else shape(info, visible=call.visible)
+
+
+async def get_transaction_info_by_block_num(call: Call) -> Any:
+    infos = call.chain.transaction_infos_in_block(_int(call, "num"), solid=call.solid)
+    return shape(infos, visible=call.visible)
+
+
+# ---------------------------------------------------------------------------- builders
+
+_BUILDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "TransferContract": ("owner_address", "to_address", "amount"),
+    "TriggerSmartContract": (
+        "owner_address",
+        "contract_address",
+        "call_value",
+        "call_token_value",
+        "token_id",
+    ),
+    "FreezeBalanceV2Contract": ("owner_address", "frozen_balance", "resource"),
+    "UnfreezeBalanceV2Contract": ("owner_address", "unfreeze_balance", "resource"),
+    "WithdrawExpireUnfreezeContract": ("owner_address",),
+    "DelegateResourceContract": (
+        "owner_address",
+        "receiver_address",
+        "balance",
+        "resource",
+        "lock",
+        "lock_period",
+    ),
+    "UnDelegateResourceContract": ("owner_address", "receiver_address", "balance", "resource"),
+}
+
+
+def _builder_value(call: Call, contract_type: str) -> dict[str, Any]:
+    if "owner_address" not in call.params:
+        raise BadRequest("owner_address is required")
+    fields = _BUILDER_FIELDS[contract_type]
+    value = {k: call.params[k] for k in fields if k in call.params}
+    converted: dict[str, Any] = from_visible(value, visible=call.visible)
+    for key, item in converted.items():
+        if key.endswith("_address") or key == "resource":
+            continue
+        if isinstance(item, bool) and key != "lock":
+            raise BadRequest(f"{key} must be an integer")
+    return converted
+
+
+def _contract_validate_error(exc: ChainError) -> dict[str, Any]:
+    if exc.code == "CONTRACT_VALIDATE_ERROR":
+        return error_view(
+            f"class org.tron.core.exceptions.ContractValidateException : {exc.message}"
+        )
+    return error_view(f"{exc.code} : {exc.message}")
+
+
+async def _build(call: Call, contract_type: str, **options: Any) -> Any:
+    value = _builder_value(call, contract_type)
+    memo = _hex(call, "extra_data", required=False)
+    try:
+        tx = call.chain.build_transaction(contract_type, value, memo_hex=memo, **options)
+    except ChainError as exc:
+        return _contract_validate_error(exc)
+    return transaction_view(tx, visible=call.visible)
+
+
+async def create_transaction(call: Call) -> Any:
+    return await _build(call, "TransferContract")
+
+
+async def freeze_balance_v2(call: Call) -> Any:
+    return await _build(call, "FreezeBalanceV2Contract")
+
+
+async def unfreeze_balance_v2(call: Call) -> Any:
+    return await _build(call, "UnfreezeBalanceV2Contract")
+
+
+async def withdraw_expire_unfreeze(call: Call) -> Any:
+    return await _build(call, "WithdrawExpireUnfreezeContract")
+
+
+async def delegate_resource(call: Call) -> Any:
+    return await _build(call, "DelegateResourceContract")
+
+
+async def undelegate_resource(call: Call) -> Any:
+    return await _build(call, "UnDelegateResourceContract")
+
+
+async def trigger_smart_contract(call: Call) -> Any:
+    value = _builder_value(call, "TriggerSmartContract")
+    if "contract_address" not in value:
+        raise BadRequest("contract_address is required")
+    value["data"] = _call_data(call).hex()
+    fee_limit = _int(call, "fee_limit", 0) if "fee_limit" in call.params else None
+    try:
+        tx = call.chain.build_transaction("TriggerSmartContract", value, fee_limit=fee_limit)
+    except ChainError as exc:
+        return {
+            "result": {
+                "code": exc.code,
+                "message": exc.message.encode().hex(),
+            }
+        }
+    return {"result": {"result": True}, "transaction": transaction_view(tx, visible=call.visible)}
+
+
+# ---------------------------------------------------------------------------- broadcast
+
+
+async def _submit(call: Call, tx_bytes: bytes) -> SubmitResult:
+    """Submit through the fault plan: server_busy, never_include, delay_blocks, revert_next."""
+    rt = call.rt
+    hold_blocks = 0
+    never_include = False
+    revert_index: int | None = None
+    if rt.faults.active:
+        rule = rt.faults.pick(call.path, BROADCAST_MODES)
+        if rule is not None:
+            log.info("devnet.fault.fired", mode=rule.mode, path=call.path)
+            if rule.mode == "server_busy":
+                raw = tx_raw_bytes(tx_bytes)
+                txid = hashlib.sha256(raw).hexdigest() if raw is not None else ""
+                return SubmitResult(False, txid, "SERVER_BUSY", "Server busy.")
+            if rule.mode == "never_include":
+                never_include = True
+            elif rule.mode == "delay_blocks":
+                hold_blocks = rule.blocks
+        if is_trc20_transfer_bytes(tx_bytes):
+            revert_index = rt.faults.pending_revert(call.path)
+    async with rt.lock:
+        result = rt.chain.submit(
+            tx_bytes,
+            hold_blocks=hold_blocks,
+            never_include=never_include,
+            force_revert=revert_index is not None,
+        )
+    if result.ok and revert_index is not None:
+        rt.faults.consume(revert_index)
+        log.info("devnet.fault.fired", mode="revert_next", path=call.path, txid=result.txid)
+    return result
+
+
+async def broadcast_transaction(call: Call) -> Any:
+    try:
+        tx_bytes = encode_transaction_json(from_visible(call.params, visible=call.visible))
+    except TxDecodeError as exc:
+        raise BadRequest(str(exc)) from None
+    return broadcast_view(await _submit(call, tx_bytes))
+
+
+async def broadcast_hex(call: Call) -> Any:
+    text = _hex(call, "transaction")
+    assert text is not None  # noqa: S101
+    tx_bytes = bytes.fromhex(text)
+    try:
+        tx_json = decode_transaction(tx_bytes)
+    except TxDecodeError as exc:
+        raise BadRequest(str(exc)) from None
+    result = await _submit(call, tx_bytes)
+    return broadcast_hex_view(result, tx_json)
+
+
+async def get_sign_weight(call: Call) -> Any:
+    """What wallets (tronpy) call to learn the txid of a locally built transaction."""
+    body = from_visible(call.params, visible=call.visible)
+    try:
+        tx_bytes = encode_transaction_json(body)
+        tx_json = decode_transaction(tx_bytes)
+    except TxDecodeError as exc:
+        raise BadRequest(str(exc)) from None
+    out: dict[str, Any] = {}
+    contracts = tx_json.get("raw_data", {}).get("contract", [])
+    owner = None
+    if contracts:
+        owner = contracts[0].get("parameter", {}).get("value", {}).get("owner_address")
+    if isinstance(owner, str) and call.chain.account_json(owner):
+        out["permission"] = {
+            "type": "Owner",
+            "permission_name": "owner",
+            "threshold": 1,
+            "keys": [{"address": owner, "weight": 1}],
+        }
+    signatures = body.get("signature") or []
+    if signatures:
+        out["current_weight"] = 1
+        out["result"] = {"code": "ENOUGH_PERMISSION"}
+    else:
+        out["result"] = {"code": "NOT_ENOUGH_PERMISSION"}
+    tx_view = transaction_view(tx_json, visible=call.visible)
+    out["transaction"] = {
+        "result": {"result": True},
+        "txid": tx_json["txID"],
+        "transaction": tx_view,
+    }
+    return shape(out, visible=call.visible)
+
+
+# ---------------------------------------------------------------------------- routing
+
+FULL_NODE: dict[str, Handler] = {
+    "getnodeinfo": get_node_info,
+    "getnowblock": get_now_block,
+    "getblockbynum": get_block_by_num,
+    "getblockbyid": get_block_by_id,
+    "getblock": get_block,
+    "getaccount": get_account,
+    "getaccountresource": get_account_resource,
+    "getchainparameters": get_chain_parameters,
+    "getenergyprices": get_energy_prices,
+    "getbandwidthprices": get_bandwidth_prices,
+    "getcontract": get_contract,
+    "triggerconstantcontract": trigger_constant_contract,
+    "estimateenergy": estimate_energy,
+    "triggersmartcontract": trigger_smart_contract,
+    "createtransaction": create_transaction,
+    "broadcasttransaction": broadcast_transaction,
+    "broadcasthex": broadcast_hex,
+    "gettransactionbyid": get_transaction_by_id,
+    "gettransactioninfobyid": get_transaction_info_by_id,
+    "gettransactioninfobyblocknum": get_transaction_info_by_block_num,
+    "freezebalancev2": freeze_balance_v2,
+    "unfreezebalancev2": unfreeze_balance_v2,
+    "withdrawexpireunfreeze": withdraw_expire_unfreeze,
+    "delegateresource": delegate_resource,
+    "undelegateresource": undelegate_resource,
+    "getsignweight": get_sign_weight,
+}
+
+SOLIDITY_NODE: dict[str, Handler] = {
+    name: FULL_NODE[name]
+    for name in (
+        "getnodeinfo",
+        "getnowblock",
+        "getblockbynum",
+        "getblockbyid",
+        "getblock",
+        "getaccount",
+        "triggerconstantcontract",
+        "estimateenergy",
+        "gettransactionbyid",
+        "gettransactioninfobyid",
+        "gettransactioninfobyblocknum",
+        "getenergyprices",
+        "getbandwidthprices",
+    )
+}
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query_params)
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest("request body too large")
+    if not raw.strip():
+        return dict(request.query_params)
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+    return data
+
+
+def _not_found() -> Response:
+    return Response(b"Not Found", status_code=404, media_type="text/plain")
+
+
+def _make_endpoint(table: dict[str, Handler], solid: bool) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        name = request.path_params["name"].lower()
+        handler = table.get(name)
+        if handler is None:
+            return _not_found()
+        rt: DevnetRuntime = request.app.state.runtime
+        try:
+            params = await _read_params(request)
+            call = Call(rt, params, _visible(params), solid, request.url.path)
+            result = await handler(call)
+        except (BadRequest, AddressError) as exc:
+            result = error_view(str(exc))
+        except ChainError as exc:
+            result = error_view(f"{exc.code} : {exc.message}")
+        return json_response(result)
+
+    return endpoint
+
+
+class DevnetApp(Starlette):
+    """Starlette with the fault wrapper outside everything (it needs the server's raw send)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            rt: DevnetRuntime = self.state.runtime
+            if rt.faults.active:
+                rule = rt.faults.pick(scope["path"], TRANSPORT_MODES)
+                if rule is not None:
+                    log.info("devnet.fault.fired", mode=rule.mode, path=scope["path"])
+                    await self._fault(rule.mode, rule.seconds, scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+    async def _fault(
+        self, mode: str, seconds: float, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if mode in {"http_500", "http_502"}:
+            status = 500 if mode == "http_500" else 502
+            text = b"Internal Server Error" if status == 500 else b"Bad Gateway"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
+            await send({"type": "http.response.body", "body": text})
+            return
+        if mode == "hang":
+            await asyncio.sleep(seconds)
+            await super().__call__(scope, receive, send)
+            return
+        # lose_response: serve the request for real, then drop the connection unanswered.
+
+        async def swallow(message: Message) -> None:
+            return None
+
+        await super().__call__(scope, receive, swallow)
+        cycle = getattr(send, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if transport is None:
+            raise ResponseLost("devnet fault lose_response: connection dropped")
+        transport.close()
+        # let connection_lost run so the server knows no response is owed
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+
+async def _block_producer(rt: DevnetRuntime) -> None:
+    while True:
+        await asyncio.sleep(rt.block_time_s)
+        try:
+            async with rt.lock:
+                block = rt.chain.produce_block()
+        except Exception:  # the producer must survive a bad block; the error is logged
+            log.exception("devnet.block.failed")
+            continue
+        log.debug("devnet.block.produced", number=block.get("block_header", {}).get("raw_data"))
+
+
+def create_app(
+    chain: Chain,
+    *,
+    block_time_s: float,
+    faults: FaultPlan | None = None,
+    reset_factory: Callable[[], Chain] | None = None,
+) -> Starlette:
+    """The devnet ASGI app. ``reset_factory`` rebuilds the chain for ``POST /admin/reset``
+    (default: replay the state ``chain`` has now)."""
+    if reset_factory is None:
+        snapshot = chain.export_state()
+
+        def reset_factory() -> Chain:
+            return Chain.from_state(snapshot)
+
+    runtime = DevnetRuntime(
+        chain=chain,
+        reset_factory=reset_factory,
+        block_time_s=block_time_s,
+        faults=faults or FaultPlan(),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = None
+        if block_time_s > 0:
+            task = asyncio.create_task(_block_producer(runtime), name="devnet-block-producer")
+        log.info("devnet.started", head=runtime.chain.head_number, block_time_s=block_time_s)
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            log.info("devnet.stopped", head=runtime.chain.head_number)
+
+    routes = [
+        Route("/wallet/{name}", _make_endpoint(FULL_NODE, False), methods=["GET", "POST"]),
+        Route(
+            "/walletsolidity/{name}", _make_endpoint(SOLIDITY_NODE, True), methods=["GET", "POST"]
+        ),
+        *admin_routes(),
+    ]
+    app = DevnetApp(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+def runtime_of(app: Starlette) -> DevnetRuntime:
+    runtime: DevnetRuntime = app.state.runtime
+    return runtime
