@@ -79,12 +79,14 @@ class FeePolicy:
 
 @dataclass(frozen=True)
 class Reserved:
-    """What live (signed, not yet included) attempts may still take from the wallet."""
+    """What live (signed, not yet included) attempts may still take from the wallet: their
+    token amounts, their TRX amounts plus fee_limits, and their bandwidth."""
 
     trx_sun: int = 0
     token_units: int = 0
-    energy: int = 0
-    bandwidth: int = 0
+    tx_count: int = 0
+    trx_transfers: int = 0
+    fee_limit_sun: int = 0  # part of trx_sun; also counts against staked energy
 
 
 @dataclass(frozen=True)
@@ -209,15 +211,26 @@ class Planner:
             self._node.token_balance(self.token_contract, self.hot_wallet),
             self._node.is_blacklisted(self.token_contract, self.hot_wallet),
         )
+        price_bw = params.transaction_fee_sun
+        activation = _activation_fee(params)
+        bw_reserved = reserved.tx_count * TRC20_TX_BYTES
+        bw_free = resource.bandwidth_available
+        bw_burn = max(0, bw_reserved - bw_free) * price_bw
         return WalletState(
             address=self.hot_wallet,
-            trx_sun=account.balance_sun - reserved.trx_sun,
+            trx_sun=account.balance_sun
+            - reserved.trx_sun
+            - bw_burn
+            - reserved.trx_transfers * activation,
             token_units=token - reserved.token_units,
-            energy=max(0, resource.energy_available - reserved.energy),
-            bandwidth=max(0, resource.bandwidth_available - reserved.bandwidth),
+            energy=max(
+                0,
+                resource.energy_available - reserved.fee_limit_sun // max(1, params.energy_fee_sun),
+            ),
+            bandwidth=max(0, bw_free - bw_reserved),
             energy_price_sun=params.energy_fee_sun,
-            bandwidth_price_sun=params.transaction_fee_sun,
-            activation_fee_sun=_activation_fee(params),
+            bandwidth_price_sun=price_bw,
+            activation_fee_sun=activation,
             blacklisted=listed,
         )
 

@@ -1,0 +1,42 @@
+"""Engine settings (env prefix ``TRONPAY_ENGINE_``). Kept beside the engine so the shared
+``Settings`` stays small; ``EngineConfig.from_env()`` reads them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tronpay.engine.planner import FeePolicy
+
+
+class EngineConfig(BaseSettings):
+    """How the payout engine paces itself. Times in seconds, money in sun."""
+
+    model_config = SettingsConfigDict(env_prefix="TRONPAY_ENGINE_", extra="ignore", frozen=True)
+
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    broadcast_concurrency: int = Field(default=32, ge=1, le=512)
+    read_concurrency: int = Field(default=16, ge=1, le=256)
+    tick_s: float = Field(default=0.5, gt=0)
+    tx_expiration_s: int = Field(default=60, ge=5, le=86_000)
+    expiry_margin_s: int = Field(default=60, ge=0)
+    rebroadcast_interval_s: float = Field(default=5.0, gt=0)
+    blocked_retry_s: float = Field(default=10.0, ge=0)
+    reconcile_interval_s: float = Field(default=60.0, gt=0)
+    fee_margin_percent: int = Field(default=120, ge=100)
+    fee_retry_margin_percent: int = Field(default=200, ge=100)
+    max_fee_limit_sun: int = Field(default=100_000_000, gt=0)
+    node_timeout_s: float = Field(default=10.0, gt=0)
+    max_follow_blocks_per_tick: int = Field(default=200, ge=1)
+
+    @classmethod
+    def from_env(cls) -> EngineConfig:
+        return cls()
+
+    def fee_policy(self) -> FeePolicy:
+        return FeePolicy(
+            margin_percent=self.fee_margin_percent,
+            retry_margin_percent=max(self.fee_retry_margin_percent, self.fee_margin_percent),
+            max_fee_limit_sun=self.max_fee_limit_sun,
+            concurrency=self.read_concurrency,
+        )
