@@ -1,0 +1,430 @@
+"""Policy checks and concurrency-safe rolling-24 h reservations.
+
+Every check that reads totals first locks the asset's ``policy_locks`` row with an UPDATE
+(a row lock on PostgreSQL, the write lock on SQLite), then sums the active reservations and
+inserts the new one, all in the caller's transaction. Two concurrent requests for the same
+asset therefore run one after the other, and together they can never exceed a limit. The
+caller (the request or worker edge) commits; this module only flushes.
+
+Lock order: assets in sorted order, always before ``audit_chain_head`` (call ``audit.record``
+after the policy check) so no two transactions wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import CursorResult, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tronpay.kit.money import format_amount
+from tronpay.policy.config import AssetLimits, PolicyConfig
+from tronpay.policy.errors import (
+    DailyDestinationExceeded,
+    DailyTotalExceeded,
+    DeniedDestination,
+    DestinationNotAllowed,
+    MaxPerPayoutExceeded,
+    PolicyViolation,
+    ReservationMissing,
+)
+from tronpay.policy.models import PolicyLock, PolicyReservation
+
+log = structlog.get_logger(__name__)
+
+WINDOW = timedelta(hours=24)
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """The outcome of a passed check: whether the payout must wait for a second person."""
+
+    needs_approval: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRequest:
+    """One item of ``check_and_reserve_many``."""
+
+    payout_id: str
+    asset: str
+    destination: str
+    amount: int
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class PolicyService:
+    """Applies a ``PolicyConfig``; stateless apart from the configuration."""
+
+    def __init__(self, config: PolicyConfig, *, window: timedelta = WINDOW) -> None:
+        self._config = config
+        self._window = window
+
+    @property
+    def config(self) -> PolicyConfig:
+        return self._config
+
+    # --- pure checks ---------------------------------------------------------------------
+
+    def needs_approval(self, asset: str, amount: int) -> bool:
+        threshold = self._config.for_asset(asset).approval_threshold
+        return threshold is not None and amount >= threshold
+
+    def check_static(self, *, asset: str, destination: str, amount: int) -> None:
+        """Deny list, allow list and the per-payout maximum (no database needed)."""
+        if destination in self._config.deny_list:
+            raise DeniedDestination(destination=destination)
+        allow = self._config.allow_list
+        if allow is not None and destination not in allow:
+            raise DestinationNotAllowed(destination=destination)
+        limit = self._config.for_asset(asset).max_per_payout
+        if limit is not None and amount > limit:
+            raise MaxPerPayoutExceeded(
+                f"{format_amount(amount)} {asset} is above the per-payout limit "
+                f"of {format_amount(limit)} {asset}",
+                asset=asset,
+                limit=format_amount(limit),
+            )
+
+    def _check_totals(
+        self,
+        *,
+        asset: str,
+        destination: str,
+        amount: int,
+        asset_total: int,
+        destination_total: int,
+    ) -> None:
+        limits = self._config.for_asset(asset)
+        if limits.daily_total is not None and asset_total + amount > limits.daily_total:
+            raise DailyTotalExceeded(
+                f"the rolling 24 h limit of {format_amount(limits.daily_total)} {asset} "
+                "would be exceeded",
+                asset=asset,
+                limit=format_amount(limits.daily_total),
+                remaining=format_amount(max(limits.daily_total - asset_total, 0)),
+            )
+        per_destination = limits.daily_per_destination
+        if per_destination is not None and destination_total + amount > per_destination:
+            raise DailyDestinationExceeded(
+                f"the rolling 24 h limit of {format_amount(per_destination)} {asset} "
+                "for this destination would be exceeded",
+                asset=asset,
+                destination=destination,
+                limit=format_amount(per_destination),
+                remaining=format_amount(max(per_destination - destination_total, 0)),
+            )
+
+    @staticmethod
+    def _needs_totals(limits: AssetLimits) -> bool:
+        return limits.daily_total is not None or limits.daily_per_destination is not None
+
+    # --- database operations -------------------------------------------------------------
+
+    async def check_and_reserve(
+        self,
+        session: AsyncSession,
+        *,
+        payout_id: str,
+        asset: str,
+        destination: str,
+        amount: int,
+        now: datetime | None = None,
+    ) -> PolicyDecision:
+        """Check every rule and hold ``amount`` against the rolling limits.
+
+        Raises a ``PolicyViolation`` subclass and reserves nothing when a rule fails. Calling
+        it again for a payout that already holds a reservation returns the same decision.
+        """
+        moment = _utc(now)
+        asset = asset.upper()
+        if amount <= 0:
+            raise PolicyViolation("the amount must be positive")
+        existing = await self._reservation(session, payout_id)
+        if existing is not None and existing.released_at is None:
+            return PolicyDecision(needs_approval=self.needs_approval(asset, existing.amount))
+        self.check_static(asset=asset, destination=destination, amount=amount)
+        limits = self._config.for_asset(asset)
+        if self._needs_totals(limits):
+            await self._lock_asset(session, asset, moment)
+            asset_total, destination_total = await self._totals(
+                session, asset=asset, destination=destination, now=moment
+            )
+            self._check_totals(
+                asset=asset,
+                destination=destination,
+                amount=amount,
+                asset_total=asset_total,
+                destination_total=destination_total,
+            )
+        if existing is not None:
+            existing.asset = asset
+            existing.destination = destination
+            existing.amount = amount
+            existing.counted_at = moment
+            existing.released_at = None
+            await session.flush()
+        else:
+            await session.execute(
+                insert(PolicyReservation).values(
+                    payout_id=payout_id,
+                    asset=asset,
+                    destination=destination,
+                    amount=amount,
+                    created_at=moment,
+                    counted_at=moment,
+                )
+            )
+        return PolicyDecision(needs_approval=self.needs_approval(asset, amount))
+
+    async def check_and_reserve_many(
+        self,
+        session: AsyncSession,
+        items: Sequence[ReservationRequest],
+        *,
+        now: datetime | None = None,
+    ) -> list[PolicyDecision | PolicyViolation]:
+        """Batch form: one lock and one set of sums per asset, one bulk insert.
+
+        Returns, per item and in order, a ``PolicyDecision`` (reserved) or the
+        ``PolicyViolation`` it failed with (nothing reserved for that item). Items are judged
+        in order, so earlier items consume capacity first.
+        """
+        moment = _utc(now)
+        results: list[PolicyDecision | PolicyViolation] = []
+        existing = await self._existing_reservations(session, [item.payout_id for item in items])
+        assets = sorted({item.asset.upper() for item in items})
+        asset_totals: dict[str, int] = {}
+        destination_totals: dict[tuple[str, str], int] = {}
+        for asset in assets:
+            if not self._needs_totals(self._config.for_asset(asset)):
+                continue
+            await self._lock_asset(session, asset, moment)
+            destinations = sorted({i.destination for i in items if i.asset.upper() == asset})
+            asset_totals[asset] = await self._asset_total(session, asset=asset, now=moment)
+            for destination, total in (
+                await self._destination_totals(
+                    session, asset=asset, destinations=destinations, now=moment
+                )
+            ).items():
+                destination_totals[(asset, destination)] = total
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for item in items:
+            asset = item.asset.upper()
+            held = existing.get(item.payout_id)
+            if item.payout_id in seen or held is not None:
+                amount = held if held is not None else item.amount
+                results.append(PolicyDecision(needs_approval=self.needs_approval(asset, amount)))
+                continue
+            try:
+                if item.amount <= 0:
+                    raise PolicyViolation("the amount must be positive")
+                self.check_static(asset=asset, destination=item.destination, amount=item.amount)
+                key = (asset, item.destination)
+                self._check_totals(
+                    asset=asset,
+                    destination=item.destination,
+                    amount=item.amount,
+                    asset_total=asset_totals.get(asset, 0),
+                    destination_total=destination_totals.get(key, 0),
+                )
+            except PolicyViolation as violation:
+                results.append(violation)
+                continue
+            asset_totals[asset] = asset_totals.get(asset, 0) + item.amount
+            destination_totals[key] = destination_totals.get(key, 0) + item.amount
+            seen.add(item.payout_id)
+            rows.append(
+                {
+                    "payout_id": item.payout_id,
+                    "asset": asset,
+                    "destination": item.destination,
+                    "amount": item.amount,
+                    "created_at": moment,
+                    "counted_at": moment,
+                }
+            )
+            results.append(PolicyDecision(needs_approval=self.needs_approval(asset, item.amount)))
+        if rows:
+            await session.execute(insert(PolicyReservation), rows)
+        return results
+
+    async def release(
+        self, session: AsyncSession, payout_id: str, *, now: datetime | None = None
+    ) -> bool:
+        """Free the payout's reservation (cancelled or failed). True when one was active."""
+        result = cast(
+            "CursorResult[Any]",
+            await session.execute(
+                update(PolicyReservation)
+                .where(
+                    PolicyReservation.payout_id == payout_id,
+                    PolicyReservation.released_at.is_(None),
+                )
+                .values(released_at=_utc(now))
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        released = result.rowcount > 0
+        if released:
+            log.info("policy.reservation.released", payout_id=payout_id)
+        return released
+
+    async def recheck(
+        self, session: AsyncSession, *, payout_id: str, now: datetime | None = None
+    ) -> PolicyDecision:
+        """Re-check just before signing, with the current configuration.
+
+        Deny/allow lists and the per-payout maximum are checked again; the rolling totals are
+        recomputed without this payout, which must still fit; then the reservation is
+        re-stamped to ``now`` so it counts for the 24 h after the money actually leaves.
+        Raises ``ReservationMissing`` when the payout holds no active reservation.
+        """
+        moment = _utc(now)
+        reservation = await self._reservation(session, payout_id)
+        if reservation is None or reservation.released_at is not None:
+            raise ReservationMissing(payout_id=payout_id)
+        asset = reservation.asset
+        self.check_static(
+            asset=asset, destination=reservation.destination, amount=reservation.amount
+        )
+        if self._needs_totals(self._config.for_asset(asset)):
+            await self._lock_asset(session, asset, moment)
+            asset_total, destination_total = await self._totals(
+                session,
+                asset=asset,
+                destination=reservation.destination,
+                now=moment,
+                exclude_payout=payout_id,
+            )
+            self._check_totals(
+                asset=asset,
+                destination=reservation.destination,
+                amount=reservation.amount,
+                asset_total=asset_total,
+                destination_total=destination_total,
+            )
+        reservation.counted_at = moment
+        await session.flush()
+        return PolicyDecision(needs_approval=self.needs_approval(asset, reservation.amount))
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _reservation(self, session: AsyncSession, payout_id: str) -> PolicyReservation | None:
+        result = await session.execute(
+            select(PolicyReservation).where(PolicyReservation.payout_id == payout_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def _existing_reservations(
+        self, session: AsyncSession, payout_ids: Sequence[str]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(payout_ids))):
+            result = await session.execute(
+                select(PolicyReservation.payout_id, PolicyReservation.amount).where(
+                    PolicyReservation.payout_id.in_(chunk),
+                    PolicyReservation.released_at.is_(None),
+                )
+            )
+            found.update({row[0]: row[1] for row in result})
+        return found
+
+    async def _lock_asset(self, session: AsyncSession, asset: str, now: datetime) -> None:
+        """Take the asset's lock row (created on first use)."""
+        stmt = (
+            update(PolicyLock)
+            .where(PolicyLock.asset == asset)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast("CursorResult[Any]", await session.execute(stmt))
+        if result.rowcount > 0:
+            return
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            await session.execute(
+                pg_insert(PolicyLock).values(asset=asset).on_conflict_do_nothing()
+            )
+        else:
+            await session.execute(
+                sqlite_insert(PolicyLock).values(asset=asset).on_conflict_do_nothing()
+            )
+        await session.execute(stmt)
+
+    def _active(self, now: datetime) -> list[Any]:
+        return [
+            PolicyReservation.released_at.is_(None),
+            PolicyReservation.counted_at > now - self._window,
+        ]
+
+    async def _totals(
+        self,
+        session: AsyncSession,
+        *,
+        asset: str,
+        destination: str,
+        now: datetime,
+        exclude_payout: str | None = None,
+    ) -> tuple[int, int]:
+        conditions = [PolicyReservation.asset == asset, *self._active(now)]
+        if exclude_payout is not None:
+            conditions.append(PolicyReservation.payout_id != exclude_payout)
+        stmt = select(
+            func.coalesce(func.sum(PolicyReservation.amount), 0),
+            func.coalesce(
+                func.sum(
+                    case(
+                        (PolicyReservation.destination == destination, PolicyReservation.amount),
+                        else_=0,
+                    )
+                ),
+                0,
+            ),
+        ).where(*conditions)
+        row = (await session.execute(stmt)).one()
+        return int(row[0]), int(row[1])
+
+    async def _asset_total(self, session: AsyncSession, *, asset: str, now: datetime) -> int:
+        stmt = select(func.coalesce(func.sum(PolicyReservation.amount), 0)).where(
+            PolicyReservation.asset == asset, *self._active(now)
+        )
+        return int((await session.execute(stmt)).scalar_one())
+
+    async def _destination_totals(
+        self, session: AsyncSession, *, asset: str, destinations: Sequence[str], now: datetime
+    ) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for chunk in _chunks(destinations):
+            stmt = (
+                select(PolicyReservation.destination, func.sum(PolicyReservation.amount))
+                .where(
+                    PolicyReservation.asset == asset,
+                    PolicyReservation.destination.in_(chunk),
+                    *self._active(now),
+                )
+                .group_by(PolicyReservation.destination)
+            )
+            for destination, total in await session.execute(stmt):
+                totals[destination] = int(total or 0)
+        return totals

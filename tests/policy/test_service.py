@@ -1,0 +1,230 @@
+"""PolicyService against real SQLite and PostgreSQL (fixtures from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tronpay.db.session import write_transaction
+from tronpay.policy import (
+    AssetLimits,
+    DailyDestinationExceeded,
+    DailyTotalExceeded,
+    DeniedDestination,
+    DestinationNotAllowed,
+    MaxPerPayoutExceeded,
+    PolicyConfig,
+    PolicyDecision,
+    PolicyService,
+    PolicyViolation,
+    ReservationMissing,
+    ReservationRequest,
+)
+from tronpay.policy.models import PolicyReservation
+
+USDT = 1_000_000  # base units per USDT
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+Maker = async_sessionmaker[AsyncSession]
+
+
+def service(**usdt: int | None) -> PolicyService:
+    limits = {
+        "max_per_payout": 1_000 * USDT,
+        "daily_total": 10_000 * USDT,
+        "daily_per_destination": 3_000 * USDT,
+        "approval_threshold": 500 * USDT,
+    }
+    limits.update(usdt)
+    return PolicyService(
+        PolicyConfig(limits={"USDT": AssetLimits(**limits)}, deny_list=frozenset({"TBAD"}))
+    )
+
+
+async def reserve(
+    sessionmaker: Maker,
+    policy: PolicyService,
+    payout_id: str,
+    amount: int,
+    *,
+    to: str = "TDEST",
+    now: datetime = T0,
+) -> PolicyDecision:
+    async with write_transaction(sessionmaker) as session:
+        return await policy.check_and_reserve(
+            session, payout_id=payout_id, asset="USDT", destination=to, amount=amount, now=now
+        )
+
+
+async def active_total(sessionmaker: Maker) -> int:
+    async with sessionmaker() as session:
+        total = await session.scalar(
+            select(func.coalesce(func.sum(PolicyReservation.amount), 0)).where(
+                PolicyReservation.released_at.is_(None)
+            )
+        )
+        return int(total or 0)
+
+
+async def test_approval_threshold(sessionmaker: Maker) -> None:
+    policy = service()
+    assert await reserve(sessionmaker, policy, "p1", 499 * USDT) == PolicyDecision(False)
+    assert await reserve(sessionmaker, policy, "p2", 500 * USDT) == PolicyDecision(True)
+
+
+async def test_max_per_payout(sessionmaker: Maker) -> None:
+    policy = service()
+    await reserve(sessionmaker, policy, "p1", 1_000 * USDT)
+    with pytest.raises(MaxPerPayoutExceeded) as info:
+        await reserve(sessionmaker, policy, "p2", 1_000 * USDT + 1)
+    assert info.value.code == "policy_max_per_payout"
+    assert info.value.status == 422
+    assert info.value.extra["limit"] == "1000"
+    assert await active_total(sessionmaker) == 1_000 * USDT
+
+
+async def test_deny_and_allow_lists(sessionmaker: Maker) -> None:
+    policy = service()
+    with pytest.raises(DeniedDestination):
+        await reserve(sessionmaker, policy, "p1", USDT, to="TBAD")
+    allow_only = PolicyService(PolicyConfig(allow_list=frozenset({"TGOOD"})))
+    with pytest.raises(DestinationNotAllowed) as info:
+        await reserve(sessionmaker, allow_only, "p2", USDT, to="TOTHER")
+    assert info.value.code == "policy_not_allowed_destination"
+    await reserve(sessionmaker, allow_only, "p3", USDT, to="TGOOD")
+    assert await active_total(sessionmaker) == USDT
+
+
+async def test_daily_total_rolls_after_24h(sessionmaker: Maker) -> None:
+    policy = service(daily_total=2_000 * USDT, daily_per_destination=None)
+    await reserve(sessionmaker, policy, "p1", 1_000 * USDT, now=T0)
+    await reserve(sessionmaker, policy, "p2", 1_000 * USDT, now=T0 + timedelta(hours=1))
+    with pytest.raises(DailyTotalExceeded) as info:
+        await reserve(sessionmaker, policy, "p3", 1, now=T0 + timedelta(hours=23))
+    assert info.value.extra["remaining"] == "0"
+    # p1 leaves the window after 24 h; p2 is still inside.
+    await reserve(sessionmaker, policy, "p3", 1_000 * USDT, now=T0 + timedelta(hours=24, seconds=1))
+    with pytest.raises(DailyTotalExceeded):
+        await reserve(sessionmaker, policy, "p4", 1, now=T0 + timedelta(hours=24, seconds=2))
+
+
+async def test_daily_per_destination(sessionmaker: Maker) -> None:
+    policy = service()
+    for index in range(3):
+        await reserve(sessionmaker, policy, f"a{index}", 1_000 * USDT, to="TONE")
+    with pytest.raises(DailyDestinationExceeded) as info:
+        await reserve(sessionmaker, policy, "a3", 1, to="TONE")
+    assert info.value.code == "policy_daily_destination"
+    await reserve(sessionmaker, policy, "b0", 1_000 * USDT, to="TTWO")
+
+
+async def test_release_frees_capacity(sessionmaker: Maker) -> None:
+    policy = service(daily_total=1_000 * USDT)
+    await reserve(sessionmaker, policy, "p1", 1_000 * USDT)
+    with pytest.raises(DailyTotalExceeded):
+        await reserve(sessionmaker, policy, "p2", 1_000 * USDT)
+    async with write_transaction(sessionmaker) as session:
+        assert await policy.release(session, "p1", now=T0) is True
+        assert await policy.release(session, "p1", now=T0) is False
+    await reserve(sessionmaker, policy, "p2", 1_000 * USDT)
+
+
+async def test_violation_rolls_back_nothing_reserved(sessionmaker: Maker) -> None:
+    policy = service()
+    with pytest.raises(PolicyViolation):
+        await reserve(sessionmaker, policy, "p1", 5_000 * USDT)
+    assert await active_total(sessionmaker) == 0
+
+
+async def test_reserve_twice_is_idempotent(sessionmaker: Maker) -> None:
+    policy = service(daily_total=1_000 * USDT)
+    first = await reserve(sessionmaker, policy, "p1", 600 * USDT)
+    assert await reserve(sessionmaker, policy, "p1", 600 * USDT) == first
+    assert await active_total(sessionmaker) == 600 * USDT
+
+
+async def test_recheck(sessionmaker: Maker) -> None:
+    policy = service(daily_total=2_000 * USDT, daily_per_destination=None)
+    await reserve(sessionmaker, policy, "old", 1_000 * USDT, now=T0)
+    later = T0 + timedelta(hours=30)
+    # "old" waited (e.g. for approval) and fell out of the window; others used the capacity.
+    await reserve(sessionmaker, policy, "new1", 1_000 * USDT, to="TX", now=later)
+    await reserve(sessionmaker, policy, "new2", 1_000 * USDT, to="TY", now=later)
+    async with write_transaction(sessionmaker) as session:
+        with pytest.raises(DailyTotalExceeded):
+            await policy.recheck(session, payout_id="old", now=later)
+    async with write_transaction(sessionmaker) as session:
+        await policy.release(session, "new2", now=later)
+    async with write_transaction(sessionmaker) as session:
+        decision = await policy.recheck(session, payout_id="old", now=later)
+    assert decision == PolicyDecision(needs_approval=True)
+    # Re-stamped at signing: it now counts for the next 24 h.
+    with pytest.raises(DailyTotalExceeded):
+        await reserve(sessionmaker, policy, "new3", 1, now=later + timedelta(hours=23))
+
+
+async def test_recheck_sees_new_deny_list_and_missing(sessionmaker: Maker) -> None:
+    await reserve(sessionmaker, service(), "p1", USDT, to="TLATER")
+    stricter = PolicyService(PolicyConfig(deny_list=frozenset({"TLATER"})))
+    async with write_transaction(sessionmaker) as session:
+        with pytest.raises(DeniedDestination):
+            await stricter.recheck(session, payout_id="p1")
+        with pytest.raises(ReservationMissing):
+            await stricter.recheck(session, payout_id="nope")
+
+
+async def test_many_in_order(sessionmaker: Maker) -> None:
+    policy = service(daily_total=2_500 * USDT, daily_per_destination=1_500 * USDT)
+    await reserve(sessionmaker, policy, "pre", 1_000 * USDT, to="TA")
+    items = [
+        ReservationRequest("b1", "USDT", "TA", 500 * USDT),  # TA: 1500 ok, total 1500
+        ReservationRequest("b2", "USDT", "TA", 1),  # TA over 1500
+        ReservationRequest("b3", "USDT", "TBAD", 1),  # denied
+        ReservationRequest("b4", "USDT", "TB", 2_000 * USDT),  # over max per payout
+        ReservationRequest("b5", "USDT", "TB", 1_000 * USDT),  # total 2500 ok
+        ReservationRequest("b6", "USDT", "TC", 1),  # total exceeded
+        ReservationRequest("b1", "USDT", "TA", 500 * USDT),  # duplicate id: same decision
+    ]
+    async with write_transaction(sessionmaker) as session:
+        results = await policy.check_and_reserve_many(session, items, now=T0)
+    kinds = [r.code if isinstance(r, PolicyViolation) else r.needs_approval for r in results]
+    assert kinds == [
+        True,
+        "policy_daily_destination",
+        "policy_denied_destination",
+        "policy_max_per_payout",
+        True,
+        "policy_daily_total",
+        True,
+    ]
+    assert await active_total(sessionmaker) == 2_500 * USDT
+
+
+async def _race(sessionmaker: Maker, policy: PolicyService, count: int, amount: int) -> int:
+    async def attempt(index: int) -> bool:
+        try:
+            await reserve(sessionmaker, policy, f"c{index}", amount, to=f"T{index % 7}")
+        except DailyTotalExceeded:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt(index) for index in range(count)))
+    return sum(results)
+
+
+async def test_concurrent_reservations_cannot_exceed_daily_total(sessionmaker: Maker) -> None:
+    policy = service(daily_total=200 * USDT, daily_per_destination=None, max_per_payout=None)
+    accepted = await _race(sessionmaker, policy, 60, 10 * USDT)
+    assert accepted == 20
+    assert await active_total(sessionmaker) == 200 * USDT
+
+
+async def test_concurrent_first_use_of_the_lock_row(sessionmaker: Maker) -> None:
+    """The lock row does not exist yet; parallel first users must still serialize."""
+    policy = service(daily_total=50 * USDT, daily_per_destination=None)
+    accepted = await _race(sessionmaker, policy, 20, 7 * USDT)
+    assert accepted == 7
+    assert await active_total(sessionmaker) == 49 * USDT
