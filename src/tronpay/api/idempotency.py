@@ -1,0 +1,125 @@
+"""Idempotency keys: the first response to ``(subject, Idempotency-Key)`` is stored in the same
+transaction as the work it describes; a later request with the same key and the same body
+gets that response again (``Idempotent-Replayed: true``), with a different body a 422
+``idempotency_key_reused``.
+
+The key is claimed first with ``INSERT ... ON CONFLICT DO NOTHING``: on PostgreSQL a
+concurrent request with the same key waits on the unique index until the first commits (then
+replays) or rolls back (then does the work itself); on SQLite writers are serialized. Errors
+(4xx) are not stored: the transaction that would store them rolls back, so a corrected retry
+with the same key is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tronpay.api.models import IdempotencyRecord
+from tronpay.errors import Conflict, ValidationFailed
+
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+_KEY_RE: Final = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class IdempotencyKeyMissing(ValidationFailed):
+    code = "idempotency_key_missing"
+    title = "The Idempotency-Key header is required"
+
+
+class IdempotencyKeyInvalid(ValidationFailed):
+    code = "idempotency_key_invalid"
+    title = "The Idempotency-Key header is not valid"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    code = "idempotency_key_reused"
+    title = "The Idempotency-Key was already used with a different request"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    body: dict[str, Any]
+
+
+def check_key(key: str | None, *, required: bool) -> str | None:
+    if key is None or key == "":
+        if required:
+            raise IdempotencyKeyMissing("send an Idempotency-Key header (e.g. a UUID)")
+        return None
+    if not _KEY_RE.match(key):
+        raise IdempotencyKeyInvalid("the key must be 1-255 printable ASCII characters")
+    return key
+
+
+def request_hash(operation: str, payload: Any) -> str:
+    canonical = json.dumps(
+        [operation, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    subject: str,
+    key: str,
+    operation: str,
+    fingerprint: str,
+    now: datetime,
+) -> StoredResponse | None:
+    """Claim the key for this request (``None``: go ahead) or return the stored response."""
+    values = {
+        "subject": subject,
+        "key": key,
+        "operation": operation,
+        "request_hash": fingerprint,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(IdempotencyRecord).values(values).on_conflict_do_nothing()
+    else:
+        stmt = sqlite.insert(IdempotencyRecord).values(values).on_conflict_do_nothing()
+    result = await session.execute(stmt.returning(IdempotencyRecord.id))
+    if result.first() is not None:
+        return None
+    record = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.subject == subject, IdempotencyRecord.key == key
+            )
+        )
+    ).scalar_one()
+    if record.request_hash != fingerprint or record.operation != operation:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for a different request; use a new key"
+        )
+    if record.response_status is None or record.response_body is None:
+        raise IdempotencyInProgress("retry in a moment")
+    return StoredResponse(status=record.response_status, body=record.response_body)
+
+
+async def store_response(
+    session: AsyncSession, *, subject: str, key: str, status: int, body: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.subject == subject, IdempotencyRecord.key == key)
+        .values(response_status=status, response_body=body)
+    )

@@ -1,0 +1,128 @@
+"""Pure ASGI middleware: request ids, body-size limits and the last-resort 500.
+
+``RequestContextMiddleware`` reads ``X-Request-ID`` (or makes one), stores it on
+``request.state.request_id``, binds it to structlog's context, echoes it on the response and
+turns any exception that escaped every handler into a problem+json 500 that reveals nothing.
+
+``BodyLimitMiddleware`` refuses bodies over the limit for their media type (413,
+``payload_too_large``): early from ``Content-Length``, and while streaming otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Final
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tronpay.api.problems import PROBLEM_JSON, PayloadTooLarge, internal_error_body, problem_body
+from tronpay.kit.ids import new_ulid
+
+log = structlog.get_logger(__name__)
+
+REQUEST_ID_HEADER: Final = "x-request-id"
+_SAFE_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _send_problem(send: Send, body: dict[str, object], status: int, request_id: str) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = (
+            incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else f"req_{new_ulid()}"
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:  # the last resort: log, never leak
+                log.error(
+                    "api.unhandled_exception",
+                    error_type=type(exc).__name__,
+                    path=scope.get("path"),
+                    exc_info=True,
+                )
+                if not started:
+                    await _send_problem(send, internal_error_body(request_id), 500, request_id)
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_csv_bytes: int) -> None:
+        self.app = app
+        self.max_json_bytes = max_json_bytes
+        self.max_csv_bytes = max_csv_bytes
+
+    def _limit_for(self, scope: Scope) -> int:
+        content_type = (_header(scope, b"content-type") or "").lower()
+        return self.max_csv_bytes if content_type.startswith("text/csv") else self.max_json_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit_for(scope)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            request_id = str(scope.get("state", {}).get("request_id", ""))
+            body = problem_body(
+                code=PayloadTooLarge.code,
+                title=PayloadTooLarge.title,
+                status=413,
+                detail=f"the request body is larger than {limit} bytes",
+                request_id=request_id or None,
+            )
+            await _send_problem(send, body, 413, request_id)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,136 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+State on ``app.state``: ``settings``, ``engine``, ``sessionmaker``, ``jwt_verifier``,
+``policy``, ``payout_context`` and ``readiness`` (a registry others add checks to). They are
+built eagerly in ``create_app`` (so in-process test transports work without a lifespan);
+the lifespan disposes the engine at shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from tronpay import __version__
+from tronpay.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from tronpay.api.problems import install_problem_handlers
+from tronpay.api.readiness import ReadinessRegistry
+from tronpay.audit.endpoints import router as audit_router
+from tronpay.auth import AuthConfig, JWTVerifier
+from tronpay.auth.config import default_algorithms
+from tronpay.batches.endpoints import router as batches_router
+from tronpay.config import Settings
+from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
+from tronpay.payouts.endpoints import router as payouts_router
+from tronpay.payouts.service import PayoutContext
+from tronpay.policy import PolicyService, load_policy
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+tronpay pays out USDT-TRC20 and TRX on TRON, exactly once per payout.
+
+* Authenticate with `Authorization: Bearer <JWT>`; each operation names its scope.
+* Money is a decimal string (`"12.5"`), never a number.
+* Errors are `application/problem+json` with a stable `code` and the `request_id`.
+* `POST /v1/payouts` needs an `Idempotency-Key` header: retries replay the first response.
+"""
+
+
+def auth_config(settings: Settings) -> AuthConfig:
+    algorithms = list(settings.jwt_algorithms) or default_algorithms(
+        hs256=settings.jwt_hs256_secret_file is not None,
+        asymmetric=settings.jwt_public_key_file is not None or settings.jwt_jwks_file is not None,
+    )
+    return AuthConfig(
+        algorithms=algorithms,
+        hs256_secret_file=settings.jwt_hs256_secret_file,
+        public_key_file=settings.jwt_public_key_file,
+        jwks_file=settings.jwt_jwks_file,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        leeway_s=settings.jwt_leeway_s,
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    log.info("app.started", version=__version__, network=app.state.settings.network.value)
+    try:
+        yield
+    finally:
+        await app.state.engine.dispose()
+        log.info("app.stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Raises ``ConfigError`` on an unsafe configuration."""
+    settings = (settings or Settings()).with_dev_defaults()
+    settings.check_startup()
+
+    app = FastAPI(
+        title="tronpay",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    engine = create_engine(settings.effective_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.jwt_verifier = JWTVerifier.from_config(auth_config(settings))
+    app.state.policy = PolicyService(load_policy(settings.policy_file))
+    app.state.payout_context = PayoutContext(
+        policy=app.state.policy, hot_wallet_address=settings.hot_wallet_address
+    )
+    readiness = ReadinessRegistry()
+    app.state.readiness = readiness
+
+    async def database_ready() -> None:
+        async with read_transaction(app.state.sessionmaker) as session:
+            await session.execute(text("SELECT 1"))
+
+    readiness.register("database", database_ready)
+
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_json_bytes=settings.max_json_body_bytes,
+        max_csv_bytes=settings.max_csv_body_bytes,
+    )
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/health", tags=["ops"], summary="Liveness: the process answers")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/ready",
+        tags=["ops"],
+        summary="Readiness: every dependency is usable",
+        responses={503: {"description": "a dependency is not usable"}},
+    )
+    async def ready(request: Request) -> JSONResponse:
+        results = await request.app.state.readiness.run()
+        ok = all(r.ok for r in results)
+        checks: dict[str, Any] = {
+            r.name: {"ok": r.ok, **({"error": r.error} if r.error else {})} for r in results
+        }
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    app.include_router(payouts_router)
+    app.include_router(batches_router)
+    app.include_router(audit_router)
+    return app

@@ -1,0 +1,1 @@
+"""Batches: JSON and CSV intake of many payouts at once, and their progress."""

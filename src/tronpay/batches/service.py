@@ -1,0 +1,230 @@
+"""Batch intake: validate all-or-nothing, reserve policy in bulk, insert in one transaction.
+
+A 10,000-row batch costs one policy lock and one set of sums per asset, one bulk insert of
+payouts, one of outbox events, and one audit entry for the batch (naming every payout id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tronpay.audit import record as audit_record
+from tronpay.batches.models import Batch
+from tronpay.batches.parsing import ParsedBatch
+from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
+from tronpay.errors import NotFound, ValidationFailed
+from tronpay.kit.ids import new_id
+from tronpay.kit.money import format_amount
+from tronpay.payouts import repository as payout_repository
+from tronpay.payouts.events import emit_many, outbox_row
+from tronpay.payouts.models import Payout
+from tronpay.payouts.service import PayoutContext
+from tronpay.payouts.states import Actor, PayoutStatus
+from tronpay.policy import PolicyViolation, ReservationRequest
+
+log = structlog.get_logger(__name__)
+
+
+class BatchInvalid(ValidationFailed):
+    code = "batch_invalid"
+    title = "The batch has invalid rows; nothing was created"
+
+
+class BatchNotFound(NotFound):
+    code = "batch_not_found"
+    title = "No such batch"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    batch: Batch
+    summary: list[StatusSummary]
+
+
+def _raise_if_errors(errors: list[RowError]) -> None:
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column or ""))
+        raise BatchInvalid(
+            f"{len(errors)} problem(s) in the batch; nothing was created",
+            errors=[e.model_dump() for e in errors],
+        )
+
+
+async def create_batch(
+    session: AsyncSession,
+    ctx: PayoutContext,
+    parsed: ParsedBatch,
+    *,
+    source: str,
+    actor: Actor,
+    idempotency_key: str | None,
+    now: datetime,
+) -> BatchResult:
+    errors = list(parsed.errors)
+    for item, row in zip(parsed.items, parsed.rows, strict=True):
+        if ctx.hot_wallet_address is not None and item.to == ctx.hot_wallet_address:
+            errors.append(
+                RowError(
+                    row=row,
+                    column="to",
+                    reason="recipient_is_hot_wallet",
+                    message="the destination is the service's own hot wallet",
+                )
+            )
+    references = [item.reference for item in parsed.items if item.reference is not None]
+    taken = await payout_repository.existing_references(session, actor.principal, references)
+    if taken:
+        for item, row in zip(parsed.items, parsed.rows, strict=True):
+            if item.reference in taken:
+                errors.append(
+                    RowError(
+                        row=row,
+                        column="reference",
+                        reason="duplicate_reference",
+                        message="a payout with this reference already exists",
+                    )
+                )
+    _raise_if_errors(errors)
+
+    batch = Batch(
+        id=new_id("ba"),
+        client=actor.principal,
+        created_by=actor.principal,
+        source=source,
+        item_count=len(parsed.items),
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    payout_rows: list[dict[str, Any]] = []
+    for item in parsed.items:
+        payout_rows.append(
+            {
+                "id": new_id("po"),
+                "client": actor.principal,
+                "reference": item.reference,
+                "to_address": item.to,
+                "asset": item.asset.value,
+                "amount": item.amount_units,
+                "memo": item.memo,
+                "meta": item.metadata,
+                "status": PayoutStatus.QUEUED.value,
+                "batch_id": batch.id,
+                "created_by": actor.principal,
+                "idempotency_key": None,
+                "created_at": now,
+                "updated_at": now,
+                "attempt_count": 0,
+                "version": 1,
+            }
+        )
+    decisions = await ctx.policy.check_and_reserve_many(
+        session,
+        [
+            ReservationRequest(
+                payout_id=r["id"], asset=r["asset"], destination=r["to_address"], amount=r["amount"]
+            )
+            for r in payout_rows
+        ],
+        now=now,
+    )
+    for decision, row, payout_row in zip(decisions, parsed.rows, payout_rows, strict=True):
+        if isinstance(decision, PolicyViolation):
+            errors.append(
+                RowError(row=row, column="amount", reason=decision.code, message=decision.detail)
+            )
+        elif decision.needs_approval:
+            payout_row["status"] = PayoutStatus.PENDING_APPROVAL.value
+    # A violation leaves the transaction with reservations for the other rows: raising here
+    # rolls all of it back (all-or-nothing).
+    _raise_if_errors(errors)
+
+    session.add(batch)
+    await session.flush()
+    await session.execute(insert(Payout), payout_rows)
+    await emit_many(
+        session,
+        (
+            outbox_row(
+                "payout.created",
+                r["id"],
+                {
+                    "id": r["id"],
+                    "status": r["status"],
+                    "to": r["to_address"],
+                    "asset": r["asset"],
+                    "amount": format_amount(r["amount"]),
+                    "reference": r["reference"],
+                    "batch_id": batch.id,
+                    "created_by": actor.principal,
+                },
+                now,
+            )
+            for r in payout_rows
+        ),
+    )
+    summary = _summarize_rows(payout_rows)
+    await audit_record(
+        session,
+        action="batch.create",
+        principal=actor.principal,
+        request_id=actor.request_id,
+        entity_type="batch",
+        entity_id=batch.id,
+        before=None,
+        after={
+            "id": batch.id,
+            "source": source,
+            "item_count": batch.item_count,
+            "summary": [s.model_dump() for s in summary],
+            "payout_ids": [r["id"] for r in payout_rows],
+        },
+    )
+    log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)
+    return BatchResult(batch=batch, summary=summary)
+
+
+def _summarize_rows(rows: list[dict[str, Any]]) -> list[StatusSummary]:
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
+    for r in rows:
+        key = (r["status"], r["asset"])
+        count, amount = totals.get(key, (0, 0))
+        totals[key] = (count + 1, amount + r["amount"])
+    return [
+        StatusSummary(status=s, asset=a, count=c, amount=format_amount(t))
+        for (s, a), (c, t) in sorted(totals.items())
+    ]
+
+
+async def get_batch(session: AsyncSession, batch_id: str) -> BatchResult:
+    batch = await session.get(Batch, batch_id)
+    if batch is None:
+        raise BatchNotFound(f"batch {batch_id[:64]!r} does not exist")
+    stmt = (
+        select(Payout.status, Payout.asset, func.count(), func.sum(Payout.amount))
+        .where(Payout.batch_id == batch_id)
+        .group_by(Payout.status, Payout.asset)
+        .order_by(Payout.status, Payout.asset)
+    )
+    summary = [
+        StatusSummary(status=status, asset=asset, count=count, amount=format_amount(int(total)))
+        for status, asset, count, total in (await session.execute(stmt)).all()
+    ]
+    return BatchResult(batch=batch, summary=summary)
+
+
+def batch_out(result: BatchResult) -> BatchOut:
+    batch = result.batch
+    return BatchOut(
+        id=batch.id,
+        source=batch.source,
+        item_count=batch.item_count,
+        created_by=batch.created_by,
+        created_at=batch.created_at,
+        summary=result.summary,
+    )

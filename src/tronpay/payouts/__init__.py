@@ -1,0 +1,1 @@
+"""Payouts: models, schemas, the state machine, repository, service and HTTP endpoints."""

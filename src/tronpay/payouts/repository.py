@@ -1,0 +1,83 @@
+"""Payout queries. Repositories only read, add and flush; the edge commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tronpay.kit.pagination import Cursor, Page
+from tronpay.payouts.models import Payout
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutFilters:
+    status: str | None = None
+    to_address: str | None = None
+    batch_id: str | None = None
+    reference: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout | None:
+    stmt = select(Payout).where(Payout.id == payout_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def reference_taken(session: AsyncSession, client: str, reference: str) -> bool:
+    stmt = select(Payout.id).where(Payout.client == client, Payout.reference == reference)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def existing_references(
+    session: AsyncSession, client: str, references: list[str]
+) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(references), 500):
+        chunk = references[start : start + 500]
+        stmt = select(Payout.reference).where(Payout.client == client, Payout.reference.in_(chunk))
+        found.update(ref for ref in (await session.execute(stmt)).scalars() if ref is not None)
+    return found
+
+
+def _filtered(stmt: Select[Payout], filters: PayoutFilters) -> Select[Payout]:
+    if filters.status is not None:
+        stmt = stmt.where(Payout.status == filters.status)
+    if filters.to_address is not None:
+        stmt = stmt.where(Payout.to_address == filters.to_address)
+    if filters.batch_id is not None:
+        stmt = stmt.where(Payout.batch_id == filters.batch_id)
+    if filters.reference is not None:
+        stmt = stmt.where(Payout.reference == filters.reference)
+    if filters.created_after is not None:
+        stmt = stmt.where(Payout.created_at >= filters.created_after)
+    if filters.created_before is not None:
+        stmt = stmt.where(Payout.created_at < filters.created_before)
+    return stmt
+
+
+async def list_page(
+    session: AsyncSession, filters: PayoutFilters, *, limit: int, cursor: Cursor | None
+) -> Page[Payout]:
+    """Newest first, in the stable order ``(created_at DESC, id DESC)``."""
+    stmt = _filtered(select(Payout), filters)
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                Payout.created_at < cursor.created_at,
+                and_(Payout.created_at == cursor.created_at, Payout.id < cursor.id),
+            )
+        )
+    stmt = stmt.order_by(Payout.created_at.desc(), Payout.id.desc()).limit(limit + 1)
+    rows = list((await session.execute(stmt)).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = Cursor(created_at=last.created_at, id=last.id).encode()
+    return Page(items=rows, next_cursor=next_cursor)

@@ -1,0 +1,219 @@
+"""Payout use cases: create, read, list, cancel, approve, retry. Services flush, never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tronpay.audit import record as audit_record
+from tronpay.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tronpay.kit.ids import new_id
+from tronpay.kit.pagination import Cursor, Page
+from tronpay.payouts import repository
+from tronpay.payouts.events import emit, payout_snapshot
+from tronpay.payouts.models import Payout
+from tronpay.payouts.repository import PayoutFilters
+from tronpay.payouts.schemas import PayoutCreate
+from tronpay.payouts.states import CANCELLABLE, Actor, InvalidTransition, PayoutStatus, transition
+from tronpay.policy import PolicyService
+
+log = structlog.get_logger(__name__)
+
+
+class PayoutNotFound(NotFound):
+    code = "payout_not_found"
+    title = "No such payout"
+
+
+class DuplicateReference(Conflict):
+    code = "duplicate_reference"
+    title = "A payout with this reference already exists"
+
+
+class RecipientIsHotWallet(ValidationFailed):
+    code = "recipient_is_hot_wallet"
+    title = "The hot wallet cannot pay itself"
+
+
+class ApproverIsCreator(Forbidden):
+    code = "approver_is_creator"
+    title = "The creator of a payout cannot approve it"
+
+
+class NotPendingApproval(InvalidTransition):
+    code = "not_pending_approval"
+    title = "The payout is not waiting for approval"
+
+
+class NotCancellable(InvalidTransition):
+    code = "not_cancellable"
+    title = "The payout can no longer be cancelled"
+
+
+class NotRetryable(InvalidTransition):
+    code = "not_retryable"
+    title = "Only a failed payout can be retried"
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutContext:
+    """What the service needs from the app: policy and the hot wallet address."""
+
+    policy: PolicyService
+    hot_wallet_address: str | None = None
+
+
+def check_recipient(to_address: str, hot_wallet_address: str | None) -> None:
+    if hot_wallet_address is not None and to_address == hot_wallet_address:
+        raise RecipientIsHotWallet("the destination is the service's own hot wallet")
+
+
+async def create_payout(
+    session: AsyncSession,
+    ctx: PayoutContext,
+    data: PayoutCreate,
+    *,
+    actor: Actor,
+    idempotency_key: str | None,
+    now: datetime,
+) -> Payout:
+    check_recipient(data.to, ctx.hot_wallet_address)
+    if data.reference is not None and await repository.reference_taken(
+        session, actor.principal, data.reference
+    ):
+        raise DuplicateReference(f"reference {data.reference!r} is already used")
+    payout = Payout(
+        id=new_id("po"),
+        client=actor.principal,
+        reference=data.reference,
+        to_address=data.to,
+        asset=data.asset.value,
+        amount=data.amount_units,
+        memo=data.memo,
+        meta=data.metadata,
+        status=PayoutStatus.QUEUED.value,
+        created_by=actor.principal,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+        attempt_count=0,
+    )
+    decision = await ctx.policy.check_and_reserve(
+        session,
+        payout_id=payout.id,
+        asset=payout.asset,
+        destination=payout.to_address,
+        amount=payout.amount,
+        now=now,
+    )
+    if decision.needs_approval:
+        payout.status = PayoutStatus.PENDING_APPROVAL.value
+    session.add(payout)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise DuplicateReference(f"reference {data.reference!r} is already used") from exc
+    snapshot = payout_snapshot(payout)
+    await audit_record(
+        session,
+        action="payout.create",
+        principal=actor.principal,
+        request_id=actor.request_id,
+        entity_type="payout",
+        entity_id=payout.id,
+        before=None,
+        after=snapshot,
+    )
+    await emit(session, topic="payout.created", entity_id=payout.id, data=snapshot, now=now)
+    log.info("payout.created", payout_id=payout.id, status=payout.status, asset=payout.asset)
+    return payout
+
+
+async def get_payout(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout:
+    payout = await repository.get(session, payout_id, for_update=for_update)
+    if payout is None:
+        raise PayoutNotFound(f"payout {payout_id[:64]!r} does not exist")
+    return payout
+
+
+async def list_payouts(
+    session: AsyncSession, filters: PayoutFilters, *, limit: int, cursor: str | None
+) -> Page[Payout]:
+    return await repository.list_page(
+        session, filters, limit=limit, cursor=Cursor.decode(cursor) if cursor else None
+    )
+
+
+async def cancel_payout(
+    session: AsyncSession, ctx: PayoutContext, payout_id: str, *, actor: Actor, now: datetime
+) -> Payout:
+    payout = await get_payout(session, payout_id, for_update=True)
+    if PayoutStatus(payout.status) not in CANCELLABLE:
+        raise NotCancellable(
+            f"a payout in status {payout.status!r} cannot be cancelled",
+            current_status=payout.status,
+        )
+    await transition(
+        session, payout, PayoutStatus.CANCELLED, actor=actor, action="payout.cancel", now=now
+    )
+    await ctx.policy.release(session, payout.id)
+    return payout
+
+
+async def approve_payout(
+    session: AsyncSession, payout_id: str, *, actor: Actor, now: datetime
+) -> Payout:
+    payout = await get_payout(session, payout_id, for_update=True)
+    if payout.status != PayoutStatus.PENDING_APPROVAL.value:
+        raise NotPendingApproval(
+            f"a payout in status {payout.status!r} does not need approval",
+            current_status=payout.status,
+        )
+    if payout.created_by == actor.principal:
+        raise ApproverIsCreator("a second person must approve this payout")
+    await transition(
+        session,
+        payout,
+        PayoutStatus.QUEUED,
+        actor=actor,
+        action="payout.approve",
+        now=now,
+        approved_by=actor.principal,
+    )
+    return payout
+
+
+async def retry_payout(
+    session: AsyncSession, ctx: PayoutContext, payout_id: str, *, actor: Actor, now: datetime
+) -> Payout:
+    payout = await get_payout(session, payout_id, for_update=True)
+    if payout.status != PayoutStatus.FAILED.value:
+        raise NotRetryable(
+            f"a payout in status {payout.status!r} cannot be retried",
+            current_status=payout.status,
+        )
+    decision = await ctx.policy.check_and_reserve(
+        session,
+        payout_id=payout.id,
+        asset=payout.asset,
+        destination=payout.to_address,
+        amount=payout.amount,
+        now=now,
+    )
+    new = PayoutStatus.PENDING_APPROVAL if decision.needs_approval else PayoutStatus.QUEUED
+    await transition(
+        session,
+        payout,
+        new,
+        actor=actor,
+        action="payout.retry",
+        now=now,
+        failure_reason=None,
+        approved_by=None,
+        txid=None,
+    )
+    return payout

@@ -1,0 +1,1 @@
+"""Webhooks: the transactional outbox, subscriptions, signing and delivery."""
