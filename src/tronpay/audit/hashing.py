@@ -1,0 +1,90 @@
+"""Canonical form and hash of an audit entry.
+
+hash = sha256(prev_hash_hex_ascii || canonical_json(entry)), where the canonical JSON holds
+``seq``, ``created_at`` (UTC, microseconds, ``Z``), ``principal``, ``request_id``, ``action``,
+``entity_type``, ``entity_id``, ``before`` and ``after``, with sorted keys, no whitespace and
+ASCII-only escapes. Including ``seq`` makes a reordering visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware UTC (a naive value, as SQLite returns it, is taken as UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"audit values must be JSON data, not {type(value).__name__}")
+
+
+def normalize(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A JSON-safe copy of ``data`` (datetimes, decimals, UUIDs, enums made plain)."""
+    if data is None:
+        return None
+    result: dict[str, Any] = json.loads(json.dumps(data, default=_json_default))
+    return result
+
+
+def canonical_json(fields: Mapping[str, Any]) -> bytes:
+    return json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode("ascii")
+
+
+def entry_hash(
+    *,
+    prev_hash: str,
+    seq: int,
+    created_at: datetime,
+    principal: str,
+    request_id: str | None,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> str:
+    body = canonical_json(
+        {
+            "seq": seq,
+            "created_at": format_timestamp(created_at),
+            "principal": principal,
+            "request_id": request_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+        }
+    )
+    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest.update(body)
+    return digest.hexdigest()
