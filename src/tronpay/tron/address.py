@@ -17,6 +17,7 @@ HEX_LENGTH = 42
 PUBLIC_KEY_LENGTH = 64
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_ALPHABET_SET = frozenset(_ALPHABET)
 _INDEX = {char: value for value, char in enumerate(_ALPHABET)}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _CHECKSUM_LENGTH = 4
@@ -53,11 +54,13 @@ def encode_base58(raw21: bytes) -> str:
 
 
 def decode_base58(text: str) -> bytes:
-    """The 21 address bytes of a base58check address, checking alphabet, length, checksum
-    and the 0x41 prefix, in that order."""
+    """The 21 address bytes of a base58check address, checking alphabet, length (a TRON
+    address is always 34 characters), checksum and the 0x41 prefix, in that order."""
     if not text:
         raise InvalidAddressError("empty")
-    if len(text) > 2 * BASE58_LENGTH:  # bound the big-int work on hostile input
+    if not _ALPHABET_SET.issuperset(text):
+        raise InvalidAddressError("alphabet")
+    if len(text) != BASE58_LENGTH:
         raise InvalidAddressError("length")
     payload = b58decode(text)
     if len(payload) != ADDRESS_LENGTH + _CHECKSUM_LENGTH:
