@@ -27,6 +27,8 @@ from tronpay.payouts.states import (
     check_attempt_transition,
     transition,
 )
+from tronpay.policy.errors import PolicyViolation
+from tronpay.policy.service import PolicyService
 from tronpay.tron.node import TransactionInfo
 
 log = structlog.get_logger(__name__)
@@ -166,6 +168,7 @@ async def fail_payouts(
     *,
     now: datetime,
     lock: bool,
+    policy: PolicyService | None = None,
 ) -> None:
     payouts = await _payouts_by_id(session, sorted(reasons), lock=lock)
     for pid, reason in reasons.items():
@@ -182,6 +185,8 @@ async def fail_payouts(
             failure_reason=reason,
             blocked_reason=None,
         )
+        if policy is not None:
+            await policy.release(session, pid, now=now)
 
 
 async def persist_signed(
@@ -191,11 +196,14 @@ async def persist_signed(
     *,
     now: datetime,
     lock: bool,
+    policy: PolicyService | None = None,
 ) -> list[SignedTx]:
-    """Insert the attempts and move their payouts to ``submitted`` (the caller commits).
+    """Re-check policy, insert the attempts and move their payouts to ``submitted`` (the
+    caller commits).
 
     A payout that changed since it was planned (cancelled, or planned by someone else) is
-    skipped: its signed transaction is dropped unbroadcast, which is harmless.
+    skipped, and one the policy now refuses stays queued with ``blocked_reason``
+    ``policy:<code>``: its signed transaction is dropped unbroadcast, which is harmless.
     """
     payouts = await _payouts_by_id(session, [s.payout_id for s in signed], lock=lock)
     kept: list[SignedTx] = []
@@ -204,6 +212,14 @@ async def persist_signed(
         if p is None or p.status != PayoutStatus.QUEUED.value or p.version != versions[p.id]:
             log.info("engine.payout.changed_before_submit", payout_id=s.payout_id)
             continue
+        if policy is not None:
+            try:
+                await policy.recheck(session, payout_id=p.id, now=now)
+            except PolicyViolation as exc:
+                log.warning("engine.payout.policy_blocked", payout_id=p.id, code=exc.code)
+                p.blocked_reason = f"policy:{exc.code}"
+                p.updated_at = now
+                continue
         session.add(
             PayoutAttempt(
                 id=new_id("pa"),
@@ -331,7 +347,12 @@ class ReceiptResult:
 
 
 async def apply_receipt(
-    session: AsyncSession, info: TransactionInfo, *, now: datetime, lock: bool
+    session: AsyncSession,
+    info: TransactionInfo,
+    *,
+    now: datetime,
+    lock: bool,
+    policy: PolicyService | None = None,
 ) -> ReceiptResult:
     """Record a live attempt's on-chain receipt and move its payout on."""
     attempt = await _attempt_for_update(session, info.txid, lock=lock)
@@ -405,6 +426,8 @@ async def apply_receipt(
         failure_reason=reason[:500],
         **fees,
     )
+    if policy is not None:
+        await policy.release(session, payout.id, now=now)
     return ReceiptResult(info.txid, payout.id, "failed")
 
 
@@ -419,7 +442,14 @@ async def _had_out_of_energy(session: AsyncSession, payout_id: str, except_id: s
     return bool(n)
 
 
-async def expire_attempt(session: AsyncSession, txid: str, *, now: datetime, lock: bool) -> str:
+async def expire_attempt(
+    session: AsyncSession,
+    txid: str,
+    *,
+    now: datetime,
+    lock: bool,
+    policy: PolicyService | None = None,
+) -> str:
     """The attempt is proven dead: mark it expired and re-queue its payout (or fail it when
     the attempt was refused as a bug). Returns the outcome."""
     attempt = await _attempt_for_update(session, txid, lock=lock)
@@ -442,6 +472,8 @@ async def expire_attempt(session: AsyncSession, txid: str, *, now: datetime, loc
             now=now,
             failure_reason=f"engine:{attempt.error}"[:500],
         )
+        if policy is not None:
+            await policy.release(session, payout.id, now=now)
         return "failed"
     await transition(
         session,

@@ -1,0 +1,107 @@
+"""Broadcast committed attempts (bounded concurrency) and rebroadcast live ones.
+
+Every broadcast sends the SAME bytes that were committed; a node's answer never makes the
+engine sign again. UNKNOWN (timeouts, 5xx, busy) just means "send again later"; the follower
+and the sweeper find out what really happened by looking the txid up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from tronpay.engine import repository as repo
+from tronpay.engine.context import EngineContext
+from tronpay.kit.clock import utcnow
+from tronpay.tron.node import BroadcastKind, BroadcastOutcome
+from tronpay.tron.transaction import encode_transaction
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    txid: str
+    tx_bytes: bytes
+    expiration_ms: int
+
+
+class Broadcaster:
+    def __init__(self, ctx: EngineContext) -> None:
+        self._ctx = ctx
+        self._last_sent: dict[str, float] = {}
+        self._stop_sending: set[str] = set()  # refused as DEAD or BUG: sending again is useless
+        self._last_due_scan = 0.0
+        self.counts: dict[str, int] = {k.value: 0 for k in BroadcastKind}
+
+    async def send(self, items: Sequence[Outgoing]) -> dict[str, BroadcastOutcome]:
+        if not items:
+            return {}
+        sem = asyncio.Semaphore(self._ctx.config.broadcast_concurrency)
+
+        async def one(item: Outgoing) -> BroadcastOutcome:
+            async with sem:
+                self._last_sent[item.txid] = time.monotonic()
+                return await self._ctx.node.broadcast_hex(item.tx_bytes, item.txid)
+
+        outcomes = await asyncio.gather(*(one(i) for i in items))
+        accepted: list[str] = []
+        errors: dict[str, str] = {}
+        for out in outcomes:
+            self.counts[out.kind.value] += 1
+            if out.kind in (BroadcastKind.ACCEPTED, BroadcastKind.KNOWN):
+                accepted.append(out.txid)
+            elif out.kind is BroadcastKind.HOLD:
+                errors[out.txid] = f"hold:{out.code}:{out.message}"
+                log.warning("engine.broadcast.hold", txid=out.txid, code=out.code)
+            elif out.kind is BroadcastKind.DEAD:
+                errors[out.txid] = f"dead:{out.code}:{out.message}"
+                self._stop_sending.add(out.txid)
+                log.warning("engine.broadcast.dead", txid=out.txid, code=out.code)
+            elif out.kind is BroadcastKind.BUG:
+                errors[out.txid] = f"{repo.BUG_PREFIX}{out.code}:{out.message}"
+                self._stop_sending.add(out.txid)
+                log.error("engine.broadcast.bug", txid=out.txid, code=out.code, msg=out.message)
+            else:
+                log.info("engine.broadcast.unknown", txid=out.txid, code=out.code)
+        if accepted or errors:
+            now = utcnow()
+            async with self._ctx.write() as session:
+                if accepted:
+                    await repo.mark_broadcast(session, accepted, now=now)
+                if errors:
+                    await repo.note_attempt_errors(session, errors, now=now)
+        return {o.txid: o for o in outcomes}
+
+    async def send_new(self, signed: Sequence[Outgoing]) -> dict[str, BroadcastOutcome]:
+        return await self.send(signed)
+
+    async def rebroadcast_due(self) -> int:
+        """Send again every live attempt not sent for ``rebroadcast_interval_s``."""
+        interval = self._ctx.config.rebroadcast_interval_s
+        now_mono = time.monotonic()
+        if now_mono - self._last_due_scan < interval / 2:
+            return 0
+        self._last_due_scan = now_mono
+        async with self._ctx.read() as session:
+            live = await repo.live_attempts(session)
+        live_ids = {a.txid for a in live}
+        for gone in [t for t in self._last_sent if t not in live_ids]:
+            del self._last_sent[gone]
+        self._stop_sending &= live_ids
+        now_ms = int(time.time() * 1000)
+        due = [
+            Outgoing(a.txid, encode_transaction(a.raw_data, [a.signature]), a.expiration_ms)
+            for a in live
+            if a.txid not in self._stop_sending
+            and now_ms <= a.expiration_ms
+            and now_mono - self._last_sent.get(a.txid, float("-inf")) >= interval
+        ]
+        if due:
+            log.info("engine.rebroadcast", attempts=len(due))
+            await self.send(due)
+        return len(due)

@@ -1,0 +1,129 @@
+"""Claim -> plan -> sign -> persist (one transaction) -> hand over to the broadcaster.
+
+PostgreSQL: one write transaction holds the claimed rows (``FOR UPDATE SKIP LOCKED``) and the
+planning lock from the claim to the commit of the signed attempts. SQLite (one engine): the
+claim is read, planned and signed outside any transaction, then re-checked row by row in the
+write transaction (a payout cancelled meanwhile is skipped), which keeps the single writer
+free while the node is being asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tronpay.engine import repository as repo
+from tronpay.engine.context import EngineContext
+from tronpay.engine.planner import BlockReason, Decision, PayoutRequest, Reserved
+from tronpay.engine.signing import SignedTx, ToSign, sign_batch
+from tronpay.kit.clock import utcnow
+from tronpay.tron.node import NodeError
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    blocked: dict[str, str]
+    failed: dict[str, str]
+    signed: list[SignedTx]
+    versions: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    claimed: int
+    submitted: tuple[SignedTx, ...]
+    blocked: int
+    failed: int
+
+
+async def _prepare(
+    ctx: EngineContext, claimed: list[repo.ClaimedPayout], reserved: Reserved
+) -> Prepared:
+    versions = {c.id: c.version for c in claimed}
+    memos = {c.id: c.memo for c in claimed}
+    requests = [
+        PayoutRequest(
+            payout_id=c.id,
+            asset=c.asset,
+            to_address=c.to_address,
+            amount=c.amount,
+            memo_bytes=len((c.memo or "").encode("utf-8")),
+            retry_out_of_energy=c.retry_out_of_energy,
+        )
+        for c in claimed
+    ]
+    try:
+        plan = await ctx.planner.plan(requests, reserved)
+        sends = plan.to_send
+        ref = await ctx.node.now_block() if sends else None
+    except NodeError as exc:
+        log.warning("engine.plan.node_error", error=exc.detail, payouts=len(claimed))
+        reason = BlockReason.NODE_UNAVAILABLE.value
+        return Prepared({c.id: reason for c in claimed}, {}, [], versions)
+    blocked = {i.payout_id: str(i.reason) for i in plan.items if i.decision is Decision.BLOCK}
+    failed = {i.payout_id: str(i.reason) for i in plan.items if i.decision is Decision.FAIL}
+    signed: list[SignedTx] = []
+    if sends and ref is not None:
+        to_sign = [ToSign(i.payout_id, i.quote, memos.get(i.payout_id)) for i in sends if i.quote]
+        signed = await asyncio.to_thread(
+            sign_batch,
+            to_sign,
+            ref_block=ref,
+            signer=ctx.signer,
+            token_contract=ctx.token_contract,
+            expiration_s=ctx.config.tx_expiration_s,
+        )
+    return Prepared(blocked, failed, signed, versions)
+
+
+async def _write(ctx: EngineContext, session: AsyncSession, prep: Prepared) -> list[SignedTx]:
+    now = utcnow()
+    lock = ctx.postgres
+    if prep.blocked:
+        await repo.block_payouts(session, prep.blocked, prep.versions, now=now, lock=lock)
+    if prep.failed:
+        await repo.fail_payouts(
+            session, prep.failed, prep.versions, now=now, lock=lock, policy=ctx.policy
+        )
+    if not prep.signed:
+        return []
+    return await repo.persist_signed(
+        session, prep.signed, prep.versions, now=now, lock=lock, policy=ctx.policy
+    )
+
+
+async def submit_once(ctx: EngineContext) -> SubmitResult:
+    """One claim-to-commit round. The returned attempts are committed and may be broadcast."""
+    cfg = ctx.config
+    blocked_before = utcnow() - timedelta(seconds=cfg.blocked_retry_s)
+    if ctx.postgres:
+        async with ctx.write() as session:
+            await ctx.plan_lock(session)
+            claimed = await repo.claim_queued(
+                session, limit=cfg.batch_size, blocked_before=blocked_before, skip_locked=True
+            )
+            if not claimed:
+                return SubmitResult(0, (), 0, 0)
+            reserved = await repo.reserved_by_live_attempts(session)
+            prep = await _prepare(ctx, claimed, reserved)
+            kept = await _write(ctx, session, prep)
+    else:
+        async with ctx.read() as session:
+            claimed = await repo.claim_queued(
+                session, limit=cfg.batch_size, blocked_before=blocked_before, skip_locked=False
+            )
+            if not claimed:
+                return SubmitResult(0, (), 0, 0)
+            reserved = await repo.reserved_by_live_attempts(session)
+        prep = await _prepare(ctx, claimed, reserved)
+        async with ctx.write() as session:
+            kept = await _write(ctx, session, prep)
+    if kept:
+        log.info("engine.submit.committed", attempts=len(kept), claimed=len(claimed))
+    return SubmitResult(len(claimed), tuple(kept), len(prep.blocked), len(prep.failed))

@@ -1,0 +1,224 @@
+"""The engine loop: one task that, every tick, submits new payouts, rebroadcasts live
+attempts, follows new blocks, finalizes solidified ones, sweeps expired attempts and
+periodically reconciles. Each step runs in its own transaction(s); a failing step (node down,
+a row changed by another engine) is logged and retried on the next tick, never fatal.
+
+``run_engine(settings, stop_event)`` builds everything from ``Settings`` and runs until the
+event is set (``tronpay worker`` sets it on SIGTERM/SIGINT; ``tronpay serve`` runs it beside
+the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
+
+from tronpay.config import Settings
+from tronpay.db.session import create_engine, create_sessionmaker, is_sqlite
+from tronpay.engine.broadcaster import Broadcaster, Outgoing
+from tronpay.engine.config import EngineConfig
+from tronpay.engine.context import EngineContext
+from tronpay.engine.follower import BlockFollower, finalize_step
+from tronpay.engine.planner import Planner
+from tronpay.engine.reconcile import ReconcileReport, reconcile
+from tronpay.engine.signing import TxSigner
+from tronpay.engine.submitter import submit_once
+from tronpay.engine.sweeper import Sweeper
+from tronpay.errors import TronpayError
+from tronpay.policy.config import load_policy
+from tronpay.policy.service import PolicyService
+from tronpay.tron.keys import PrivateKey
+from tronpay.tron.node import NodeClient, NodeError
+
+log = structlog.get_logger(__name__)
+
+_T = TypeVar("_T")
+TOKEN_DECIMALS = 6
+SUBMIT_BUDGET_S = 2.0
+
+
+class EngineStartError(TronpayError):
+    code = "engine_start_error"
+    status = 500
+    title = "The payout engine cannot start"
+
+
+class KeyFileSigner:
+    """Signs with a hex private key read from a file (the key object never leaves)."""
+
+    def __init__(self, key: PrivateKey) -> None:
+        self._key = key
+
+    @classmethod
+    def from_key_file(cls, path: Path) -> KeyFileSigner:
+        return cls(PrivateKey.from_hex(path.read_text(encoding="ascii")))
+
+    @property
+    def address(self) -> str:
+        return self._key.address
+
+    def sign(self, txid: bytes) -> bytes:
+        return self._key.sign_txid(txid)
+
+    def __repr__(self) -> str:
+        return f"KeyFileSigner(address={self.address})"
+
+
+@dataclass
+class EngineStats:
+    ticks: int = 0
+    submitted: int = 0
+    step_errors: int = 0
+    reconciled: int = 0
+    mismatches: int = 0
+
+
+class Engine:
+    """The payout engine over one context. ``await engine.run(stop)``."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.broadcaster = Broadcaster(ctx)
+        self.follower = BlockFollower(ctx)
+        self.sweeper = Sweeper(ctx)
+        self.stats = EngineStats()
+        self._reconciled_until: datetime | None = None
+        self._last_reconcile = 0.0
+        self._last_sweep = 0.0
+
+    async def _guard(self, name: str, fn: Callable[[], Awaitable[_T]]) -> _T | None:
+        try:
+            return await fn()
+        except NodeError as exc:
+            self.stats.step_errors += 1
+            log.warning("engine.step.node_error", step=name, error=exc.detail)
+        except (StaleDataError, SQLAlchemyError) as exc:
+            self.stats.step_errors += 1
+            log.warning("engine.step.db_error", step=name, error=type(exc).__name__)
+        return None
+
+    async def submit_all(self) -> int:
+        """Claim and submit batches until the queue is drained or the time budget is used."""
+        started = time.monotonic()
+        total = 0
+        while True:
+            result = await submit_once(self.ctx)
+            if result.submitted:
+                total += len(result.submitted)
+                self.stats.submitted += len(result.submitted)
+                await self.broadcaster.send_new(
+                    [Outgoing(s.txid, s.tx_bytes, s.expiration_ms) for s in result.submitted]
+                )
+            if result.claimed < self.ctx.config.batch_size:
+                return total
+            if time.monotonic() - started > SUBMIT_BUDGET_S:
+                return total
+
+    async def reconcile_now(self) -> ReconcileReport:
+        report = await reconcile(self.ctx, self._reconciled_until)
+        self._reconciled_until = report.last_seen
+        self.stats.reconciled += report.checked
+        self.stats.mismatches += len(report.mismatches)
+        return report
+
+    async def tick(self) -> None:
+        cfg = self.ctx.config
+        await self._guard("submit", self.submit_all)
+        await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
+        await self._guard("follow", self.follower.step)
+        await self._guard("finalize", lambda: finalize_step(self.ctx))
+        now = time.monotonic()
+        if now - self._last_sweep >= max(1.0, cfg.tick_s):
+            self._last_sweep = now
+            await self._guard("sweep", self.sweeper.step)
+        if now - self._last_reconcile >= cfg.reconcile_interval_s:
+            self._last_reconcile = now
+            await self._guard("reconcile", self.reconcile_now)
+        self.stats.ticks += 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("engine.start", hot_wallet=self.ctx.signer.address)
+        while not stop.is_set() and self.follower.cursor is None:
+            await self._guard("resume", self.follower.start)
+            if self.follower.cursor is None:
+                await _sleep_or_stop(stop, 1.0)
+        while not stop.is_set():
+            await self.tick()
+            await _sleep_or_stop(stop, self.ctx.config.tick_s)
+        log.info("engine.stop", ticks=self.stats.ticks, submitted=self.stats.submitted)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
+
+
+def load_signer(settings: Settings) -> TxSigner:
+    if settings.hot_wallet_key_file is None:
+        raise EngineStartError("set TRONPAY_HOT_WALLET_KEY_FILE to run the engine")
+    if not settings.hot_wallet_key_file.is_file():
+        raise EngineStartError(f"hot wallet key file missing: {settings.hot_wallet_key_file}")
+    return KeyFileSigner.from_key_file(settings.hot_wallet_key_file)
+
+
+async def check_token(node: NodeClient, token: str) -> None:
+    decimals = await node.token_decimals(token)
+    if decimals != TOKEN_DECIMALS:
+        raise EngineStartError(f"token {token} has {decimals} decimals, expected 6")
+
+
+async def run_engine(
+    settings: Settings, stop_event: asyncio.Event, *, config: EngineConfig | None = None
+) -> None:
+    """Run the payout engine until ``stop_event`` is set."""
+    cfg = config or EngineConfig.from_env()
+    token = settings.effective_token_contract
+    if token is None:
+        raise EngineStartError("no token contract configured")
+    signer = load_signer(settings)
+    api_key = None
+    if settings.node_api_key_file is not None:
+        api_key = settings.node_api_key_file.read_text(encoding="utf-8").strip()
+    db = create_engine(settings.effective_database_url)
+    policy = PolicyService(load_policy(settings.policy_file))
+    try:
+        async with NodeClient(
+            list(settings.effective_node_urls),
+            api_key=api_key,
+            timeout=httpx.Timeout(cfg.node_timeout_s, connect=min(5.0, cfg.node_timeout_s)),
+        ) as node:
+            while not stop_event.is_set():
+                try:
+                    await check_token(node, token)
+                    break
+                except NodeError as exc:
+                    log.warning("engine.start.node_unavailable", error=exc.detail)
+                    await _sleep_or_stop(stop_event, 2.0)
+            planner = Planner(
+                node, hot_wallet=signer.address, token_contract=token, policy=cfg.fee_policy()
+            )
+            ctx = EngineContext(
+                sessionmaker=create_sessionmaker(db),
+                node=node,
+                planner=planner,
+                signer=signer,
+                token_contract=token,
+                config=cfg,
+                postgres=not is_sqlite(db),
+                policy=policy,
+            )
+            await Engine(ctx).run(stop_event)
+    finally:
+        await db.dispose()
