@@ -8,8 +8,9 @@ on PostgreSQL) to take the next position, so concurrent writers cannot fork the 
 The unique constraint on ``seq`` is the second line of defence.
 
 Nothing may UPDATE or DELETE ``audit_entries``. On PostgreSQL the migration should install
-the trigger in ``tronpay.audit.models.POSTGRES_APPEND_ONLY_SQL`` (and drop it on downgrade
-with ``POSTGRES_APPEND_ONLY_DROP_SQL``).
+the trigger in ``tronpay.audit.models.POSTGRES_APPEND_ONLY_SQL`` (a tuple of statements; drop
+it on downgrade with ``POSTGRES_APPEND_ONLY_DROP_SQL``). SQLite gets the same protection from
+``SQLITE_APPEND_ONLY_SQL`` (two triggers).
 """
 
 from __future__ import annotations
@@ -65,19 +66,40 @@ class AuditChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-POSTGRES_APPEND_ONLY_SQL = """
+# One statement per item (asyncpg runs one statement per call): ``for sql in ...: op.execute(sql)``.
+POSTGRES_APPEND_ONLY_SQL: tuple[str, ...] = (
+    """
 CREATE OR REPLACE FUNCTION tronpay_audit_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'audit_entries is append-only (% refused)', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql
+""",
+    """
 CREATE TRIGGER audit_entries_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_entries
-    FOR EACH STATEMENT EXECUTE FUNCTION tronpay_audit_append_only();
-"""
+    FOR EACH STATEMENT EXECUTE FUNCTION tronpay_audit_append_only()
+""",
+)
 
-POSTGRES_APPEND_ONLY_DROP_SQL = """
-DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries;
-DROP FUNCTION IF EXISTS tronpay_audit_append_only();
-"""
+POSTGRES_APPEND_ONLY_DROP_SQL: tuple[str, ...] = (
+    "DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries",
+    "DROP FUNCTION IF EXISTS tronpay_audit_append_only()",
+)
+
+SQLITE_APPEND_ONLY_SQL: tuple[str, ...] = (
+    """
+CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only (UPDATE refused)'); END
+""",
+    """
+CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
+BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only (DELETE refused)'); END
+""",
+)
+
+SQLITE_APPEND_ONLY_DROP_SQL: tuple[str, ...] = (
+    "DROP TRIGGER IF EXISTS audit_entries_no_update",
+    "DROP TRIGGER IF EXISTS audit_entries_no_delete",
+)

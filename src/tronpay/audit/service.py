@@ -139,9 +139,7 @@ async def record(
         request_id=request_id,
     )
     fields = _row(seq=last_seq + 1, prev_hash=last_hash, created_at=created_at, item=item)
-    entry = AuditEntry(**fields)
-    session.add(entry)
-    await session.flush([entry])
+    entry = (await session.scalars(insert(AuditEntry).values(**fields).returning(AuditEntry))).one()
     await _store_head(session, entry.seq, entry.hash)
     return entry
 
