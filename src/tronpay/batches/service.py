@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tronpay.audit import record as audit_record
+from tronpay.audit import AuditRecord, record_many
 from tronpay.batches.models import Batch
 from tronpay.batches.parsing import ParsedBatch
 from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
@@ -149,44 +149,56 @@ async def create_batch(
     await session.execute(insert(Payout), payout_rows)
     await emit_many(
         session,
-        (
-            outbox_row(
-                "payout.created",
-                r["id"],
-                {
-                    "id": r["id"],
-                    "status": r["status"],
-                    "to": r["to_address"],
-                    "asset": r["asset"],
-                    "amount": format_amount(r["amount"]),
-                    "reference": r["reference"],
-                    "batch_id": batch.id,
-                    "created_by": actor.principal,
-                },
-                now,
-            )
-            for r in payout_rows
-        ),
+        (outbox_row("payout.created", r["id"], _row_snapshot(r), now) for r in payout_rows),
     )
     summary = _summarize_rows(payout_rows)
-    await audit_record(
-        session,
-        action="batch.create",
-        principal=actor.principal,
-        request_id=actor.request_id,
-        entity_type="batch",
-        entity_id=batch.id,
-        before=None,
-        after={
-            "id": batch.id,
-            "source": source,
-            "item_count": batch.item_count,
-            "summary": [s.model_dump() for s in summary],
-            "payout_ids": [r["id"] for r in payout_rows],
-        },
+    audit_items = [
+        AuditRecord(
+            action="batch.create",
+            principal=actor.principal,
+            request_id=actor.request_id,
+            entity_type="batch",
+            entity_id=batch.id,
+            after={
+                "id": batch.id,
+                "source": source,
+                "item_count": batch.item_count,
+                "summary": [s.model_dump() for s in summary],
+            },
+        )
+    ]
+    audit_items.extend(
+        AuditRecord(
+            action="payout.create",
+            principal=actor.principal,
+            request_id=actor.request_id,
+            entity_type="payout",
+            entity_id=r["id"],
+            after=_row_snapshot(r),
+        )
+        for r in payout_rows
     )
+    await record_many(session, audit_items, now=now)
     log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)
     return BatchResult(batch=batch, summary=summary)
+
+
+def _row_snapshot(row: dict[str, Any]) -> dict[str, Any]:
+    """The same shape as ``payout_snapshot`` for a row about to be bulk-inserted."""
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "to": row["to_address"],
+        "asset": row["asset"],
+        "amount": format_amount(row["amount"]),
+        "reference": row["reference"],
+        "batch_id": row["batch_id"],
+        "blocked_reason": None,
+        "failure_reason": None,
+        "created_by": row["created_by"],
+        "approved_by": None,
+        "txid": None,
+    }
 
 
 def _summarize_rows(rows: list[dict[str, Any]]) -> list[StatusSummary]:
