@@ -37,7 +37,7 @@ def _scalar_to_json(field: FieldDescriptor, value: Any) -> Any:
 
 
 def _value_to_json(field: FieldDescriptor, value: Any) -> Any:
-    if field.label == FieldDescriptor.LABEL_REPEATED:
+    if field.is_repeated:
         return [_scalar_to_json(field, v) for v in value]
     return _scalar_to_json(field, value)
 
@@ -52,7 +52,7 @@ def json_to_message(cls: Any, data: dict[str, Any]) -> Any:
         field = fields.get(key)
         if field is None or value is None:
             continue
-        if field.label == FieldDescriptor.LABEL_REPEATED:
+        if field.is_repeated:
             if not isinstance(value, list):
                 raise JsonShapeError(f"{key} must be a list")
             target = getattr(msg, key)
