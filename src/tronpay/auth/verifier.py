@@ -45,6 +45,7 @@ from tronpay.auth.principal import Principal
 log = structlog.get_logger(__name__)
 
 MAX_TOKEN_CHARS = 8192
+MAX_LEEWAY_S = 600
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 EC_CURVES: dict[str, type[EllipticCurve]] = {
     "ES256": SECP256R1,
@@ -88,8 +89,8 @@ class JWTVerifier:
             raise AuthMisconfigured(
                 f"{', '.join(asymmetric)} configured but no public key or JWKS file"
             )
-        if leeway_s < 0 or leeway_s > 300:
-            raise AuthMisconfigured("JWT leeway must be between 0 and 300 seconds")
+        if leeway_s < 0 or leeway_s > MAX_LEEWAY_S:
+            raise AuthMisconfigured(f"JWT leeway must be between 0 and {MAX_LEEWAY_S} seconds")
         self._algorithms = frozenset(algorithms)
         self._hmac_secret = hmac_secret
         self._public_key = public_key
