@@ -7,8 +7,8 @@ import uuid
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
-
 from tests.api.conftest import ADDR_A, ADDR_B, ADDR_C
+
 from tronpay.payouts.models import Payout
 
 

@@ -1,9 +1,313 @@
-"""CLI commands: service (stub; filled in by its owner)."""
+"""CLI commands: ``tronpay serve``, ``tronpay db upgrade``, ``tronpay payouts ...`` and
+``tronpay batches import``.
+
+The payouts and batches commands talk to a running service over its HTTP API (httpx), with
+the base URL from ``--api-url`` / ``TRONPAY_API_URL`` and the bearer token from ``--token`` /
+``TRONPAY_TOKEN`` (``tronpay token`` prints one).
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
 import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from tronpay.app import create_app
+from tronpay.config import ConfigError, Network, Settings
+from tronpay.db import migrate
+
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+payouts_app = typer.Typer(no_args_is_help=True, help="Payouts, through the HTTP API.")
+batches_app = typer.Typer(no_args_is_help=True, help="Batches, through the HTTP API.")
+
+out = Console()
+err = Console(stderr=True)
+
+TERMINAL = frozenset({"finalized", "failed", "cancelled"})
+DEFAULT_API_URL = "http://127.0.0.1:8090"
+
+ApiUrl = Annotated[
+    str, typer.Option("--api-url", envvar="TRONPAY_API_URL", help="the service's base URL")
+]
+Token = Annotated[
+    str,
+    typer.Option("--token", envvar="TRONPAY_TOKEN", help="bearer token (see `tronpay token`)"),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        base = Settings()
+        return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise _fail(f"invalid configuration: {exc}") from exc
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _devnet_child(port: int) -> Iterator[subprocess.Popen[bytes] | None]:
+    executable = shutil.which("tron-devnet")
+    command = (
+        [executable, "--port", str(port)]
+        if executable
+        else [sys.executable, "-m", "tron_devnet.cli", "--port", str(port)]
+    )
+    try:
+        child = subprocess.Popen(command)  # noqa: S603 - our own console script, fixed args
+    except OSError as exc:
+        err.print(f"[yellow]could not start tron-devnet ({exc}); continuing without it[/yellow]")
+        yield None
+        return
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    no_engine: Annotated[bool, typer.Option("--no-engine", help="API only")] = False,
+    devnet: Annotated[
+        bool, typer.Option("--devnet", help="start a local tron-devnet and use it")
+    ] = False,
+    migrate_db: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="upgrade the schema first")
+    ] = True,
+) -> None:
+    """Run the HTTP API (and, once it lands, the payout engine) on port 8090."""
+    settings = _settings(host=host, port=port)
+    if devnet:
+        settings = settings.model_copy(update={"network": Network.DEVNET})
+    settings = settings.with_dev_defaults()
+    try:
+        settings.check_startup()
+    except ConfigError as exc:
+        raise _fail(exc.detail) from exc
+    if migrate_db:
+        migrate.upgrade(settings.effective_database_url)
+    if not no_engine:
+        err.print("[dim]the payout engine is not part of this build yet; serving the API[/dim]")
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+    if devnet:
+        devnet_port = 8091
+        with _devnet_child(devnet_port):
+            err.print(
+                f"tronpay on http://{settings.host}:{settings.port}, devnet on :{devnet_port}\n"
+                "next: export TRONPAY_TOKEN=$(tronpay token --sub me --scope all)\n"
+                "      tronpay payouts create --to T... --amount 1.5"
+            )
+            uvicorn.Server(config).run()
+        return
+    uvicorn.Server(config).run()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+) -> None:
+    """Apply the database migrations (SQLite or PostgreSQL, from TRONPAY_DATABASE_URL)."""
+    settings = _settings()
+    migrate.upgrade(settings.effective_database_url, revision)
+    out.print(f"database at revision {revision}")
+
+
+# -- the HTTP client commands ---------------------------------------------------------------
+
+
+def _client(api_url: str, token: str) -> httpx.Client:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=30.0)
+
+
+def _call(
+    api_url: str,
+    token: str,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    json_body: Any = None,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    try:
+        with _client(api_url, token) as http:
+            response = http.request(
+                method, path, params=params, json=json_body, content=content, headers=headers
+            )
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach {api_url}: {type(exc).__name__}") from exc
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+            message = f"{problem.get('code')}: {problem.get('detail')}"
+            errors = problem.get("errors")
+        except ValueError:
+            message, errors = response.text[:500], None
+        err.print(f"[red]HTTP {response.status_code}[/red] {message}", highlight=False)
+        if errors:
+            err.print_json(json.dumps(errors[:50]))
+        raise typer.Exit(1)
+    return response.json()
+
+
+@payouts_app.command("create")
+def payouts_create(
+    *,
+    to: Annotated[str, typer.Option("--to", help="recipient T... address")],
+    amount: Annotated[str, typer.Option("--amount", help='decimal string, e.g. "12.5"')],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = "",
+    asset: Annotated[str, typer.Option(help="USDT or TRX")] = "USDT",
+    reference: Annotated[str | None, typer.Option(help="your unique reference")] = None,
+    memo: Annotated[str | None, typer.Option()] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="defaults to a new random key")
+    ] = None,
+) -> None:
+    """Create one payout."""
+    body: dict[str, Any] = {"to": to, "amount": amount, "asset": asset}
+    if reference is not None:
+        body["reference"] = reference
+    if memo is not None:
+        body["memo"] = memo
+    key = idempotency_key or str(uuid.uuid4())
+    result = _call(
+        api_url, token, "POST", "/v1/payouts", json_body=body, headers={"Idempotency-Key": key}
+    )
+    out.print_json(json.dumps(result))
+
+
+@payouts_app.command("list")
+def payouts_list(
+    *,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = "",
+    status: Annotated[str | None, typer.Option()] = None,
+    to: Annotated[str | None, typer.Option("--to")] = None,
+    batch_id: Annotated[str | None, typer.Option()] = None,
+    reference: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """List payouts, newest first (prints the page and its next_cursor)."""
+    params = {
+        k: v
+        for k, v in {
+            "status": status,
+            "to": to,
+            "batch_id": batch_id,
+            "reference": reference,
+            "limit": limit,
+            "cursor": cursor,
+        }.items()
+        if v is not None
+    }
+    out.print_json(json.dumps(_call(api_url, token, "GET", "/v1/payouts", params=params)))
+
+
+@payouts_app.command("show")
+def payouts_show(payout_id: str, api_url: ApiUrl = DEFAULT_API_URL, token: Token = "") -> None:
+    """Show one payout."""
+    out.print_json(json.dumps(_call(api_url, token, "GET", f"/v1/payouts/{payout_id}")))
+
+
+@payouts_app.command("cancel")
+def payouts_cancel(payout_id: str, api_url: ApiUrl = DEFAULT_API_URL, token: Token = "") -> None:
+    """Cancel a payout that was not submitted yet."""
+    out.print_json(json.dumps(_call(api_url, token, "POST", f"/v1/payouts/{payout_id}/cancel")))
+
+
+@payouts_app.command("approve")
+def payouts_approve(payout_id: str, api_url: ApiUrl = DEFAULT_API_URL, token: Token = "") -> None:
+    """Approve a payout waiting for a second person (needs payouts:approve)."""
+    out.print_json(json.dumps(_call(api_url, token, "POST", f"/v1/payouts/{payout_id}/approve")))
+
+
+@payouts_app.command("watch")
+def payouts_watch(
+    payout_id: str,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = "",
+    interval: Annotated[float, typer.Option(min=0.2)] = 2.0,
+    timeout: Annotated[float, typer.Option(min=1.0)] = 3600.0,
+) -> None:
+    """Print each status change of a payout until it ends (finalized, failed, cancelled)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        payout = _call(api_url, token, "GET", f"/v1/payouts/{payout_id}")
+        if payout["status"] != last:
+            last = payout["status"]
+            out.print(f"{payout['updated_at']}  {last}  txid={payout.get('txid') or '-'}")
+        if last in TERMINAL:
+            return
+        if time.monotonic() > deadline:
+            raise _fail("timed out waiting", code=3)
+        time.sleep(interval)
+
+
+@batches_app.command("import")
+def batches_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = "",
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="defaults to a new random key")
+    ] = None,
+) -> None:
+    """Upload a CSV (header: to,amount,asset,reference,memo) as one all-or-nothing batch."""
+    content = file.read_bytes()
+    headers = {"Content-Type": "text/csv", "Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task(f"uploading {file.name} ({len(content)} bytes)", total=None)
+        batch = _call(api_url, token, "POST", "/v1/batches", content=content, headers=headers)
+        progress.update(task, description=f"batch {batch['id']}: {batch['item_count']} payouts")
+    out.print_json(json.dumps(batch))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(payouts_app, name="payouts")
+    app.add_typer(batches_app, name="batches")
