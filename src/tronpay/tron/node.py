@@ -516,6 +516,8 @@ class NodeClient:
         result = resp.get("result") or {}
         ok = bool(result.get("result")) if isinstance(result, dict) else False
         message = decode_message(result.get("message")) if isinstance(result, dict) else ""
+        if "REVERT" in message.upper() or _tx_ret_failed(resp.get("transaction")):
+            ok = False  # java-tron reports a reverted view call with result=true + a message
         try:
             outputs = tuple(bytes.fromhex(h) for h in resp.get("constant_result") or [])
         except (TypeError, ValueError) as exc:
@@ -531,7 +533,7 @@ class NodeClient:
     async def call_view(self, owner: str | None, contract: str, data: bytes) -> bytes:
         """A view call that must succeed; returns its first 32-byte-word output."""
         res = await self.trigger_constant(owner, contract, data)
-        if not res.ok:
+        if not res.ok or not res.first:
             raise NodeRejected(f"view call failed: {res.message}", contract=contract)
         return res.first
 
@@ -665,6 +667,15 @@ class NodeClient:
 
 # ---------------------------------------------------------------------------------------------
 # parsing helpers (JSON edge)
+
+
+def _tx_ret_failed(tx: Any) -> bool:
+    if not isinstance(tx, dict):
+        return False
+    rets = tx.get("ret")
+    if not isinstance(rets, list):
+        return False
+    return any(isinstance(r, dict) and r.get("ret") == "FAILED" for r in rets)
 
 
 def _hex(addr: str) -> str:
