@@ -1,0 +1,214 @@
+"""Every broadcast validation rule, with java-tron's codes and messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tron_devnet.chain import ChainConfig
+
+from .helpers import (
+    T0,
+    TRX,
+    USDT_HEX,
+    Net,
+    Wallet,
+    contract_bytes,
+    f_bytes,
+    raw_bytes,
+    sign,
+    transfer_param,
+    trigger_param,
+)
+
+A, B, C = Wallet(1), Wallet(2), Wallet(3)
+
+
+@pytest.fixture
+def net() -> Net:
+    n = Net([(A, 1_000 * TRX, 500 * TRX), (B, 10 * TRX, 0)])
+    n.produce()
+    return n
+
+
+def test_too_big_transaction(net: Net) -> None:
+    tx, txid = net.trx(A, B.address, TRX, memo=b"x" * (500 * 1024))
+    res = net.chain.submit(tx)
+    assert (res.ok, res.code, res.txid) == (False, "TOO_BIG_TRANSACTION_ERROR", txid)
+    assert res.message == "Transaction size is too big."
+
+
+def test_malformed_bytes_are_other_error(net: Net) -> None:
+    res = net.chain.submit(b"\x0a\xff\xff\xff")
+    assert (res.ok, res.code) == (False, "OTHER_ERROR")
+    assert res.message.startswith("Error: ")
+
+
+def test_exactly_one_contract(net: Net) -> None:
+    ref_bytes, ref_hash, ts = net.ref()
+    c = contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))
+    for contracts in ([], [c, c]):
+        raw = raw_bytes(
+            contracts, ref_bytes=ref_bytes, ref_hash=ref_hash, expiration=ts + 60_000, timestamp=1
+        )
+        tx, _ = sign(raw, A)
+        res = net.chain.submit(tx)
+        assert res.code == "OTHER_ERROR"
+        assert "act size should be exactly 1" in res.message
+
+
+def test_duplicate_pending_and_on_chain(net: Net) -> None:
+    tx, txid = net.trx(A, B.address, TRX)
+    assert net.chain.submit(tx).ok
+    dup = net.chain.submit(tx)
+    assert (dup.code, dup.txid, dup.message) == ("DUP_TRANSACTION_ERROR", txid, "Dup transaction.")
+    net.produce()
+    assert net.chain.submit(tx).code == "DUP_TRANSACTION_ERROR"
+
+
+def test_signature_by_another_key(net: Net) -> None:
+    tx, _ = net.trx(A, B.address, TRX, signers=(B,))
+    res = net.chain.submit(tx)
+    assert res.code == "SIGERROR"
+    assert res.message.startswith("Validate signature error: ")
+    assert "is not in permission" in res.message
+
+
+def test_signature_missing_twice_and_v27(net: Net) -> None:
+    ref_bytes, ref_hash, ts = net.ref()
+    raw = raw_bytes(
+        [contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))],
+        ref_bytes=ref_bytes,
+        ref_hash=ref_hash,
+        expiration=ts + 60_000,
+        timestamp=5,
+    )
+    unsigned = f_bytes(1, raw)
+    assert net.chain.submit(unsigned).code == "SIGERROR"
+    twice, _ = sign(raw, A, A)
+    res = net.chain.submit(twice)
+    assert res.code == "SIGERROR"
+    assert "signed twice" in res.message
+    garbage = f_bytes(1, raw) + f_bytes(2, b"\x01" * 65)
+    assert net.chain.submit(garbage).code == "SIGERROR"
+    v27, _ = sign(raw, A, v27=True)
+    assert net.chain.submit(v27).ok
+
+
+def test_tapos_unknown_ref_block(net: Net) -> None:
+    _, _, ts = net.ref()
+    raw = raw_bytes(
+        [contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))],
+        ref_bytes=b"\x00\x01",
+        ref_hash=b"\xaa" * 8,
+        expiration=ts + 60_000,
+        timestamp=1,
+    )
+    tx, txid = sign(raw, A)
+    res = net.chain.submit(tx)
+    assert (res.code, res.txid, res.message) == ("TAPOS_ERROR", txid, "Tapos check error.")
+
+
+def test_tapos_accepts_any_recent_block(net: Net) -> None:
+    old_ref = net.ref()
+    net.produce(5)
+    raw = raw_bytes(
+        [contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))],
+        ref_bytes=old_ref[0],
+        ref_hash=old_ref[1],
+        expiration=net.chain.head_timestamp + 60_000,
+        timestamp=1,
+    )
+    tx, _ = sign(raw, A)
+    assert net.chain.submit(tx).ok
+
+
+@pytest.mark.parametrize(
+    ("delta", "ok"),
+    [(0, False), (-1, False), (1, True), (86_400_000, True), (86_400_001, False)],
+)
+def test_expiration_window(net: Net, delta: int, ok: bool) -> None:
+    tx, _ = net.trx(A, B.address, TRX, expiration_delta=delta)
+    res = net.chain.submit(tx)
+    assert res.ok is ok
+    if not ok:
+        assert (res.code, res.message) == ("TRANSACTION_EXPIRATION_ERROR", "Transaction expired")
+
+
+def _validate_error(net: Net, tx: bytes) -> str:
+    res = net.chain.submit(tx)
+    assert res.code == "CONTRACT_VALIDATE_ERROR", res
+    assert res.message.startswith("Contract validate error : ")
+    return res.message.removeprefix("Contract validate error : ")
+
+
+def test_transfer_contract_rules(net: Net) -> None:
+    assert _validate_error(net, net.trx(A, A.address, TRX)[0]) == "Cannot transfer TRX to yourself."
+    assert _validate_error(net, net.trx(A, B.address, 0)[0]) == "Amount must be greater than 0."
+    assert _validate_error(net, net.trx(A, b"\x41\x01", 1)[0]) == "Invalid toAddress!"
+    assert (
+        _validate_error(net, net.trx(A, B.address, 2_000 * TRX)[0])
+        == "Validate TransferContract error, balance is not sufficient."
+    )
+    assert _validate_error(net, net.trx(C, B.address, 1)[0]).endswith("does not exist")
+
+
+def test_transfer_to_new_account_needs_the_creation_fee(net: Net) -> None:
+    # B holds 10 TRX: sending all 10 to an existing account works, to a new one it does not
+    tx, _ = net.trx(B, C.address, 10 * TRX)
+    assert "balance is not sufficient" in _validate_error(net, tx)
+    assert net.chain.submit(net.trx(B, C.address, 9 * TRX)[0]).ok
+
+
+def test_validation_sees_pending_transactions(net: Net) -> None:
+    assert net.chain.submit(net.trx(B, A.address, 6 * TRX)[0]).ok
+    tx, _ = net.trx(B, A.address, 6 * TRX, nonce=1)
+    assert "balance is not sufficient" in _validate_error(net, tx)
+
+
+def test_wrong_type_url(net: Net) -> None:
+    tx, _ = net.build(
+        A,
+        "TransferContract",
+        transfer_param(A.address, B.address, 1),
+        type_url="type.googleapis.com/protocol.TriggerSmartContract",
+    )
+    assert "contract type error" in _validate_error(net, tx)
+
+
+def test_trigger_rules(net: Net) -> None:
+    bad = bytes.fromhex("41" + "11" * 20)
+    tx, _ = net.build(
+        A, "TriggerSmartContract", trigger_param(A.address, bad, b"\x00" * 4), fee_limit=TRX
+    )
+    assert _validate_error(net, tx) == "No contract or not a valid smart contract"
+    usdt = bytes.fromhex(USDT_HEX)
+    tx, _ = net.build(
+        A, "TriggerSmartContract", trigger_param(A.address, usdt, b"\0" * 4), fee_limit=15_001 * TRX
+    )
+    assert _validate_error(net, tx) == "feeLimit must be >= 0 and <= 15000000000"
+
+
+def test_bandwidth_error_when_no_free_net_and_no_trx() -> None:
+    poor = Wallet(9)
+    net = Net([(A, 100 * TRX, 0)])
+    net.chain.mint(poor.hex, trx_sun=1)  # exists, 1 sun
+    net.produce()
+    # a small tx fits in the free 600 bytes/day, so the contract check decides
+    small, _ = net.trx(poor, A.address, 5)
+    assert "balance is not sufficient" in _validate_error(net, small)
+    big_memo = b"m" * 700  # > 600 free bytes, cannot burn with 1 sun
+    tx, _ = net.trx(poor, A.address, 1, memo=big_memo)
+    res = net.chain.submit(tx)
+    assert (res.code, res.message) == ("BANDWITH_ERROR", "Account resource insufficient error.")
+
+
+def test_memo_fee_needs_balance() -> None:
+    cfg = ChainConfig(genesis_timestamp_ms=T0, memo_fee_sun=5 * TRX)
+    net = Net([(A, 100 * TRX, 0), (B, 3 * TRX, 0)], cfg)
+    tx, _ = net.trx(B, A.address, 1, memo=b"hi")
+    assert net.chain.submit(tx).code == "BANDWITH_ERROR"
+    tx, txid = net.trx(A, B.address, TRX, memo=b"hi")
+    assert net.chain.submit(tx).ok
+    net.produce()
+    assert net.info(txid)["fee"] == 5 * TRX
+    assert net.balance(A) == 94 * TRX
