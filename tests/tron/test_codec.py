@@ -318,3 +318,57 @@ def test_mutated_encodings_only_raise_decode_error(
     envelope = encode_transaction(encode_raw_data(raw_data), [])
     cut = data.draw(st.integers(0, len(envelope)))
     _decode_transaction_or_decode_error(envelope[:cut] + bytes(raw))
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=50)
+    | st.binary(max_size=30).map(bytes.hex),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=20), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _paths(child, (*prefix, index))
+    return found
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_datas(), st.data())
+def test_mutated_json_only_raises_encode_error(
+    raw_data: dict[str, Any], data: st.DataObject
+) -> None:
+    path = data.draw(st.sampled_from(_paths(raw_data)[1:]))
+    replacement = data.draw(json_values)
+    target: Any = raw_data
+    for step in path[:-1]:
+        target = target[step]
+    if data.draw(st.booleans()) and isinstance(target, dict):
+        del target[path[-1]]
+    else:
+        target[path[-1]] = replacement
+    try:
+        raw = encode_raw_data(raw_data)
+    except EncodeError:
+        return
+    # Accepted: then it is a real transaction that decodes back to canonical JSON.
+    assert encode_raw_data(decode_raw_data(raw)) == raw
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values)
+def test_arbitrary_json_only_raises_encode_error(value: Any) -> None:
+    with pytest.raises(EncodeError):
+        encode_raw_data(value)
