@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -17,7 +18,15 @@ from tronpay.tron.transaction import (
     txid,
 )
 
-from .support import SIGNED, TRANSACTIONS, VECTORS
+from .support import LOCAL_VECTORS, SHARED_VECTORS, SIGNED, TRANSACTIONS, VECTORS
+
+
+def test_vector_file_and_local_copy() -> None:
+    names = {t["name"] for t in TRANSACTIONS}
+    assert names >= {"shasta-transfer-with-memo", "usdt-transfer-unsigned", "usdt-transfer-key-1"}
+    assert json.loads(LOCAL_VECTORS.read_text()) == (
+        json.loads(SHARED_VECTORS.read_text()) if SHARED_VECTORS.exists() else VECTORS
+    )
 
 
 def _ids(items: list[dict[str, Any]]) -> list[str]:
