@@ -1,0 +1,218 @@
+"""The engine end to end against a live devnet over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+
+from engine.conftest import Harness, make_harness, transfers_to
+from node.support import DEMO_HEX, addr, blacklist, clear_faults, ledger, set_faults
+from tron_devnet.chain import GenesisAccount
+from tron_devnet.testing import DevnetHandle, mint, run_devnet
+from tronpay.db.session import read_transaction
+from tronpay.engine.planner import percent
+from tronpay.engine.reconcile import reconcile
+from tronpay.tron.address import to_hex
+from tronpay.webhooks.models import OutboxEvent
+
+USDT = "USDT"
+TRX = "TRX"
+
+
+async def test_happy_path_usdt_and_trx(harness: Harness, live_devnet: DevnetHandle) -> None:
+    existing = addr(101)
+    await mint(live_devnet.url, existing, usdt_units=1)
+    plan = [
+        (USDT, addr(100), 10_000_000),  # new holder
+        (USDT, existing, 2_500_001),  # existing holder
+        (TRX, addr(102), 3_000_000),  # new account
+        (TRX, DEMO_HEX and addr(103), 1_000_000),
+    ]
+    await mint(live_devnet.url, addr(103), trx_sun=1)  # existing account
+    ids = await harness.add(plan)
+    done = await harness.wait_statuses(ids, {"finalized"})
+    book = await ledger(live_devnet.url)
+    for pid, (asset, to, amount) in zip(ids, plan, strict=True):
+        p = done[pid]
+        moves = [t for t in transfers_to(book, to_hex(to)) if t["result"] == "SUCCESS"]
+        if to == existing:
+            moves = [t for t in moves if t["from"] == DEMO_HEX]
+        assert len(moves) == 1, (asset, moves)
+        assert moves[0]["amount"] == amount
+        assert moves[0]["asset"] == asset
+        assert moves[0]["txid"] == p.txid
+        attempts = await harness.attempts(pid)
+        assert [a.status for a in attempts] == ["included"]
+        assert attempts[0].receipt_result == "SUCCESS"
+        assert p.fee_paid == moves[0]["fee"]
+    new_usdt = (await harness.attempts(ids[0]))[0]
+    old_usdt = (await harness.attempts(ids[1]))[0]
+    assert new_usdt.energy_used == 130_285
+    assert old_usdt.energy_used == 64_285
+    # fee_limit = estimate * price * 1.2; the burn is exactly the energy used
+    assert new_usdt.fee_limit == percent(130_285 * 100, 120)
+    assert old_usdt.fee_limit == percent(64_285 * 100, 120)
+    assert new_usdt.energy_fee == 130_285 * 100
+    assert old_usdt.energy_fee == 64_285 * 100
+    # every state change wrote an outbox event
+    async with read_transaction(harness.sessionmaker) as s:
+        finalized_events = await s.scalar(
+            select(func.count()).where(OutboxEvent.topic == "payout.finalized")
+        )
+    assert finalized_events == len(ids)
+    report = await reconcile(harness.ctx, None)
+    assert report.checked == len(ids)
+    assert report.mismatches == ()
+
+
+async def test_insufficient_trx_holds_until_mint(sessionmaker: object) -> None:
+    poor = [GenesisAccount(DEMO_HEX, trx_sun=2_000_000, usdt_units=100_000_000)]
+    with run_devnet(
+        block_time_s=0.3, solidify_depth=2, block_interval_ms=300, accounts=poor
+    ) as devnet:
+        async with make_harness(sessionmaker, devnet.url) as h:  # type: ignore[arg-type]
+            ids = await h.add([(USDT, addr(110), 5_000_000), (USDT, addr(111), 500_000_000)])
+            await _wait_reason(h, ids[0], "insufficient_trx")
+            await _wait_reason(h, ids[1], "insufficient_token")
+            assert await h.attempts(ids[0]) == []
+            await mint(devnet.url, DEMO_HEX, trx_sun=100_000_000)
+            done = await h.wait_statuses([ids[0]], {"finalized"})
+            assert done[ids[0]].blocked_reason is None
+            assert done[ids[1]].status == "queued"
+            book = await ledger(devnet.url)
+            assert len(transfers_to(book, to_hex(addr(110)))) == 1
+            assert transfers_to(book, to_hex(addr(111))) == []
+            receipts = [a.receipt_result for a in await h.attempts(ids[0])]
+            assert receipts == ["SUCCESS"]
+
+
+async def _wait_reason(h: Harness, pid: str, reason: str) -> None:
+    from engine.conftest import wait_for
+
+    async def blocked() -> bool:
+        p = (await h.payouts())[pid]
+        return p.status == "queued" and p.blocked_reason == reason
+
+    await wait_for(blocked, 20, what=f"{pid} blocked by {reason}")
+
+
+async def test_blacklisted_destination_is_refused(
+    harness: Harness, live_devnet: DevnetHandle
+) -> None:
+    bad = addr(120)
+    await blacklist(live_devnet.url, bad)
+    ids = await harness.add([(USDT, bad, 1_000_000), (USDT, addr(121), 1_000_000)])
+    done = await harness.wait_statuses(ids, {"failed", "finalized"})
+    assert done[ids[0]].status == "failed"
+    assert done[ids[0]].failure_reason == "destination_blacklisted"
+    assert await harness.attempts(ids[0]) == []
+    assert done[ids[1]].status == "finalized"
+    assert transfers_to(await ledger(live_devnet.url), to_hex(bad)) == []
+
+
+async def test_never_include_leads_to_exactly_one_reattempt(
+    harness: Harness, live_devnet: DevnetHandle
+) -> None:
+    await set_faults(
+        live_devnet.url, [{"path": "/wallet/broadcasthex", "mode": "never_include", "count": 1}]
+    )
+    to = addr(130)
+    ids = await harness.add([(USDT, to, 3_000_000)])
+    done = await harness.wait_statuses(ids, {"finalized"}, timeout=60)
+    attempts = await harness.attempts(ids[0])
+    assert [a.status for a in attempts] == ["expired", "included"]
+    assert attempts[0].txid != attempts[1].txid
+    assert done[ids[0]].txid == attempts[1].txid
+    assert done[ids[0]].attempt_count == 2
+    moves = transfers_to(await ledger(live_devnet.url), to_hex(to))
+    assert [(m["amount"], m["result"]) for m in moves] == [(3_000_000, "SUCCESS")]
+
+
+async def test_revert_fails_the_payout_with_the_chain_reason(
+    harness: Harness, live_devnet: DevnetHandle
+) -> None:
+    await set_faults(
+        live_devnet.url, [{"path": "/wallet/broadcasthex", "mode": "revert_next", "count": 1}]
+    )
+    ids = await harness.add([(USDT, addr(140), 1_000_000)])
+    done = await harness.wait_statuses(ids, {"failed"})
+    assert done[ids[0]].failure_reason is not None
+    assert done[ids[0]].failure_reason.startswith("chain:REVERT")
+    attempts = await harness.attempts(ids[0])
+    assert [a.status for a in attempts] == ["failed"]
+    assert attempts[0].fee_paid is not None
+    assert attempts[0].fee_paid > 0  # a reverted call still burns its fee
+    assert done[ids[0]].fee_paid == attempts[0].fee_paid
+
+
+async def test_every_fault_mode_still_pays_each_payout_once(
+    harness: Harness, live_devnet: DevnetHandle
+) -> None:
+    await set_faults(
+        live_devnet.url,
+        [
+            {"path": "/wallet/broadcasthex", "mode": "server_busy", "probability": 0.25},
+            {"path": "/wallet/broadcasthex", "mode": "lose_response", "probability": 0.25},
+            {"path": "/wallet/broadcasthex", "mode": "http_502", "probability": 0.15},
+            {
+                "path": "/wallet/broadcasthex",
+                "mode": "delay_blocks",
+                "blocks": 3,
+                "probability": 0.3,
+            },
+            {
+                "path": "/wallet/broadcasthex",
+                "mode": "never_include",
+                "count": 2,
+                "probability": 0.3,
+            },
+            {
+                "path": "/wallet/broadcasthex",
+                "mode": "hang",
+                "seconds": 2.5,
+                "count": 2,
+                "probability": 0.2,
+            },
+            {
+                "path": "/wallet/gettransactioninfobyblocknum",
+                "mode": "http_500",
+                "probability": 0.2,
+            },
+            {"path": "/wallet/getnowblock", "mode": "http_500", "probability": 0.15},
+            {"path": "/wallet/triggerconstantcontract", "mode": "http_502", "probability": 0.1},
+            {"path": "/walletsolidity/*", "mode": "hang", "seconds": 2.5, "count": 2},
+        ],
+        seed=7,
+    )
+    plan = [(USDT if i % 3 else TRX, addr(150 + i), 1_000_000 + i) for i in range(12)]
+    ids = await harness.add(plan)
+    await harness.wait_statuses(ids, {"finalized"}, timeout=90)
+    await clear_faults(live_devnet.url)
+    book = await ledger(live_devnet.url)
+    for asset, to, amount in plan:
+        moves = [t for t in transfers_to(book, to_hex(to)) if t["result"] == "SUCCESS"]
+        assert [(m["asset"], m["amount"]) for m in moves] == [(asset, amount)]
+    assert all(t["result"] == "SUCCESS" for t in book["transactions"])
+    report = await reconcile(harness.ctx, None)
+    assert report.mismatches == ()
+
+
+async def test_engine_resumes_after_stop_without_resigning(
+    harness: Harness, live_devnet: DevnetHandle
+) -> None:
+    async with httpx.AsyncClient() as http:
+        await http.post(
+            f"{live_devnet.url}/admin/faults",
+            json={"rules": [{"path": "/wallet/broadcasthex", "mode": "http_500"}]},
+        )
+    ids = await harness.add([(TRX, addr(170), 2_000_000)])
+    await harness.wait_statuses(ids, {"submitted"})
+    first = await harness.attempts(ids[0])
+    await harness.halt()
+    await clear_faults(live_devnet.url)
+    harness.start()
+    await harness.wait_statuses(ids, {"finalized"})
+    after = await harness.attempts(ids[0])
+    assert [a.txid for a in after] == [first[0].txid]
+    moves = transfers_to(await ledger(live_devnet.url), to_hex(addr(170)))
+    assert len(moves) == 1
