@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tronpay.signer.errors import KeystoreError, SecretFileError, WrongPassphraseError
 from tronpay.signer.keystore import (
@@ -173,3 +175,31 @@ def test_file_errors(tmp_path: Path) -> None:
     bad.write_text(" " * 20_000)
     with pytest.raises(KeystoreError, match="too large"):
         load_keystore(bad, PASSPHRASE)
+
+
+json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**80), 2**80)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.binary(max_size=64).map(bytes.hex)
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_mutated_documents_only_raise_keystore_errors(
+    key: PrivateKey, document: dict[str, Any], data: st.DataObject
+) -> None:
+    paths = [(k,) for k in document] + [("kdf_params", k) for k in document["kdf_params"]]
+    path = data.draw(st.sampled_from(paths))
+    mutated = _tampered(document, path, data.draw(json_leaves))
+    if json.dumps(mutated) == json.dumps(document):  # drew the very same value
+        assert decrypt_keystore(mutated, PASSPHRASE).address == key.address
+        return
+    with pytest.raises(KeystoreError) as info:
+        decrypt_keystore(mutated, PASSPHRASE)
+    assert key.unsafe_export_secret().hex() not in repr(info.value)

@@ -142,3 +142,15 @@ def test_address_from_public_key_matches_tronpy(secret: int) -> None:
 def test_address_from_public_key_checks_length() -> None:
     with pytest.raises(SignatureError):
         address.address_from_public_key(b"\x04" + bytes(64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60) | st.text(alphabet="0123456789abcdefABCDEF", min_size=40, max_size=44))
+def test_arbitrary_text_is_classified_never_crashes(text: str) -> None:
+    if address.is_valid(text):
+        normalized = address.normalize(text)
+        assert address.normalize(normalized) == normalized
+        return
+    with pytest.raises(InvalidAddressError) as info:
+        address.normalize(text)
+    assert info.value.reason in {"empty", "alphabet", "length", "checksum", "prefix"}
