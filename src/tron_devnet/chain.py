@@ -21,9 +21,11 @@ SIMPLIFICATIONS (what differs from java-tron):
 - Only the owner permission is supported: every signature must recover to the owner address
   (Permission_id 0 or 2); no multi-signature accounts or AccountPermissionUpdate.
 - Bandwidth = serialized tx without ``ret`` + 64 bytes, taken from staked bandwidth, else the free
-  600/day, else burned at bandwidth_price_sun; java-tron's special new-account path
-  (createNewAccountBandwidthRate / 0.1 TRX) is replaced by: normal bandwidth + create_account_fee.
-  A memo (raw.data) costs memo_fee_sun (java-tron getMemoFee) in addition.
+  600/day, else burned at bandwidth_price_sun (java-tron BandwidthProcessor). A TRX transfer that
+  creates the recipient uses staked bandwidth or burns create_account_bandwidth_fee_sun (0.1 TRX,
+  never the free bandwidth), plus create_account_fee_sun (1 TRX): 1.1 TRX like mainnet.
+  A memo (raw.data) costs memo_fee_sun (java-tron getMemoFee) in addition. No public free-net
+  pool limit.
 - Energy limit of a call = min(stake-left energy + spendable balance / price, fee_limit / price)
   (java-tron's fix-ratio rule, so fee_limit caps staked energy too). The caller pays all energy;
   the contract creator pays none (origin_energy_usage is always 0). No dynamic energy penalty.
@@ -118,6 +120,7 @@ class ChainConfig:
     token_decimals: int = 6
     genesis_timestamp_ms: int | None = None  # None = now
     # added by the core (defaults follow mainnet):
+    create_account_bandwidth_fee_sun: int = 100_000  # getCreateAccountFee (bandwidth part)
     memo_fee_sun: int = 1_000_000  # getMemoFee: burned for a transaction with raw.data
     max_fee_limit_sun: int = 15_000_000_000  # getMaxFeeLimit
     max_delegate_lock_period: int = 864_000  # getMaxDelegateLockPeriod (blocks)
@@ -149,25 +152,26 @@ class ChainError(Exception):
         self.message = message
 
 
-# java-tron Wallet.broadcastTransaction messages per code
+# java-tron Wallet.broadcastTransaction messages per code (prefix + exception message)
 _BROADCAST_MESSAGES = {
-    "SIGERROR": "Validate signature error: ",
-    "CONTRACT_VALIDATE_ERROR": "Contract validate error : ",
-    "CONTRACT_EXE_ERROR": "Contract execute error : ",
-    "OTHER_ERROR": "Error: ",
+    "SIGERROR": "validate signature error ",
+    "CONTRACT_VALIDATE_ERROR": "contract validate error : ",
+    "CONTRACT_EXE_ERROR": "contract execute error : ",
+    "OTHER_ERROR": "other error : ",
 }
 _FIXED_MESSAGES = {
-    "BANDWITH_ERROR": "Account resource insufficient error.",
-    "DUP_TRANSACTION_ERROR": "Dup transaction.",
-    "TAPOS_ERROR": "Tapos check error.",
-    "TOO_BIG_TRANSACTION_ERROR": "Transaction size is too big.",
-    "TRANSACTION_EXPIRATION_ERROR": "Transaction expired",
+    "BANDWITH_ERROR": "AccountResourceInsufficient error",
+    "DUP_TRANSACTION_ERROR": "",  # java-tron's transaction-id cache answers without a message
+    "TAPOS_ERROR": "Tapos check error",
+    "TOO_BIG_TRANSACTION_ERROR": "transaction size is too big",
+    "TRANSACTION_EXPIRATION_ERROR": "transaction expired",
 }
 
 
 def _fail(txid: str, code: str, detail: str = "") -> SubmitResult:
-    message = _FIXED_MESSAGES.get(code) or _BROADCAST_MESSAGES.get(code, "") + detail
-    return SubmitResult(False, txid, code, message)
+    if code in _FIXED_MESSAGES:
+        return SubmitResult(False, txid, code, _FIXED_MESSAGES[code])
+    return SubmitResult(False, txid, code, _BROADCAST_MESSAGES.get(code, "") + detail)
 
 
 @dataclass(eq=False)
@@ -250,6 +254,7 @@ class Chain:
                 bandwidth_price=config.bandwidth_price_sun,
                 free_bandwidth=config.free_bandwidth,
                 create_account_fee=config.create_account_fee_sun,
+                create_account_bandwidth_fee=config.create_account_bandwidth_fee_sun,
                 memo_fee=config.memo_fee_sun,
                 unfreeze_delay_ms=config.unfreeze_delay_ms,
                 total_energy_limit=config.total_energy_limit,
@@ -334,11 +339,13 @@ class Chain:
         self._tapos[block_id[6:8]] = block_id[8:16]
         return block
 
-    def produce_block(self) -> dict[str, Any]:
-        """Seal pending transactions into block head+1, execute them, solidify; block JSON."""
+    def produce_block(self, *, detail: bool = True) -> dict[str, Any]:
+        """Seal pending transactions into block head+1, execute them, solidify; block JSON.
+
+        ``detail=False`` returns the header only (cheaper when the caller needs just the id)."""
         ts = max(self.head_timestamp + self.config.block_interval_ms, self._now())
         block = self._seal(ts)
-        return self._block_to_json(block, detail=True)
+        return self._block_to_json(block, detail=detail)
 
     def _seal(self, ts: int) -> Block:
         parent = self._blocks[-1]
@@ -526,25 +533,29 @@ class Chain:
         )
 
     def _check_signatures(self, rec: TxRecord) -> str:
-        """Empty string when the signatures satisfy the owner permission, else the reason."""
+        """Empty string when the signatures satisfy the owner permission, else java-tron's
+        reason (TransactionCapsule.validateSignature / checkWeight)."""
         if not rec.signatures:
             return "miss sig or contract"
         permission = rec.raw.contract[0].Permission_id
         if permission not in (0, 2):
-            return f"permission isn't exit, permission id {permission}"
-        owner = rec.input.owner
-        digest = bytes.fromhex(rec.txid)
-        seen: set[bytes] = set()
-        for sig in rec.signatures:
-            try:
-                signer = recover_address(digest, sig)
-            except SignatureError as exc:
-                return f"Signature error: {exc}"
-            if signer != owner:
-                return f"{to_base58(signer)} is not in permission"
-            if signer in seen:
-                return f"{to_base58(signer)} has signed twice!"
-            seen.add(signer)
+            return "permission isn't exit"
+        if len(rec.signatures) > 1:
+            return (
+                f"Signature count is {len(rec.signatures)} more than key counts of permission : 1"
+            )
+        sig = rec.signatures[0]
+        if len(sig) < 65:
+            return f"Signature size is {len(sig)}"
+        try:
+            signer = recover_address(bytes.fromhex(rec.txid), sig[:65])
+        except SignatureError as exc:
+            return str(exc)
+        if signer != rec.input.owner:
+            return (
+                f"{rec.txid} is signed by {to_base58(signer)} but it is not contained of "
+                "permission."
+            )
         return ""
 
     def submit_json(
@@ -775,7 +786,7 @@ class Chain:
         return {
             "getMaintenanceTimeInterval": 21_600_000,
             "getAccountUpgradeCost": 9_999_000_000,
-            "getCreateAccountFee": 100_000,
+            "getCreateAccountFee": cfg.create_account_bandwidth_fee_sun,
             "getTransactionFee": cfg.bandwidth_price_sun,
             "getAssetIssueFee": 1_024_000_000,
             "getCreateNewAccountFeeInSystemContract": cfg.create_account_fee_sun,

@@ -118,6 +118,20 @@ def parse_address(text: str) -> bytes:
     return addr
 
 
+_ADDRESS_CACHE: dict[bytes, bytes] = {}
+_ADDRESS_CACHE_MAX = 100_000
+
+
+def _cached_address(pub65: bytes) -> bytes:
+    addr = _ADDRESS_CACHE.get(pub65)
+    if addr is None:
+        if len(_ADDRESS_CACHE) >= _ADDRESS_CACHE_MAX:
+            _ADDRESS_CACHE.clear()
+        addr = address_from_pubkey64(pub65[1:])
+        _ADDRESS_CACHE[pub65] = addr
+    return addr
+
+
 def recover_address(digest: bytes, signature: bytes) -> bytes:
     """Address that produced a 65-byte r||s||v signature over a 32-byte digest.
 
@@ -128,12 +142,12 @@ def recover_address(digest: bytes, signature: bytes) -> bytes:
     if v >= 27:
         v -= 27
     if v not in (0, 1):
-        raise SignatureError("invalid recovery id")
+        raise SignatureError(f"Header byte out of range: {signature[64]}")
     try:
         pub = PublicKey.from_signature_and_message(signature[:64] + bytes([v]), digest, hasher=None)
     except ValueError as exc:
-        raise SignatureError(str(exc)) from exc
-    return address_from_pubkey64(pub.format(compressed=False)[1:])
+        raise SignatureError("Could not recover public key from signature") from exc
+    return _cached_address(pub.format(compressed=False))
 
 
 def sign_digest(secret: bytes, digest: bytes) -> bytes:

@@ -48,6 +48,7 @@ class Params:
     bandwidth_price: int
     free_bandwidth: int
     create_account_fee: int
+    create_account_bandwidth_fee: int
     memo_fee: int
     unfreeze_delay_ms: int
     total_energy_limit: int
@@ -111,11 +112,24 @@ class Executor:
         self.p = params
 
     # -- bandwidth ---------------------------------------------------------------------------
-    def _plan_bandwidth(self, view: Overlay, acct: Account, size: int, now: int) -> _Bandwidth:
+    def _plan_bandwidth(
+        self, view: Overlay, acct: Account, size: int, now: int, *, creates_account: bool
+    ) -> _Bandwidth:
         p = self.p
         staked = staking.net_limit(acct, p.total_net_limit, view.total(TOTAL_NET_WEIGHT))
         if staked - staking.net_used(acct, now) >= size:
             return _Bandwidth("staked", size, 0)
+        if creates_account:
+            # java-tron consumeForCreateNewAccount: staked bandwidth or getCreateAccountFee,
+            # never the free bandwidth
+            fee = p.create_account_bandwidth_fee
+            if acct.balance >= fee:
+                return _Bandwidth("burn", 0, fee)
+            raise Rejected(
+                "BANDWITH_ERROR",
+                f"account [{to_base58(acct.address)}] has insufficient bandwidth[{size}] "
+                f"and balance[{fee}] to create new account",
+            )
         if p.free_bandwidth - staking.free_net_used(acct, now) >= size:
             return _Bandwidth("free", size, 0)
         fee = size * p.bandwidth_price
@@ -142,7 +156,11 @@ class Executor:
         owner = view.account(tx.owner)
         if owner is None:
             raise _invalid(f"account [{to_base58(tx.owner)}] does not exist")
-        bw = self._plan_bandwidth(view, owner, tx.size, now)
+        creates = (
+            tx.contract_type == "TransferContract"
+            and view.account(bytes(tx.value.to_address)) is None
+        )
+        bw = self._plan_bandwidth(view, owner, tx.size, now, creates_account=creates)
         spendable = owner.balance - bw.net_fee
         memo_fee = self.p.memo_fee if tx.has_memo else 0
         if memo_fee:

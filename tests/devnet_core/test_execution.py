@@ -53,8 +53,10 @@ def test_trx_to_new_account_burns_creation_fee(net: Net) -> None:
     assert net.chain.submit(tx).ok
     net.produce()
     info = net.info(txid)
-    assert info["fee"] == 1_000_000
-    assert net.balance(A) == 1_000 * TRX - 2 * TRX - 1_000_000
+    # 0.1 TRX for the bandwidth of an account creation (never free) + 1 TRX creation fee
+    assert info["fee"] == 1_100_000
+    assert info["receipt"] == {"net_fee": 100_000}
+    assert net.balance(A) == 1_000 * TRX - 2 * TRX - 1_100_000
     acct = net.chain.account_json(C.hex)
     assert acct["balance"] == 2 * TRX
     assert acct["create_time"] == net.chain.head_timestamp
@@ -285,7 +287,7 @@ def test_ledger_lists_accounts_and_every_executed_transfer(net: Net) -> None:
         "from": A.hex,
         "to": C.hex,
         "amount": 2 * TRX,
-        "fee": 1_000_000,
+        "fee": 1_100_000,
         "result": "SUCCESS",
     }
     assert (rows[id2]["asset"], rows[id2]["amount"], rows[id2]["to"]) == ("USDT", 3, B.hex)
