@@ -30,7 +30,7 @@ def test_submit_cost_per_trc20_transfer() -> None:
     net.chain.produce_block()
     seal = time.perf_counter() - seal_start
     assert net.tokens(dest) == N + 1
-    print(  # noqa: T201 - benchmark output
+    print(
         f"\nsubmit: {elapsed / N * 1e6:.1f} us/tx ({N / elapsed:,.0f} tx/s); "
         f"produce_block with {N} txs: {seal * 1e3:.1f} ms ({seal / N * 1e6:.1f} us/tx)"
     )
