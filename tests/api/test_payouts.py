@@ -316,3 +316,18 @@ async def test_health_and_ready(anon: httpx.AsyncClient, app: FastAPI) -> None:
     not_ready = await anon.get("/ready")
     assert not_ready.status_code == 503
     assert not_ready.json()["checks"]["node"] == {"ok": False, "error": "ConnectionError"}
+
+
+async def test_nul_characters_are_refused_not_crashed_on(client: httpx.AsyncClient) -> None:
+    query = await client.get("/v1/payouts", params={"reference": "a\x00b"})
+    assert query.status_code == 422
+    path = await client.get("/v1/payouts/po_%00")
+    assert path.status_code == 422
+    audit = await client.get("/v1/audit", params={"entity_id": "\x00"})
+    assert audit.status_code == 422
+    for body in (
+        {"to": ADDR_A, "amount": "1", "memo": "a\x00b"},
+        {"to": ADDR_A, "amount": "1", "metadata": {"k": "\x00"}},
+    ):
+        response = await client.post("/v1/payouts", json=body, headers=key())
+        assert response.status_code == 422, response.text

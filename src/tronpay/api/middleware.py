@@ -49,6 +49,15 @@ async def _send_problem(send: Send, body: dict[str, object], status: int, reques
     await send({"type": "http.response.body", "body": payload})
 
 
+def _has_nul(scope: Scope) -> bool:
+    """NUL can never be stored (PostgreSQL text refuses it): refuse it at the door."""
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    query = scope.get("query_string", b"")
+    return any(b"\x00" in part or b"%00" in part.lower() for part in (raw_path, query)) or (
+        "\x00" in scope.get("path", "")
+    )
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,6 +71,17 @@ class RequestContextMiddleware:
             incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else f"req_{new_ulid()}"
         )
         scope.setdefault("state", {})["request_id"] = request_id
+        if _has_nul(scope):
+            body = problem_body(
+                code="validation_error",
+                title="The request is not valid",
+                status=422,
+                detail="NUL characters are not allowed in the path or query string",
+                request_id=request_id,
+                errors=[],
+            )
+            await _send_problem(send, body, 422, request_id)
+            return
         started = False
 
         async def send_with_id(message: Message) -> None:

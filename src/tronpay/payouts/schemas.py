@@ -45,7 +45,12 @@ def validate_amount(value: str) -> str:
 
 
 def validate_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None and len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+    if value is None:
+        return None
+    text = json.dumps(value, separators=(",", ":"))
+    if "\\u0000" in text:
+        raise PydanticCustomError("nul_character", "metadata must not contain NUL characters")
+    if len(text) > MAX_METADATA_BYTES:
         raise PydanticCustomError(
             "metadata_too_large",
             "metadata must be at most {limit} bytes of JSON",
@@ -72,7 +77,9 @@ AmountText = Annotated[
 Reference = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[\x20-\x7e]+$", examples=["invoice-1042"])
 ]
-Memo = Annotated[str, Field(max_length=512, examples=["thank you"])]
+Memo = Annotated[
+    str, Field(max_length=512, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$", examples=["thank you"])
+]
 Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata)]
 
 
