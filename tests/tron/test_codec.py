@@ -112,6 +112,8 @@ VALUE = ("contract", 0, "parameter", "value")
         (_set(("ref_block_bytes",), "00"), "exactly 2 bytes"),
         (_set(("ref_block_hash",), "zz" * 8), "not valid hex"),
         (_set(("data",), 5), "hex string"),
+        (_set(("data",), "02 c7"), "not valid hex"),
+        (_set(("data",), "02c"), "not valid hex"),
         (_set(("contract", 0, "Permission_id"), -1), "range"),
         (_set(("data",), "00" * MAX_TRANSACTION_SIZE), "500 KiB"),
     ],

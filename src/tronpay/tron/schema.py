@@ -29,6 +29,8 @@ from tronpay.tron.protobuf import (
     varint_field,
 )
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
 
 class Kind(enum.Enum):
     INT64 = "int64"
@@ -146,7 +148,10 @@ def _encode_scalar(
     if kind is Kind.STRING:
         if not isinstance(value, str):
             raise EncodeError(f"{where} must be a string")
-        data = value.encode("utf-8")
+        try:
+            data = value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EncodeError(f"{where} is not valid Unicode") from None
     elif kind is Kind.MESSAGE:
         if not isinstance(value, bytes):
             raise EncodeError(f"{where} must be an encoded message")
@@ -168,10 +173,9 @@ def _encode_scalar(
 def _hex_bytes(where: str, value: object) -> bytes:
     if not isinstance(value, str):
         raise EncodeError(f"{where} must be a hex string")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise EncodeError(f"{where} is not valid hex") from None
+    if len(value) % 2 or not _HEX_DIGITS.issuperset(value):
+        raise EncodeError(f"{where} is not valid hex (even number of 0-9a-f digits)")
+    return bytes.fromhex(value)
 
 
 # ---------------------------------------------------------------- decoding (wire -> JSON)
