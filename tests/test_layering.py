@@ -62,6 +62,19 @@ def imported_modules(path: Path) -> Iterator[str]:
                 yield f"{module}.{alias.name}"
 
 
+def dynamic_imports(path: Path) -> list[str]:
+    """Calls that import by name at run time (``importlib.import_module``, ``__import__``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in {"import_module", "__import__"}:
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
 def _is(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
@@ -100,6 +113,7 @@ def test_pure_packages_exist() -> None:
 @pytest.mark.parametrize("path", PURE_FILES, ids=lambda p: p.relative_to(SRC).as_posix())
 def test_pure_layers_import_nothing_forbidden(path: Path) -> None:
     assert pure_violations(path) == []
+    assert dynamic_imports(path) == []  # would slip past the static check
 
 
 def test_devnet_never_imports_tronpay() -> None:
@@ -151,6 +165,13 @@ def _write(tmp_path: Path, relative: str, source: str) -> Path:
         ("tronpay/tron/x.py", "import tron_devnet.cli\n", ["tron_devnet.cli"]),
     ],
 )
+def test_checker_catches_dynamic_imports(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x.py", "import importlib\nm = importlib.import_module('fastapi')\n")
+    assert dynamic_imports(path) == ["x.py:2"]
+    path = _write(tmp_path, "y.py", "m = __import__('sqlalchemy')\n")
+    assert dynamic_imports(path) == ["y.py:1"]
+
+
 def test_checker_catches_forbidden_imports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: str, source: str, expected: list[str]
 ) -> None:
