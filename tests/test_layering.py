@@ -148,6 +148,13 @@ def _write(tmp_path: Path, relative: str, source: str) -> Path:
     return path
 
 
+def test_checker_catches_dynamic_imports(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x.py", "import importlib\nm = importlib.import_module('fastapi')\n")
+    assert dynamic_imports(path) == ["x.py:2"]
+    path = _write(tmp_path, "y.py", "m = __import__('sqlalchemy')\n")
+    assert dynamic_imports(path) == ["y.py:1"]
+
+
 @pytest.mark.parametrize(
     ("relative", "source", "expected"),
     [
@@ -165,13 +172,6 @@ def _write(tmp_path: Path, relative: str, source: str) -> Path:
         ("tronpay/tron/x.py", "import tron_devnet.cli\n", ["tron_devnet.cli"]),
     ],
 )
-def test_checker_catches_dynamic_imports(tmp_path: Path) -> None:
-    path = _write(tmp_path, "x.py", "import importlib\nm = importlib.import_module('fastapi')\n")
-    assert dynamic_imports(path) == ["x.py:2"]
-    path = _write(tmp_path, "y.py", "m = __import__('sqlalchemy')\n")
-    assert dynamic_imports(path) == ["y.py:1"]
-
-
 def test_checker_catches_forbidden_imports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: str, source: str, expected: list[str]
 ) -> None:
