@@ -53,176 +53,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
-from google.protobuf.message import DecodeError
-
-from tron_devnet import core_json, proto, token
+from tron_devnet import core_decode, core_json, core_views, proto, token
+from tron_devnet.core_blocks import AdminEvent, Block, TxRecord, merkle_root
+from tron_devnet.core_types import ChainConfig, ChainError, GenesisAccount, SubmitResult
 from tron_devnet.crypto import (
-    SignatureError,
     address_of_private_key,
     is_address,
-    recover_address,
     sha256,
     sign_digest,
-    to_base58,
 )
-from tron_devnet.execution import Executor, Params, Receipt, Rejected, TxInput
-from tron_devnet.staking import (
-    energy_limit,
-    energy_used,
-    free_net_used,
-    net_limit,
-    net_used,
-)
+from tron_devnet.execution import Executor, Params, Rejected, TxInput
 from tron_devnet.state import (
-    RESOURCE_ENERGY,
     TOKEN_SUPPLY,
-    TOTAL_ENERGY_WEIGHT,
-    TOTAL_NET_WEIGHT,
     Account,
     Delta,
     Overlay,
     State,
 )
 
-MAX_TX_BYTES = 500 * 1024
 MAX_EXPIRATION_MS = 86_400_000
 TAPOS_RING = 65_536
-BANDWIDTH_EXTRA_BYTES = 64  # java-tron Constant.MAX_RESULT_SIZE_IN_TX
 BLOCK_VERSION = 32
 WITNESS_SECRET = sha256(b"tron_devnet witness key (public, devnet only)")
-TOKEN_CREATOR_HEX = "41" + sha256(b"tron_devnet token creator")[:20].hex()
-CODE_VERSION = "4.8.0-devnet"
+
+
+__all__ = ["Chain", "ChainConfig", "ChainError", "GenesisAccount", "SubmitResult"]
 
 
 def _wall_clock_ms() -> int:
     return int(time.time() * 1000)
-
-
-@dataclass
-class ChainConfig:
-    block_interval_ms: int = 3000  # timestamps advance by this per produced block
-    solidify_depth: int = 19  # solid head = head - depth
-    energy_price_sun: int = 100  # getEnergyFee chain parameter
-    bandwidth_price_sun: int = 1000  # getTransactionFee
-    free_bandwidth: int = 600  # free net per account per day
-    create_account_fee_sun: int = 1_000_000  # TRX transfer to a new account (plus bandwidth)
-    trc20_energy_existing: int = 64_285  # USDT transfer to an existing holder
-    trc20_energy_new: int = 130_285  # ... to an address with zero token balance
-    unfreeze_delay_ms: int = 14 * 86_400_000
-    total_energy_limit: int = 180_000_000_000
-    total_net_limit: int = 43_200_000_000
-    token_address_hex: str = "41a614f803b6fd780986a42c78ec9c7f77e6ded13c"  # noqa: S105
-    token_name: str = "Tether USD"  # noqa: S105
-    token_symbol: str = "USDT"  # noqa: S105
-    token_decimals: int = 6
-    genesis_timestamp_ms: int | None = None  # None = now
-    # added by the core (defaults follow mainnet):
-    create_account_bandwidth_fee_sun: int = 100_000  # getCreateAccountFee (bandwidth part)
-    memo_fee_sun: int = 1_000_000  # getMemoFee: burned for a transaction with raw.data
-    max_fee_limit_sun: int = 15_000_000_000  # getMaxFeeLimit
-    max_delegate_lock_period: int = 864_000  # getMaxDelegateLockPeriod (blocks)
-
-
-@dataclass
-class GenesisAccount:
-    address_hex: str
-    trx_sun: int = 0
-    usdt_units: int = 0
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """Broadcast outcome. ``code`` is one of SIGERROR, CONTRACT_VALIDATE_ERROR,
-    CONTRACT_EXE_ERROR, BANDWITH_ERROR, DUP_TRANSACTION_ERROR, TAPOS_ERROR,
-    TOO_BIG_TRANSACTION_ERROR, TRANSACTION_EXPIRATION_ERROR, OTHER_ERROR."""
-
-    ok: bool
-    txid: str
-    code: str | None = None
-    message: str = ""
-
-
-class ChainError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-# java-tron Wallet.broadcastTransaction messages per code (prefix + exception message)
-_BROADCAST_MESSAGES = {
-    "SIGERROR": "validate signature error ",
-    "CONTRACT_VALIDATE_ERROR": "contract validate error : ",
-    "CONTRACT_EXE_ERROR": "contract execute error : ",
-    "OTHER_ERROR": "other error : ",
-}
-_FIXED_MESSAGES = {
-    "BANDWITH_ERROR": "AccountResourceInsufficient error",
-    "DUP_TRANSACTION_ERROR": "",  # java-tron's transaction-id cache answers without a message
-    "TAPOS_ERROR": "Tapos check error",
-    "TOO_BIG_TRANSACTION_ERROR": "transaction size is too big",
-    "TRANSACTION_EXPIRATION_ERROR": "transaction expired",
-}
-
-
-def _fail(txid: str, code: str, detail: str = "") -> SubmitResult:
-    if code in _FIXED_MESSAGES:
-        return SubmitResult(False, txid, code, _FIXED_MESSAGES[code])
-    return SubmitResult(False, txid, code, _BROADCAST_MESSAGES.get(code, "") + detail)
-
-
-@dataclass(eq=False)
-class TxRecord:
-    txid: str
-    tx_bytes: bytes
-    raw: Any
-    raw_bytes: bytes
-    signatures: list[bytes]
-    input: TxInput
-    hold_until: int = 0
-    never_include: bool = False
-    block: int | None = None
-    receipt: Receipt | None = None
-    dropped: bool = False
-    _json: dict[str, Any] | None = None
-
-
-@dataclass(eq=False)
-class Block:
-    number: int
-    timestamp: int
-    block_id: bytes
-    parent_hash: bytes
-    header_raw: Any
-    witness_signature: bytes
-    txs: list[TxRecord]
-    delta: Delta | None = None  # applied to the solid state when this block solidifies
-
-
-@dataclass
-class _Event:
-    after_block: int
-    op: str
-    args: dict[str, Any] = field(default_factory=dict)
-
-
-def _merkle_root(leaves: list[bytes]) -> bytes:
-    if not leaves:
-        return b"\0" * 32
-    level = leaves
-    while len(level) > 1:
-        nxt = [sha256(level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
-
-
-def _omit_zero(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v not in (0, "", None, [], {})}
 
 
 class Chain:
@@ -290,7 +152,7 @@ class Chain:
         self._pending: list[TxRecord] = []
         self._pending_view = Overlay(self._head_state)
         self._admin_delta = Delta()
-        self._events: list[_Event] = []
+        self._events: list[AdminEvent] = []
         self._ledger: list[dict[str, Any]] = []
         self._solid = 0
         self._append_block(0, genesis_ts, b"\0" * 32, [])
@@ -317,7 +179,7 @@ class Chain:
     ) -> Block:
         header = proto.BlockHeaderRaw()
         header.timestamp = timestamp
-        header.txTrieRoot = _merkle_root([sha256(r.tx_bytes) for r in txs])
+        header.txTrieRoot = merkle_root([sha256(r.tx_bytes) for r in txs])
         header.parentHash = parent
         header.number = number
         header.witness_address = self._witness_address
@@ -374,7 +236,7 @@ class Chain:
         block.delta = delta
         for rec in included:
             rec.block = number
-            self._ledger.append(self._ledger_entry(rec, number))
+            self._ledger.append(core_views.ledger_entry(rec, number))
         self._pending = keep
         self._rebuild_pending()
         new_solid = max(0, number - self.config.solidify_depth)
@@ -450,113 +312,32 @@ class Chain:
         force_revert: bool = False,
     ) -> SubmitResult:
         """Validate a serialized Transaction (raw_data=1, signature=2) and queue it."""
-        decoded = self._decode(tx_bytes, force_revert=force_revert)
+        decoded = core_decode.decode(tx_bytes, force_revert=force_revert)
         if isinstance(decoded, SubmitResult):
             return decoded
         rec = decoded
         txid = rec.txid
         if txid in self._known:
-            return _fail(txid, "DUP_TRANSACTION_ERROR")
-        sig_error = self._check_signatures(rec)
+            return core_decode.fail(txid, "DUP_TRANSACTION_ERROR")
+        sig_error = core_decode.check_signatures(rec)
         if sig_error:
-            return _fail(txid, "SIGERROR", sig_error)
+            return core_decode.fail(txid, "SIGERROR", sig_error)
         if not self._tapos_ok(rec.raw):
-            return _fail(txid, "TAPOS_ERROR")
+            return core_decode.fail(txid, "TAPOS_ERROR")
         head_ts = self.head_timestamp
         exp = rec.raw.expiration
         if exp <= head_ts or exp > head_ts + MAX_EXPIRATION_MS:
-            return _fail(txid, "TRANSACTION_EXPIRATION_ERROR")
+            return core_decode.fail(txid, "TRANSACTION_EXPIRATION_ERROR")
         try:
             self._executor.run(self._pending_view, rec.input, head_ts, apply=not never_include)
         except Rejected as exc:
-            return _fail(txid, exc.code, exc.message)
+            return core_decode.fail(txid, exc.code, exc.message)
         rec.hold_until = self.head_number + 1 + max(hold_blocks, 0)
         rec.never_include = never_include
         self._known[txid] = rec
         if not never_include:
             self._pending.append(rec)
         return SubmitResult(True, txid)
-
-    def _decode(self, tx_bytes: bytes, *, force_revert: bool) -> TxRecord | SubmitResult:
-        try:
-            tx = proto.Transaction.FromString(tx_bytes)
-        except DecodeError as exc:
-            if len(tx_bytes) > MAX_TX_BYTES:
-                return _fail("", "TOO_BIG_TRANSACTION_ERROR")
-            return _fail("", "OTHER_ERROR", f"invalid transaction bytes: {exc}")
-        raw = tx.raw_data
-        raw_bytes = raw.SerializeToString()
-        txid = sha256(raw_bytes).hex()
-        if tx.ret:
-            tx.ClearField("ret")
-        size = tx.ByteSize()
-        if size > MAX_TX_BYTES:
-            return _fail(txid, "TOO_BIG_TRANSACTION_ERROR")
-        if len(raw.contract) != 1:
-            return _fail(
-                txid, "OTHER_ERROR", "act size should be exactly 1, this is extend feature"
-            )
-        contract = raw.contract[0]
-        type_name = proto.CONTRACT_NAMES.get(contract.type, f"ContractType({contract.type})")
-        cls = proto.CONTRACT_CLASSES.get(type_name)
-        if cls is None:
-            return _fail(
-                txid, "CONTRACT_VALIDATE_ERROR", f"{type_name} is not supported by the devnet"
-            )
-        if contract.parameter.type_url.rsplit("/", 1)[-1] != f"protocol.{type_name}":
-            return _fail(
-                txid,
-                "CONTRACT_VALIDATE_ERROR",
-                f"contract type error, expected type [{type_name}], real type[class "
-                "com.google.protobuf.Any]",
-            )
-        try:
-            value = cls.FromString(contract.parameter.value)
-        except DecodeError as exc:
-            return _fail(txid, "OTHER_ERROR", f"invalid contract parameter: {exc}")
-        tx_input = TxInput(
-            owner=bytes(value.owner_address),
-            contract_type=type_name,
-            value=value,
-            size=size + BANDWIDTH_EXTRA_BYTES,
-            fee_limit=raw.fee_limit,
-            has_memo=bool(raw.data),
-            force_revert=force_revert and type_name == "TriggerSmartContract",
-        )
-        return TxRecord(
-            txid=txid,
-            tx_bytes=bytes(tx_bytes),
-            raw=raw,
-            raw_bytes=raw_bytes,
-            signatures=[bytes(s) for s in tx.signature],
-            input=tx_input,
-        )
-
-    def _check_signatures(self, rec: TxRecord) -> str:
-        """Empty string when the signatures satisfy the owner permission, else java-tron's
-        reason (TransactionCapsule.validateSignature / checkWeight)."""
-        if not rec.signatures:
-            return "miss sig or contract"
-        permission = rec.raw.contract[0].Permission_id
-        if permission not in (0, 2):
-            return "permission isn't exit"
-        if len(rec.signatures) > 1:
-            return (
-                f"Signature count is {len(rec.signatures)} more than key counts of permission : 1"
-            )
-        sig = rec.signatures[0]
-        if len(sig) < 65:
-            return f"Signature size is {len(sig)}"
-        try:
-            signer = recover_address(bytes.fromhex(rec.txid), sig[:65])
-        except SignatureError as exc:
-            return str(exc)
-        if signer != rec.input.owner:
-            return (
-                f"{rec.txid} is signed by {to_base58(signer)} but it is not contained of "
-                "permission."
-            )
-        return ""
 
     def submit_json(
         self,
@@ -579,7 +360,7 @@ class Chain:
             for sig in sigs:
                 msg.signature.append(bytes.fromhex(sig))
         except (core_json.JsonShapeError, ValueError, TypeError) as exc:
-            return _fail("", "OTHER_ERROR", str(exc))
+            return core_decode.fail("", "OTHER_ERROR", str(exc))
         return self.submit(
             msg.SerializeToString(),
             hold_blocks=hold_blocks,
@@ -624,56 +405,9 @@ class Chain:
         return [self._info_json(rec) for rec in block.txs]
 
     def _info_json(self, rec: TxRecord) -> dict[str, Any]:
-        r = rec.receipt
-        if r is None or rec.block is None:
+        if rec.block is None:
             raise ChainError("OTHER_ERROR", f"transaction {rec.txid} is not on chain")
-        block = self._blocks[rec.block]
-        info: dict[str, Any] = {"id": rec.txid}
-        if r.fee:
-            info["fee"] = r.fee
-        info["blockNumber"] = block.number
-        info["blockTimeStamp"] = block.timestamp
-        info["contractResult"] = [r.contract_result.hex()]
-        if r.is_vm:
-            info["contract_address"] = self.token.address.hex()
-        receipt = _omit_zero(
-            {
-                "energy_usage": r.energy_usage,
-                "energy_fee": r.energy_fee,
-                "energy_usage_total": r.energy_total,
-                "net_usage": r.net_usage,
-                "net_fee": r.net_fee,
-            }
-        )
-        if r.is_vm:
-            receipt["result"] = r.result
-        info["receipt"] = receipt
-        if r.logs:
-            info["log"] = [dict(entry) for entry in r.logs]
-        if r.result != "SUCCESS":
-            info["result"] = "FAILED"
-            info["resMessage"] = r.res_message.encode().hex()
-        if r.withdraw_expire_amount:
-            info["withdraw_expire_amount"] = r.withdraw_expire_amount
-        if rec.input.contract_type == "UnfreezeBalanceV2Contract":
-            info["unfreeze_amount"] = r.amount
-        return info
-
-    def _ledger_entry(self, rec: TxRecord, number: int) -> dict[str, Any]:
-        r = rec.receipt
-        if r is None:
-            raise ChainError("OTHER_ERROR", f"transaction {rec.txid} was not executed")
-        return {
-            "txid": rec.txid,
-            "block": number,
-            "asset": r.asset,
-            "type": rec.input.contract_type,
-            "from": rec.input.owner.hex(),
-            "to": r.to.hex() if r.to is not None else None,
-            "amount": r.amount,
-            "fee": r.fee,
-            "result": r.result,
-        }
+        return core_views.info_json(rec, self._blocks[rec.block], self.token.address)
 
     # ------------------------------------------------------------------ accounts/resources
     def _state(self, solid: bool) -> tuple[State, int]:
@@ -685,72 +419,7 @@ class Chain:
         state, _ = self._state(solid)
         addr = _addr_or_none(address_hex)
         acct = state.accounts.get(addr) if addr else None
-        if acct is None:
-            return {}
-        out: dict[str, Any] = {"address": acct.address.hex()}
-        if acct.address == self.token.address:
-            out["type"] = "Contract"
-        out.update(
-            _omit_zero(
-                {
-                    "balance": acct.balance,
-                    "create_time": acct.create_time,
-                    "latest_opration_time": acct.latest_operation_time,
-                    "free_net_usage": acct.free_net_usage,
-                    "latest_consume_free_time": acct.latest_consume_free_time,
-                    "net_usage": acct.net_usage,
-                    "latest_consume_time": acct.latest_consume_time,
-                }
-            )
-        )
-        resource = _omit_zero(
-            {
-                "energy_usage": acct.energy_usage,
-                "latest_consume_time_for_energy": acct.latest_consume_time_for_energy,
-                "delegated_frozenV2_balance_for_energy": acct.delegated_en,
-                "acquired_delegated_frozenV2_balance_for_energy": acct.acquired_en,
-            }
-        )
-        if resource:
-            out["account_resource"] = resource
-        key = [{"address": acct.address.hex(), "weight": 1}]
-        out["owner_permission"] = {"permission_name": "owner", "threshold": 1, "keys": key}
-        out["active_permission"] = [
-            {
-                "type": "Active",
-                "id": 2,
-                "permission_name": "active",
-                "threshold": 1,
-                "operations": "7fff1fc0033ec30f000000000000000000000000000000000000000000000000",
-                "keys": key,
-            }
-        ]
-        frozen: list[dict[str, Any]] = [
-            {"amount": acct.frozen_bw} if acct.frozen_bw else {},
-            {"type": "ENERGY", "amount": acct.frozen_en} if acct.frozen_en else {"type": "ENERGY"},
-            {"type": "TRON_POWER"},
-        ]
-        out["frozenV2"] = frozen
-        if acct.unfrozen:
-            out["unfrozenV2"] = [
-                _omit_zero(
-                    {
-                        "type": "ENERGY" if u.resource == RESOURCE_ENERGY else "",
-                        "unfreeze_amount": u.amount,
-                        "unfreeze_expire_time": u.expire_ms,
-                    }
-                )
-                for u in acct.unfrozen
-            ]
-        out.update(
-            _omit_zero(
-                {
-                    "delegated_frozenV2_balance_for_bandwidth": acct.delegated_bw,
-                    "acquired_delegated_frozenV2_balance_for_bandwidth": acct.acquired_bw,
-                }
-            )
-        )
-        return out
+        return {} if acct is None else core_views.account_json(acct, self.token.address)
 
     def account_resource_json(self, address_hex: str, *, solid: bool = False) -> dict[str, Any]:
         state, now = self._state(solid)
@@ -758,126 +427,29 @@ class Chain:
         acct = state.accounts.get(addr) if addr else None
         if acct is None:
             return {}
-        cfg = self.config
-        energy_weight = state.totals.get(TOTAL_ENERGY_WEIGHT, 0)
-        net_weight = state.totals.get(TOTAL_NET_WEIGHT, 0)
-        return _omit_zero(
-            {
-                "freeNetUsed": free_net_used(acct, now),
-                "freeNetLimit": cfg.free_bandwidth,
-                "NetUsed": net_used(acct, now),
-                "NetLimit": net_limit(acct, cfg.total_net_limit, net_weight),
-                "TotalNetLimit": cfg.total_net_limit,
-                "TotalNetWeight": net_weight // 1_000_000,
-                "EnergyUsed": energy_used(acct, now),
-                "EnergyLimit": energy_limit(acct, cfg.total_energy_limit, energy_weight),
-                "TotalEnergyLimit": cfg.total_energy_limit,
-                "TotalEnergyWeight": energy_weight // 1_000_000,
-            }
-        )
+        return core_views.account_resource_json(acct, state, now, self.config)
 
     def chain_parameters_json(self) -> dict[str, Any]:
         return {
-            "chainParameter": [{"key": k, "value": v} for k, v in self._chain_parameters().items()]
-        }
-
-    def _chain_parameters(self) -> dict[str, int]:
-        cfg = self.config
-        return {
-            "getMaintenanceTimeInterval": 21_600_000,
-            "getAccountUpgradeCost": 9_999_000_000,
-            "getCreateAccountFee": cfg.create_account_bandwidth_fee_sun,
-            "getTransactionFee": cfg.bandwidth_price_sun,
-            "getAssetIssueFee": 1_024_000_000,
-            "getCreateNewAccountFeeInSystemContract": cfg.create_account_fee_sun,
-            "getCreateNewAccountBandwidthRate": 1,
-            "getAllowCreationOfContracts": 1,
-            "getEnergyFee": cfg.energy_price_sun,
-            "getMaxCpuTimeOfOneTx": 80,
-            "getAllowSameTokenName": 1,
-            "getAllowDelegateResource": 1,
-            "getTotalEnergyLimit": cfg.total_energy_limit,
-            "getAllowTvmTransferTrc10": 1,
-            "getTotalEnergyCurrentLimit": cfg.total_energy_limit,
-            "getAllowMultiSign": 1,
-            "getAllowAdaptiveEnergy": 0,
-            "getUpdateAccountPermissionFee": 100_000_000,
-            "getMultiSignFee": 1_000_000,
-            "getAllowTvmConstantinople": 1,
-            "getAllowTvmSolidity059": 1,
-            "getAllowTvmIstanbul": 1,
-            "getMaxFeeLimit": cfg.max_fee_limit_sun,
-            "getAllowOptimizeBlackHole": 1,
-            "getAllowNewResourceModel": 1,
-            "getAllowTvmFreeze": 1,
-            "getAllowTvmLondon": 1,
-            "getFreeNetLimit": cfg.free_bandwidth,
-            "getTotalNetLimit": cfg.total_net_limit,
-            "getMemoFee": cfg.memo_fee_sun,
-            "getUnfreezeDelayDays": cfg.unfreeze_delay_ms // 86_400_000,
-            "getAllowDynamicEnergy": 0,
-            "getAllowTvmShangHai": 1,
-            "getAllowCancelAllUnfreezeV2": 1,
-            "getMaxDelegateLockPeriod": cfg.max_delegate_lock_period,
+            "chainParameter": [
+                {"key": k, "value": v} for k, v in core_views.chain_parameters(self.config).items()
+            ]
         }
 
     def energy_prices(self) -> str:
-        return _price_history(420, self._genesis_ts, self.config.energy_price_sun)
+        return core_views.price_history(420, self._genesis_ts, self.config.energy_price_sun)
 
     def bandwidth_prices(self) -> str:
-        return _price_history(10, self._genesis_ts, self.config.bandwidth_price_sun)
+        return core_views.price_history(10, self._genesis_ts, self.config.bandwidth_price_sun)
 
     def node_info_json(self) -> dict[str, Any]:
-        head = self._blocks[-1]
-        solid = self._blocks[self._solid]
-        return {
-            "beginSyncNum": head.number,
-            "block": f"Num:{head.number},ID:{head.block_id.hex()}",
-            "solidityBlock": f"Num:{solid.number},ID:{solid.block_id.hex()}",
-            "currentConnectCount": 0,
-            "activeConnectCount": 0,
-            "passiveConnectCount": 0,
-            "totalFlow": 0,
-            "peerInfoList": [],
-            "configNodeInfo": {
-                "codeVersion": CODE_VERSION,
-                "p2pVersion": "devnet",
-                "listenPort": 0,
-                "discoverEnable": False,
-                "activeNodeSize": 0,
-                "passiveNodeSize": 0,
-                "sendNodeSize": 0,
-                "maxConnectCount": 0,
-                "sameIpMaxConnectCount": 0,
-                "backupListenPort": 0,
-                "backupMemberSize": 0,
-                "backupPriority": 0,
-                "dbVersion": 2,
-                "minParticipationRate": 0,
-                "supportConstant": True,
-                "minTimeRatio": 0.0,
-                "maxTimeRatio": 5.0,
-                "allowCreationOfContracts": 1,
-                "allowAdaptiveEnergy": 0,
-            },
-            "machineInfo": {"threadCount": 1, "cpuCount": 1, "javaVersion": "python"},
-            "cheatWitnessInfoMap": {},
-        }
+        return core_views.node_info(self._blocks[-1], self._blocks[self._solid])
 
     # ------------------------------------------------------------------------ token contract
     def contract_json(self, address_hex: str) -> dict[str, Any]:
         if _addr_or_none(address_hex) != self.token.address:
             return {}
-        return {
-            "bytecode": "",
-            "consume_user_resource_percent": 100,
-            "name": "TetherToken",
-            "origin_address": TOKEN_CREATOR_HEX,
-            "abi": {"entrys": [dict(e) for e in token.ABI_ENTRIES]},
-            "origin_energy_limit": 10_000_000,
-            "contract_address": self.token.address.hex(),
-            "code_hash": sha256(b"tron_devnet native TRC20").hex(),
-        }
+        return core_views.token_contract_json(self.token.address)
 
     def trigger_constant(
         self, owner_hex: str | None, contract_hex: str, data: bytes, *, solid: bool = False
@@ -1023,7 +595,7 @@ class Chain:
             view.add_total(TOKEN_SUPPLY, usdt_units)
         self._admin_delta.merge(view.commit())
         args = {"address": addr.hex(), "trx_sun": trx_sun, "usdt_units": usdt_units}
-        self._events.append(_Event(self.head_number, "mint", args))
+        self._events.append(AdminEvent(self.head_number, "mint", args))
         self._rebuild_pending()
 
     def blacklist(self, address_hex: str, listed: bool = True) -> None:
@@ -1034,7 +606,7 @@ class Chain:
         view.set_blacklisted(addr, listed)
         self._admin_delta.merge(view.commit())
         self._events.append(
-            _Event(self.head_number, "blacklist", {"address": addr.hex(), "listed": listed})
+            AdminEvent(self.head_number, "blacklist", {"address": addr.hex(), "listed": listed})
         )
         self._rebuild_pending()
 
@@ -1064,7 +636,7 @@ class Chain:
             "head_timestamp": head.timestamp,
             "solidified": self._solid,
             "pending": len(self._pending),
-            "chain_parameters": self._chain_parameters(),
+            "chain_parameters": core_views.chain_parameters(self.config),
             "token": {
                 "address": self.token.address.hex(),
                 "name": self.token.name,
@@ -1113,11 +685,11 @@ class Chain:
         config = ChainConfig(**{k: v for k, v in data["config"].items() if k in known})
         genesis = [GenesisAccount(**g) for g in data["genesis"]]
         chain = cls(config, genesis, now_ms=now_ms)
-        events = [_Event(**e) for e in data.get("events", [])]
+        events = [AdminEvent(**e) for e in data.get("events", [])]
         for number, block in enumerate(data["blocks"], start=1):
             chain._replay_events(events, number - 1)
             for item in block["txs"]:
-                decoded = chain._decode(
+                decoded = core_decode.decode(
                     bytes.fromhex(item["tx"]), force_revert=item["force_revert"]
                 )
                 if isinstance(decoded, SubmitResult):
@@ -1137,7 +709,7 @@ class Chain:
             )
         return chain
 
-    def _replay_events(self, events: list[_Event], after_block: int) -> None:
+    def _replay_events(self, events: list[AdminEvent], after_block: int) -> None:
         for event in events:
             if event.after_block != after_block:
                 continue
@@ -1161,9 +733,3 @@ def _addr_or_none(text: str) -> bytes | None:
 
 def _result_error(code: str, message: str) -> dict[str, Any]:
     return {"result": {"code": code, "message": message.encode().hex()}}
-
-
-def _price_history(initial: int, genesis_ts: int, price: int) -> str:
-    if price == initial:
-        return f"0:{initial}"
-    return f"0:{initial},{genesis_ts}:{price}"

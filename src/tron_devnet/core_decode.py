@@ -1,0 +1,110 @@
+"""Decoding a broadcast Transaction and checking its signatures (java-tron's order and text)."""
+
+from __future__ import annotations
+
+from google.protobuf.message import DecodeError
+
+from tron_devnet import proto
+from tron_devnet.core_blocks import TxRecord
+from tron_devnet.core_types import SubmitResult
+from tron_devnet.crypto import SignatureError, recover_address, sha256, to_base58
+from tron_devnet.execution import TxInput
+
+MAX_TX_BYTES = 500 * 1024
+BANDWIDTH_EXTRA_BYTES = 64  # java-tron Constant.MAX_RESULT_SIZE_IN_TX
+
+
+# java-tron Wallet.broadcastTransaction messages per code (prefix + exception message)
+BROADCAST_MESSAGES = {
+    "SIGERROR": "validate signature error ",
+    "CONTRACT_VALIDATE_ERROR": "contract validate error : ",
+    "CONTRACT_EXE_ERROR": "contract execute error : ",
+    "OTHER_ERROR": "other error : ",
+}
+FIXED_MESSAGES = {
+    "BANDWITH_ERROR": "AccountResourceInsufficient error",
+    "DUP_TRANSACTION_ERROR": "",  # java-tron's transaction-id cache answers without a message
+    "TAPOS_ERROR": "Tapos check error",
+    "TOO_BIG_TRANSACTION_ERROR": "transaction size is too big",
+    "TRANSACTION_EXPIRATION_ERROR": "transaction expired",
+}
+
+
+def fail(txid: str, code: str, detail: str = "") -> SubmitResult:
+    if code in FIXED_MESSAGES:
+        return SubmitResult(False, txid, code, FIXED_MESSAGES[code])
+    return SubmitResult(False, txid, code, BROADCAST_MESSAGES.get(code, "") + detail)
+
+
+def decode(tx_bytes: bytes, *, force_revert: bool) -> TxRecord | SubmitResult:
+    try:
+        tx = proto.Transaction.FromString(tx_bytes)
+    except DecodeError as exc:
+        if len(tx_bytes) > MAX_TX_BYTES:
+            return fail("", "TOO_BIG_TRANSACTION_ERROR")
+        return fail("", "OTHER_ERROR", f"invalid transaction bytes: {exc}")
+    raw = tx.raw_data
+    raw_bytes = raw.SerializeToString()
+    txid = sha256(raw_bytes).hex()
+    if tx.ret:
+        tx.ClearField("ret")
+    size = tx.ByteSize()
+    if size > MAX_TX_BYTES:
+        return fail(txid, "TOO_BIG_TRANSACTION_ERROR")
+    if len(raw.contract) != 1:
+        return fail(txid, "OTHER_ERROR", "act size should be exactly 1, this is extend feature")
+    contract = raw.contract[0]
+    type_name = proto.CONTRACT_NAMES.get(contract.type, f"ContractType({contract.type})")
+    cls = proto.CONTRACT_CLASSES.get(type_name)
+    if cls is None:
+        return fail(txid, "CONTRACT_VALIDATE_ERROR", f"{type_name} is not supported by the devnet")
+    if contract.parameter.type_url.rsplit("/", 1)[-1] != f"protocol.{type_name}":
+        return fail(
+            txid,
+            "CONTRACT_VALIDATE_ERROR",
+            f"contract type error, expected type [{type_name}], real type[class "
+            "com.google.protobuf.Any]",
+        )
+    try:
+        value = cls.FromString(contract.parameter.value)
+    except DecodeError as exc:
+        return fail(txid, "OTHER_ERROR", f"invalid contract parameter: {exc}")
+    tx_input = TxInput(
+        owner=bytes(value.owner_address),
+        contract_type=type_name,
+        value=value,
+        size=size + BANDWIDTH_EXTRA_BYTES,
+        fee_limit=raw.fee_limit,
+        has_memo=bool(raw.data),
+        force_revert=force_revert and type_name == "TriggerSmartContract",
+    )
+    return TxRecord(
+        txid=txid,
+        tx_bytes=bytes(tx_bytes),
+        raw=raw,
+        raw_bytes=raw_bytes,
+        signatures=[bytes(s) for s in tx.signature],
+        input=tx_input,
+    )
+
+
+def check_signatures(rec: TxRecord) -> str:
+    """Empty string when the signatures satisfy the owner permission, else java-tron's
+    reason (TransactionCapsule.validateSignature / checkWeight)."""
+    if not rec.signatures:
+        return "miss sig or contract"
+    permission = rec.raw.contract[0].Permission_id
+    if permission not in (0, 2):
+        return "permission isn't exit"
+    if len(rec.signatures) > 1:
+        return f"Signature count is {len(rec.signatures)} more than key counts of permission : 1"
+    sig = rec.signatures[0]
+    if len(sig) < 65:
+        return f"Signature size is {len(sig)}"
+    try:
+        signer = recover_address(bytes.fromhex(rec.txid), sig[:65])
+    except SignatureError as exc:
+        return str(exc)
+    if signer != rec.input.owner:
+        return f"{rec.txid} is signed by {to_base58(signer)} but it is not contained of permission."
+    return ""
