@@ -44,7 +44,7 @@ def _target(i: int) -> Wallet:
     return WALLETS[i] if i < len(WALLETS) else OUTSIDER
 
 
-def _build(net: Net, kind: str, a: int, b: int, amount: int, nonce: int) -> bytes | None:
+def _build(net: Net, kind: str, a: int, b: int, amount: int, *, nonce: int) -> bytes | None:
     src = WALLETS[a]
     if kind == "trx":
         return net.trx(src, _target(b).address, amount, nonce=nonce)[0]
@@ -115,7 +115,7 @@ def test_random_workload_invariants(ops: list[tuple[str, int, int, int]]) -> Non
             for _ in range(amount):
                 produce()
             continue
-        tx = _build(net, kind, a, b, amount, nonce)
+        tx = _build(net, kind, a, b, amount, nonce=nonce)
         if tx is None:
             continue
         res = net.chain.submit(tx)
