@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import subprocess
@@ -123,13 +124,15 @@ def start_devnet(
             time.sleep(0.05)
 
 
-async def blast(url: str, payloads: list[bytes], clients: int, concurrency: int) -> dict[str, Any]:
+async def _httpx_blast(
+    url: str, payloads: list[bytes], clients: int, concurrency: int
+) -> dict[str, int]:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for payload in payloads:
         queue.put_nowait(payload)
     codes: dict[str, int] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    pool = [httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) for _ in range(clients)]
+    pool = [httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) for _ in range(clients)]
 
     async def worker(client: httpx.AsyncClient) -> None:
         while True:
@@ -146,22 +149,145 @@ async def blast(url: str, payloads: list[bytes], clients: int, concurrency: int)
             code = "SUCCESS" if result.get("result") else str(result.get("code"))
             codes[code] = codes.get(code, 0) + 1
 
-    started = time.perf_counter()
     try:
         await asyncio.gather(*(worker(pool[i % clients]) for i in range(clients * concurrency)))
     finally:
         for client in pool:
             await client.aclose()
+    return codes
+
+
+def _httpx_process(  # noqa: PLR0917 - multiprocessing passes positional args
+    url: str,
+    payloads: list[bytes],
+    clients: int,
+    concurrency: int,
+    go: Any,
+    out: Any,
+) -> None:
+    go.wait()
+    out.put(asyncio.run(_httpx_blast(url, payloads, clients, concurrency)))
+
+
+def httpx_phase(
+    url: str, payloads: list[bytes], procs: int, clients: int, concurrency: int
+) -> dict[str, Any]:
+    """Load from ``procs`` processes, each a pool of ``clients`` httpx.AsyncClient."""
+    ctx = multiprocessing.get_context("spawn")
+    go = ctx.Event()
+    out = ctx.Queue()
+    workers = [
+        ctx.Process(
+            target=_httpx_process,
+            args=(url, payloads[i::procs], clients, concurrency, go, out),
+        )
+        for i in range(procs)
+    ]
+    for worker in workers:
+        worker.start()
+    time.sleep(1.5)  # let the workers import and connect before the clock starts
+    started = time.perf_counter()
+    go.set()
+    codes: dict[str, int] = {}
+    for _ in workers:
+        for code, n in out.get(timeout=600).items():
+            codes[code] = codes.get(code, 0) + n
     elapsed = time.perf_counter() - started
+    for worker in workers:
+        worker.join(30)
     return {"seconds": elapsed, "codes": codes}
+
+
+async def _raw_blast(url: str, payloads: list[bytes], connections: int) -> dict[str, int]:
+    """Minimal HTTP/1.1 keep-alive loader on asyncio streams (measures the server alone)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for payload in payloads:
+        queue.put_nowait(payload)
+    codes: dict[str, int] = {}
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while True:
+                try:
+                    body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                writer.write(
+                    b"POST /wallet/broadcasthex HTTP/1.1\r\nHost: "
+                    + host.encode()
+                    + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                result = json.loads(await reader.readexactly(length))
+                code = "SUCCESS" if result.get("result") else str(result.get("code"))
+                codes[code] = codes.get(code, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return codes
+
+
+def raw_phase(url: str, payloads: list[bytes], connections: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    codes = asyncio.run(_raw_blast(url, payloads, connections))
+    return {"seconds": time.perf_counter() - started, "codes": codes}
+
+
+def presign(  # noqa: PLR0917
+    keys: list[bytes],
+    senders: list[bytes],
+    recipients: list[bytes],
+    count: int,
+    ref_block_id: bytes,
+    first_nonce: int,
+) -> list[bytes]:
+    now_ms = int(time.time() * 1000)
+    signers = [coincurve.PrivateKey(k) for k in keys]
+    payloads: list[bytes] = []
+    for i in range(first_nonce, first_nonce + count):
+        s = i % len(senders)
+        raw, txid = trc20_transfer(
+            owner=senders[s],
+            to=recipients[i % len(recipients)],
+            amount=1 + i,
+            ref_block_id=ref_block_id,
+            now_ms=now_ms,
+            nonce=i,
+        )
+        signature = signers[s].sign_recoverable(txid, hasher=None)
+        tx = field_bytes(1, raw) + field_bytes(2, signature)
+        payloads.append(json.dumps({"transaction": tx.hex()}).encode())
+    return payloads
+
+
+def _summary(phase: dict[str, Any]) -> dict[str, Any]:
+    ok = phase["codes"].get("SUCCESS", 0)
+    return {
+        "seconds": round(phase["seconds"], 3),
+        "codes": phase["codes"],
+        "validated_trc20_broadcasts_per_s": round(ok / phase["seconds"], 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--transfers", type=int, default=6000)
+    parser.add_argument("--transfers", type=int, default=4000, help="per load phase")
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=12, help="in flight per client")
+    parser.add_argument("--procs", type=int, default=2, help="httpx load processes")
+    parser.add_argument("--clients", type=int, default=2, help="httpx clients per process")
+    parser.add_argument("--concurrency", type=int, default=8, help="in flight per httpx client")
+    parser.add_argument("--connections", type=int, default=16, help="raw loader connections")
+    parser.add_argument("--loader", choices=["httpx", "raw", "both"], default="both")
     parser.add_argument("--blocks", type=int, default=20)
     args = parser.parse_args()
 
@@ -172,67 +298,62 @@ def main() -> None:
         {"address": s.hex(), "trx_sun": 10_000_000 * 10**6, "usdt_units": 10**15} for s in senders
     ] + [{"address": r.hex(), "trx_sun": 1_000_000, "usdt_units": 1} for r in recipients]
 
+    report: dict[str, Any] = {
+        "benchmark": "tron_devnet",
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "transfers_per_phase": args.transfers,
+        "senders": args.senders,
+        "target_broadcasts_per_s": 1000,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_devnet(accounts, Path(tmp))
         try:
             node = httpx.post(f"{url}/wallet/getnodeinfo").json()
             ref_block_id = bytes.fromhex(node["block"].split(",ID:", 1)[1])
-            now_ms = int(time.time() * 1000)
-            sign_started = time.perf_counter()
-            signers = [coincurve.PrivateKey(k) for k in keys]
-            payloads: list[bytes] = []
-            for i in range(args.transfers):
-                s = i % args.senders
-                raw, txid = trc20_transfer(
-                    owner=senders[s],
-                    to=recipients[i % len(recipients)],
-                    amount=1 + i,
-                    ref_block_id=ref_block_id,
-                    now_ms=now_ms,
-                    nonce=i,
+            nonce = 0
+            if args.loader in {"raw", "both"}:
+                payloads = presign(keys, senders, recipients, args.transfers, ref_block_id, nonce)
+                nonce += args.transfers
+                report["raw_keepalive"] = {
+                    "connections": args.connections,
+                    **_summary(raw_phase(url, payloads, args.connections)),
+                }
+            if args.loader in {"httpx", "both"}:
+                sign_started = time.perf_counter()
+                payloads = presign(keys, senders, recipients, args.transfers, ref_block_id, nonce)
+                report["presign_per_s"] = round(
+                    args.transfers / (time.perf_counter() - sign_started), 1
                 )
-                signature = signers[s].sign_recoverable(txid, hasher=None)
-                tx = field_bytes(1, raw) + field_bytes(2, signature)
-                payloads.append(json.dumps({"transaction": tx.hex()}).encode())
-            sign_seconds = time.perf_counter() - sign_started
-
-            result = asyncio.run(blast(url, payloads, args.clients, args.concurrency))
-            ok = result["codes"].get("SUCCESS", 0)
-
+                report["httpx_pool"] = {
+                    "processes": args.procs,
+                    "clients_per_process": args.clients,
+                    "concurrency_per_client": args.concurrency,
+                    **_summary(
+                        httpx_phase(url, payloads, args.procs, args.clients, args.concurrency)
+                    ),
+                }
+            pending = httpx.get(f"{url}/admin/state", timeout=60).json().get("pending")
             block_started = time.perf_counter()
-            produced = 0
             for _ in range(args.blocks):
                 httpx.post(f"{url}/admin/blocks", json={"count": 1}, timeout=300).raise_for_status()
-                produced += 1
             block_seconds = time.perf_counter() - block_started
             ledger = httpx.get(f"{url}/admin/ledger", timeout=60).json()
             included = sum(1 for t in ledger.get("transactions", []) if t.get("asset") == "USDT")
         finally:
             proc.terminate()
             proc.wait(30)
-
-    print(
-        json.dumps(
-            {
-                "benchmark": "tron_devnet",
-                "cpus": os.cpu_count(),
-                "transfers": args.transfers,
-                "senders": args.senders,
-                "clients": args.clients,
-                "concurrency_per_client": args.concurrency,
-                "presign_seconds": round(sign_seconds, 3),
-                "broadcast_seconds": round(result["seconds"], 3),
-                "broadcast_codes": result["codes"],
-                "validated_trc20_broadcasts_per_s": round(ok / result["seconds"], 1),
-                "blocks": produced,
-                "block_seconds": round(block_seconds, 3),
-                "blocks_per_s": round(produced / block_seconds, 2),
-                "trc20_transfers_included": included,
-                "included_per_s": round(included / block_seconds, 1),
-                "target_broadcasts_per_s": 1000,
-            }
-        )
+    report.update(
+        {
+            "pending_before_blocks": pending,
+            "blocks": args.blocks,
+            "block_seconds": round(block_seconds, 3),
+            "blocks_per_s": round(args.blocks / block_seconds, 2),
+            "trc20_transfers_included": included,
+            "included_per_s": round(included / block_seconds, 1),
+        }
     )
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -18,16 +18,14 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from Cryptodome.Hash import keccak
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from tron_devnet.admin import DevnetRuntime, admin_routes, json_response
+from tron_devnet.admin import DevnetRuntime, admin_routes
 from tron_devnet.chain import Chain, ChainError, SubmitResult
 from tron_devnet.faults import (
     BROADCAST_MODES,
@@ -522,16 +520,13 @@ SOLIDITY_NODE: dict[str, Handler] = {
 }
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
-    if request.method == "GET":
-        return dict(request.query_params)
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest("request body too large")
-    if not raw.strip():
-        return dict(request.query_params)
+def _parse_params(method: str, query_string: bytes, body: bytes) -> dict[str, Any]:
+    """java-tron reads GET parameters from the query string and POST ones from a JSON body
+    (an empty POST body falls back to the query string)."""
+    if method == "GET" or not body.strip():
+        return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
     try:
-        data = json.loads(raw)
+        data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -539,32 +534,62 @@ async def _read_params(request: Request) -> dict[str, Any]:
     return data
 
 
-def _not_found() -> Response:
-    return Response(b"Not Found", status_code=404, media_type="text/plain")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_TEXT_HEADERS = [(b"content-type", b"text/plain")]
 
 
-def _make_endpoint(table: dict[str, Handler], solid: bool) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        name = request.path_params["name"].lower()
-        handler = table.get(name)
-        if handler is None:
-            return _not_found()
-        rt: DevnetRuntime = request.app.state.runtime
-        try:
-            params = await _read_params(request)
-            call = Call(rt, params, _visible(params), solid, request.url.path)
-            result = await handler(call)
-        except (BadRequest, AddressError) as exc:
-            result = error_view(str(exc))
-        except ChainError as exc:
-            result = error_view(f"{exc.code} : {exc.message}")
-        return json_response(result)
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
-    return endpoint
+
+async def serve_wallet(
+    rt: DevnetRuntime, scope: Scope, receive: Receive, send: Send, *, solid: bool
+) -> None:
+    """The java-tron API as a bare ASGI handler: no routing table, no Request object."""
+    path: str = scope["path"]
+    table = SOLIDITY_NODE if solid else FULL_NODE
+    handler = table.get(path.rstrip("/").rsplit("/", 1)[-1].lower())
+    if handler is None or path.count("/") > 2 + path.endswith("/"):
+        await _send(send, 404, b"Not Found", _TEXT_HEADERS)
+        return
+    method: str = scope["method"]
+    if method not in {"GET", "POST"}:
+        await _send(send, 405, b"Method Not Allowed", _TEXT_HEADERS)
+        return
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            await _send(send, 413, b"Payload Too Large", _TEXT_HEADERS)
+            return
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    try:
+        params = _parse_params(method, scope.get("query_string", b""), b"".join(chunks))
+        result = await handler(Call(rt, params, _visible(params), solid, path))
+    except (BadRequest, AddressError) as exc:
+        result = error_view(str(exc))
+    except ChainError as exc:
+        result = error_view(f"{exc.code} : {exc.message}")
+    await _send(send, 200, json.dumps(result, separators=(",", ":")).encode(), _JSON_HEADERS)
 
 
 class DevnetApp(Starlette):
-    """Starlette with the fault wrapper outside everything (it needs the server's raw send)."""
+    """Starlette for /admin; the java-tron API and the fault wrapper run as bare ASGI in front
+    (the wrapper needs the server's raw ``send`` to drop a connection)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -575,7 +600,18 @@ class DevnetApp(Starlette):
                     log.info("devnet.fault.fired", mode=rule.mode, path=scope["path"])
                     await self._fault(rule.mode, rule.seconds, scope, receive, send)
                     return
+            await self._dispatch(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if path.startswith("/wallet/"):
+            await serve_wallet(self.state.runtime, scope, receive, send, solid=False)
+        elif path.startswith("/walletsolidity/"):
+            await serve_wallet(self.state.runtime, scope, receive, send, solid=True)
+        else:
+            await super().__call__(scope, receive, send)
 
     async def _fault(
         self, mode: str, seconds: float, scope: Scope, receive: Receive, send: Send
@@ -583,25 +619,18 @@ class DevnetApp(Starlette):
         if mode in {"http_500", "http_502"}:
             status = 500 if mode == "http_500" else 502
             text = b"Internal Server Error" if status == 500 else b"Bad Gateway"
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [(b"content-type", b"text/plain")],
-                }
-            )
-            await send({"type": "http.response.body", "body": text})
+            await _send(send, status, text, _TEXT_HEADERS)
             return
         if mode == "hang":
             await asyncio.sleep(seconds)
-            await super().__call__(scope, receive, send)
+            await self._dispatch(scope, receive, send)
             return
         # lose_response: serve the request for real, then drop the connection unanswered.
 
         async def swallow(message: Message) -> None:
             return None
 
-        await super().__call__(scope, receive, swallow)
+        await self._dispatch(scope, receive, swallow)
         cycle = getattr(send, "__self__", None)
         transport = getattr(cycle, "transport", None)
         if transport is None:
@@ -661,14 +690,7 @@ def create_app(
                     await task
             log.info("devnet.stopped", head=runtime.chain.head_number)
 
-    routes = [
-        Route("/wallet/{name}", _make_endpoint(FULL_NODE, False), methods=["GET", "POST"]),
-        Route(
-            "/walletsolidity/{name}", _make_endpoint(SOLIDITY_NODE, True), methods=["GET", "POST"]
-        ),
-        *admin_routes(),
-    ]
-    app = DevnetApp(routes=routes, lifespan=lifespan)
+    app = DevnetApp(routes=admin_routes(), lifespan=lifespan)
     app.state.runtime = runtime
     return app
 

@@ -8,6 +8,7 @@ The chain speaks hex addresses ("41" + 20 bytes). java-tron's servlets take a ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -71,6 +72,7 @@ def _checksum(raw: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4]
 
 
+@functools.lru_cache(maxsize=65_536)
 def hex_to_base58(address_hex: str) -> str:
     """``41...`` hex (42 chars) to base58check."""
     raw = bytes.fromhex(address_hex)
@@ -155,11 +157,32 @@ def shape(obj: Any, *, visible: bool) -> Any:
     return to_visible(obj)
 
 
+def _contract_visible(contract: Any) -> Any:
+    if not isinstance(contract, dict):
+        return to_visible(contract)
+    param = contract.get("parameter")
+    value = param.get("value") if isinstance(param, dict) else None
+    if not isinstance(value, dict):
+        return to_visible(contract)
+    new_value = {
+        k: hex_to_base58(v) if k in ADDRESS_FIELDS and is_hex_address(v) else v
+        for k, v in value.items()
+    }
+    return {**contract, "parameter": {**param, "value": new_value}}
+
+
 def transaction_view(tx: dict[str, Any], *, visible: bool) -> dict[str, Any]:
-    """A transaction JSON with java-tron's leading ``visible`` flag."""
-    body = shape(tx, visible=visible)
+    """A transaction JSON with java-tron's leading ``visible`` flag (addresses converted only
+    inside the contract values, which is where a transaction carries them)."""
     out: dict[str, Any] = {"visible": visible}
-    out.update({k: v for k, v in body.items() if k != "visible"})
+    for key, value in tx.items():
+        if key == "visible":
+            continue
+        out[key] = value
+        if visible and key == "raw_data" and isinstance(value, dict):
+            contracts = value.get("contract")
+            if isinstance(contracts, list):
+                out[key] = {**value, "contract": [_contract_visible(c) for c in contracts]}
     return out
 
 
