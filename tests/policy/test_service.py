@@ -228,3 +228,23 @@ async def test_concurrent_first_use_of_the_lock_row(sessionmaker: Maker) -> None
     accepted = await _race(sessionmaker, policy, 20, 7 * USDT)
     assert accepted == 7
     assert await active_total(sessionmaker) == 49 * USDT
+
+
+async def test_retry_after_release_reserves_again(sessionmaker: Maker) -> None:
+    policy = service(daily_total=1_000 * USDT)
+    await reserve(sessionmaker, policy, "p1", 700 * USDT)
+    async with write_transaction(sessionmaker) as session:
+        await policy.release(session, "p1")
+    await reserve(sessionmaker, policy, "p2", 300 * USDT)
+    # The retried payout must fit again: 300 + 700 = 1000 fits, and it is counted once.
+    assert await reserve(sessionmaker, policy, "p1", 700 * USDT) == PolicyDecision(True)
+    assert await active_total(sessionmaker) == 1_000 * USDT
+    with pytest.raises(DailyTotalExceeded):
+        await reserve(sessionmaker, policy, "p3", 1)
+
+
+async def test_repeated_reserve_replaces_its_own_hold(sessionmaker: Maker) -> None:
+    policy = service(daily_total=1_000 * USDT)
+    await reserve(sessionmaker, policy, "p1", 900 * USDT)
+    await reserve(sessionmaker, policy, "p1", 950 * USDT)
+    assert await active_total(sessionmaker) == 950 * USDT

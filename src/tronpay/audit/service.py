@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,34 +65,39 @@ class ChainVerification:
     reason: str | None = None
 
 
+_HEAD = cast(Table, AuditChainHead.__table__)
+_ENTRIES = cast(Table, AuditEntry.__table__)
+# Prebuilt Core statements: no ORM bookkeeping on the hot path.
+_LOCK_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=_HEAD.c.seq)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_STORE_HEAD = (
+    _HEAD.update()
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_INSERT_ENTRY = _ENTRIES.insert()
+
+
 async def _lock_head(session: AsyncSession) -> tuple[int, str]:
     """Lock the chain head and return (last seq, last hash); create it on first use."""
-    lock = (
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=AuditChainHead.seq)
-        .returning(AuditChainHead.seq, AuditChainHead.hash)
-        .execution_options(synchronize_session=False)
-    )
-    row = (await session.execute(lock)).first()
+    row = (await session.execute(_LOCK_HEAD)).first()
     if row is None:
         values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS_HASH}
         if session.get_bind().dialect.name == "postgresql":
-            stmt: Any = pg_insert(AuditChainHead).values(**values).on_conflict_do_nothing()
+            stmt: Any = pg_insert(_HEAD).values(**values).on_conflict_do_nothing()
         else:
-            stmt = sqlite_insert(AuditChainHead).values(**values).on_conflict_do_nothing()
+            stmt = sqlite_insert(_HEAD).values(**values).on_conflict_do_nothing()
         await session.execute(stmt)
-        row = (await session.execute(lock)).one()
+        row = (await session.execute(_LOCK_HEAD)).one()
     return int(row[0]), str(row[1])
 
 
 async def _store_head(session: AsyncSession, seq: int, hash_: str) -> None:
-    await session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=seq, hash=hash_)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_STORE_HEAD, {"new_seq": seq, "new_hash": hash_})
 
 
 def _row(*, seq: int, prev_hash: str, created_at: datetime, item: AuditRecord) -> dict[str, Any]:
@@ -126,7 +131,11 @@ async def record(
     after: Mapping[str, Any] | None,
     now: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain (in the caller's transaction) and return it."""
+    """Append one entry to the chain (in the caller's transaction) and return it.
+
+    The returned ``AuditEntry`` is a transient copy of what was written (its ``id`` is not
+    loaded); ``seq`` and ``hash`` are final once the transaction commits.
+    """
     created_at = utc(now) if now is not None else datetime.now(UTC)
     last_seq, last_hash = await _lock_head(session)
     item = AuditRecord(
@@ -139,9 +148,10 @@ async def record(
         request_id=request_id,
     )
     fields = _row(seq=last_seq + 1, prev_hash=last_hash, created_at=created_at, item=item)
-    entry = (await session.scalars(insert(AuditEntry).values(**fields).returning(AuditEntry))).one()
-    await _store_head(session, entry.seq, entry.hash)
-    return entry
+    await session.execute(_INSERT_ENTRY, fields)
+    await _store_head(session, fields["seq"], fields["hash"])
+    # A transient copy (not attached to the session; ``id`` is not loaded).
+    return AuditEntry(**fields)
 
 
 async def record_many(
@@ -158,7 +168,7 @@ async def record_many(
         fields = _row(seq=last_seq + offset, prev_hash=prev_hash, created_at=created_at, item=item)
         rows.append(fields)
         prev_hash = fields["hash"]
-    await session.execute(insert(AuditEntry), rows)
+    await session.execute(_INSERT_ENTRY, rows)
     final_seq = last_seq + len(rows)
     await _store_head(session, final_seq, prev_hash)
     return AuditAppend(first_seq=last_seq + 1, last_seq=final_seq, head_hash=prev_hash)
