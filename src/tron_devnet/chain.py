@@ -46,7 +46,16 @@ SIMPLIFICATIONS (what differs from java-tron):
 - Admin mint/blacklist apply to the head state at once and reach the solid state with the next
   produced block. Energy/bandwidth price history is a single change at genesis.
 - export_state keeps config, genesis, every block's timestamp and tx bytes (+ force_revert),
-  admin events and pending txs; from_state replays them.
+  admin events and pending txs; from_state replays them (dropped txids are not kept).
+- Signature recovery ids: 0/1 and 27/28 only (no compressed-key headers 31..34).
+- Resource usage recovers per millisecond with integer division (java-tron: 3 s slots), so
+  figures can differ by rounding. TotalEnergyWeight/TotalNetWeight count only devnet stakers:
+  a lone staker gets the whole total_energy_limit.
+- gettransactionbyid/gettransactioninfobyid find on-chain transactions only (not pending).
+- triggerconstantcontract/estimateenergy run against head (or solid) state without the
+  pending transactions; estimateenergy needs an existing owner account.
+- Broadcast messages follow java-tron's Wallet.broadcastTransaction texts; a duplicate answers
+  with an empty message (java-tron's transaction-id cache path).
 """
 
 from __future__ import annotations
