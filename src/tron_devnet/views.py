@@ -161,9 +161,9 @@ def _contract_visible(contract: Any) -> Any:
     if not isinstance(contract, dict):
         return to_visible(contract)
     param = contract.get("parameter")
-    value = param.get("value") if isinstance(param, dict) else None
-    if not isinstance(value, dict):
+    if not isinstance(param, dict) or not isinstance(param.get("value"), dict):
         return to_visible(contract)
+    value: dict[str, Any] = param["value"]
     new_value = {
         k: hex_to_base58(v) if k in ADDRESS_FIELDS and is_hex_address(v) else v
         for k, v in value.items()
