@@ -125,7 +125,13 @@ async def reserved_by_live_attempts(session: AsyncSession) -> Reserved:
         elif asset == TRX:
             trx += int(amount)
             trx_count += int(n)
-    return Reserved(trx_sun=trx + fees, token_units=tokens, tx_count=count, trx_transfers=trx_count)
+    return Reserved(
+        trx_sun=trx + fees,
+        token_units=tokens,
+        tx_count=count,
+        trx_transfers=trx_count,
+        fee_limit_sun=fees,
+    )
 
 
 async def _payouts_by_id(
