@@ -217,3 +217,30 @@ def test_memo_fee_needs_balance() -> None:
     net.produce()
     assert net.info(txid)["fee"] == 5 * TRX
     assert net.balance(A) == 94 * TRX
+
+
+@pytest.mark.slow
+def test_tapos_ring_forgets_blocks_older_than_65536() -> None:
+    net = Net([(A, 100 * TRX, 0)])
+    net.produce()
+    block1 = net.chain.block_json(1)
+    assert block1 is not None
+    block_id = bytes.fromhex(block1["blockID"])
+
+    def ref_block_1_tx(nonce: int) -> bytes:
+        raw = raw_bytes(
+            [contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))],
+            ref_bytes=block_id[6:8],
+            ref_hash=block_id[8:16],
+            expiration=net.chain.head_timestamp + 60_000,
+            timestamp=nonce,
+        )
+        return sign(raw, A)[0]
+
+    for _ in range(65_535 - 1):
+        net.chain.produce_block(detail=False)
+    assert net.chain.head_number == 65_535
+    assert net.chain.submit(ref_block_1_tx(1)).ok  # still among the last 65,536 blocks
+    net.chain.produce_block(detail=False)  # block 65,537 takes block 1's ring slot
+    net.chain.produce_block(detail=False)
+    assert net.chain.submit(ref_block_1_tx(2)).code == "TAPOS_ERROR"
