@@ -49,7 +49,11 @@ class SubmitResult:
     message: str = ""
 
 
-class ChainError(Exception):
+class ChainError(ValueError):
+    """A request the chain refuses: ``code`` is a java-tron response code, ``message`` plain text.
+
+    A ValueError, so loaders that treat bad input as ValueError (state files) catch it too."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
