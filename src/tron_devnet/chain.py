@@ -468,7 +468,7 @@ class Chain:
         contract = _addr_or_none(contract_hex)
         if contract != self.token.address:
             return _result_error(
-                "CONTRACT_VALIDATE_ERROR", "No contract or not a valid smart contract"
+                "CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract"
             )
         owner = _addr_or_none(owner_hex or "") or b"\x41" + b"\0" * 20
         outcome = token.run_call(Overlay(state), self.token, owner, data, 0)
