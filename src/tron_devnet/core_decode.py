@@ -62,7 +62,7 @@ def decode(tx_bytes: bytes, *, force_revert: bool) -> TxRecord | SubmitResult:
         return fail(
             txid,
             "CONTRACT_VALIDATE_ERROR",
-            f"contract type error, expected type [{type_name}], real type[class "
+            f"contract type error, expected type [{type_name}], real type [class "
             "com.google.protobuf.Any]",
         )
     try:
