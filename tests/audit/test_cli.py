@@ -66,7 +66,7 @@ async def test_audit_verify_ok_then_broken(
 
 
 async def test_audit_verify_without_tables(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    url = f"sqlite:///{tmp_path / 'empty.db'}"  # a plain URL gets the async driver
     code, _, err = await run_cli("audit", "verify", "--database-url", url)
     assert code == 2
     assert "cannot read the audit log" in err

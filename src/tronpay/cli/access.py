@@ -82,6 +82,18 @@ def token(
     typer.echo(jwt_text)
 
 
+def async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async drivers."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
 async def _verify(url: str) -> tuple[ChainVerification, tuple[int, str]]:
     engine = create_engine(url)
     try:
@@ -100,7 +112,7 @@ def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Walk the audit chain; exit 0 when intact, 1 at the first broken link."""
-    url = database_url or _settings().effective_database_url
+    url = async_url(database_url or _settings().effective_database_url)
     try:
         result, (head_seq, head_hash) = asyncio.run(_verify(url))
     except (TronpayError, OSError, SQLAlchemyError) as exc:
