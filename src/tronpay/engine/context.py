@@ -42,7 +42,12 @@ class EngineContext:
         async with read_transaction(self.sessionmaker) as session:
             yield session
 
-    async def plan_lock(self, session: AsyncSession) -> None:
-        """On PostgreSQL, serialize planning across engines until this transaction ends."""
-        if self.postgres:
-            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PLAN_LOCK_KEY})
+    async def try_plan_lock(self, session: AsyncSession) -> bool:
+        """On PostgreSQL, take the planning lock until this transaction ends, without waiting
+        (another engine planning right now means: skip this round, follow and broadcast)."""
+        if not self.postgres:
+            return True
+        got = await session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PLAN_LOCK_KEY}
+        )
+        return bool(got)

@@ -104,7 +104,8 @@ async def submit_once(ctx: EngineContext) -> SubmitResult:
     blocked_before = utcnow() - timedelta(seconds=cfg.blocked_retry_s)
     if ctx.postgres:
         async with ctx.write() as session:
-            await ctx.plan_lock(session)
+            if not await ctx.try_plan_lock(session):
+                return SubmitResult(0, (), 0, 0)
             claimed = await repo.claim_queued(
                 session, limit=cfg.batch_size, blocked_before=blocked_before, skip_locked=True
             )
