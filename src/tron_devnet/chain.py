@@ -498,7 +498,7 @@ class Chain:
         contract = _addr_or_none(contract_hex)
         if contract != self.token.address:
             return _result_error(
-                "CONTRACT_VALIDATE_ERROR", "No contract or not a valid smart contract"
+                "CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract"
             )
         owner = _addr_or_none(owner_hex)
         if owner is None or self._head_state.accounts.get(owner) is None:
@@ -544,7 +544,10 @@ class Chain:
                 Overlay(self._head_state), tx_input, self.head_timestamp, apply=False
             )
         except Rejected as exc:
-            raise ChainError(exc.code, exc.message) from exc
+            message = exc.message
+            if message == "No contract or not a smart contract":
+                message = "No contract or not a valid smart contract"  # Wallet.triggerContract
+            raise ChainError(exc.code, message) from exc
         return tx
 
     def _unsigned(

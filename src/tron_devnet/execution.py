@@ -230,13 +230,15 @@ class Executor:
     def _trigger(self, c: _Ctx) -> Receipt:
         view, tx, owner, spendable, bw, memo_fee, now, apply = c
         v = tx.value
-        if tx.fee_limit < 0 or tx.fee_limit > self.p.max_fee_limit:
-            raise _invalid(f"feeLimit must be >= 0 and <= {self.p.max_fee_limit}")
         contract = bytes(v.contract_address)
         if contract != self.p.token.address:
-            raise _invalid("No contract or not a valid smart contract")
-        if v.call_value < 0 or v.call_value > spendable:
-            raise _invalid("validateForSmartContract failure, not enough balance")
+            raise _invalid("No contract or not a smart contract")
+        if v.call_value < 0:
+            raise _invalid("callValue must be >= 0")
+        if tx.fee_limit < 0 or tx.fee_limit > self.p.max_fee_limit:
+            raise _invalid(f"feeLimit must be >= 0 and <= {self.p.max_fee_limit}")
+        if v.call_value > spendable:
+            raise _invalid("Validate InternalTransfer error, balance is not sufficient.")
         outcome = token.run_call(
             view, self.p.token, tx.owner, bytes(v.data), v.call_value, force_revert=tx.force_revert
         )

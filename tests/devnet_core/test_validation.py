@@ -185,7 +185,7 @@ def test_trigger_rules(net: Net) -> None:
     tx, _ = net.build(
         A, "TriggerSmartContract", trigger_param(A.address, bad, b"\x00" * 4), fee_limit=TRX
     )
-    assert _validate_error(net, tx) == "No contract or not a valid smart contract"
+    assert _validate_error(net, tx) == "No contract or not a smart contract"
     usdt = bytes.fromhex(USDT_HEX)
     tx, _ = net.build(
         A, "TriggerSmartContract", trigger_param(A.address, usdt, b"\0" * 4), fee_limit=15_001 * TRX
