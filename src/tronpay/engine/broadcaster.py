@@ -16,6 +16,7 @@ import structlog
 
 from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
+from tronpay.engine.metrics import BROADCASTS, LIVE_ATTEMPTS
 from tronpay.kit.clock import utcnow
 from tronpay.tron.node import BroadcastKind, BroadcastOutcome
 from tronpay.tron.transaction import encode_transaction
@@ -53,6 +54,7 @@ class Broadcaster:
         errors: dict[str, str] = {}
         for out in outcomes:
             self.counts[out.kind.value] += 1
+            BROADCASTS.labels(out.kind.value).inc()
             if out.kind in (BroadcastKind.ACCEPTED, BroadcastKind.KNOWN):
                 accepted.append(out.txid)
             elif out.kind is BroadcastKind.HOLD:
@@ -90,6 +92,7 @@ class Broadcaster:
         async with self._ctx.read() as session:
             live = await repo.live_attempts(session)
         live_ids = {a.txid for a in live}
+        LIVE_ATTEMPTS.set(len(live_ids))
         for gone in [t for t in self._last_sent if t not in live_ids]:
             del self._last_sent[gone]
         self._stop_sending &= live_ids

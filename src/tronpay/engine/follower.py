@@ -22,6 +22,7 @@ import structlog
 
 from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
+from tronpay.engine.metrics import FOLLOWER_CURSOR, PAYOUT_EVENTS
 from tronpay.kit.clock import utcnow
 from tronpay.tron.node import TransactionInfo
 
@@ -54,6 +55,7 @@ async def apply_receipts(ctx: EngineContext, infos: Sequence[TransactionInfo]) -
             )
             counts[res.outcome] = counts.get(res.outcome, 0) + 1
             if res.outcome != "ignored":
+                PAYOUT_EVENTS.labels(res.outcome).inc()
                 log.info(
                     "engine.receipt",
                     payout_id=res.payout_id,
@@ -105,6 +107,7 @@ class BlockFollower:
                 if matched:
                     await apply_receipts(self._ctx, matched)
             self.cursor = numbers[-1]
+            FOLLOWER_CURSOR.set(self.cursor)
             done += len(numbers)
         return done
 
@@ -136,5 +139,6 @@ async def finalize_step(ctx: EngineContext) -> int:
     async with ctx.write() as session:
         for pid in ready:
             n += int(await repo.finalize(session, pid, now=now, lock=ctx.postgres))
+    PAYOUT_EVENTS.labels("finalized").inc(n)
     log.info("engine.finalized", payouts=n, solid=solid)
     return n

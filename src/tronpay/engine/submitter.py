@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
+from tronpay.engine.metrics import PAYOUT_EVENTS
 from tronpay.engine.planner import BlockReason, Decision, PayoutRequest, Reserved
 from tronpay.engine.signing import SignedTx, ToSign, sign_batch
 from tronpay.kit.clock import utcnow
@@ -125,6 +126,9 @@ async def submit_once(ctx: EngineContext) -> SubmitResult:
         prep = await _prepare(ctx, claimed, reserved)
         async with ctx.write() as session:
             kept = await _write(ctx, session, prep)
+    PAYOUT_EVENTS.labels("submitted").inc(len(kept))
+    PAYOUT_EVENTS.labels("blocked").inc(len(prep.blocked))
+    PAYOUT_EVENTS.labels("failed").inc(len(prep.failed))
     if kept:
         log.info("engine.submit.committed", attempts=len(kept), claimed=len(claimed))
     return SubmitResult(len(claimed), tuple(kept), len(prep.blocked), len(prep.failed))

@@ -21,6 +21,7 @@ import structlog
 from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
 from tronpay.engine.follower import apply_receipts, gather_bounded
+from tronpay.engine.metrics import PAYOUT_EVENTS
 from tronpay.kit.clock import utcnow
 from tronpay.tron.node import TxidPresence
 
@@ -104,6 +105,7 @@ class Sweeper:
                     )
                     if outcome != "ignored":
                         expired += 1
+                        PAYOUT_EVENTS.labels("expired").inc()
                         log.warning("engine.attempt.expired", txid=txid, outcome=outcome)
         if undecided:
             log.info("engine.sweep.undecided", attempts=undecided)

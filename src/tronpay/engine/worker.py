@@ -29,6 +29,7 @@ from tronpay.engine.broadcaster import Broadcaster, Outgoing
 from tronpay.engine.config import EngineConfig
 from tronpay.engine.context import EngineContext
 from tronpay.engine.follower import BlockFollower, finalize_step
+from tronpay.engine.metrics import STEP_ERRORS
 from tronpay.engine.planner import Planner
 from tronpay.engine.reconcile import ReconcileReport, reconcile
 from tronpay.engine.signing import TxSigner
@@ -101,9 +102,11 @@ class Engine:
             return await fn()
         except NodeError as exc:
             self.stats.step_errors += 1
+            STEP_ERRORS.labels(name).inc()
             log.warning("engine.step.node_error", step=name, error=exc.detail)
         except (StaleDataError, SQLAlchemyError) as exc:
             self.stats.step_errors += 1
+            STEP_ERRORS.labels(name).inc()
             log.warning("engine.step.db_error", step=name, error=type(exc).__name__)
         return None
 
