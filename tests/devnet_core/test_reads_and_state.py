@@ -281,3 +281,13 @@ def test_genesis_rejects_bad_address() -> None:
 
     with pytest.raises(ChainError):
         Chain(ChainConfig(genesis_timestamp_ms=T0), [GenesisAccount("41" + "00" * 5, 1)])
+
+
+def test_builder_message_for_a_missing_contract(net: Net) -> None:
+    with pytest.raises(ChainError) as exc:
+        net.chain.build_transaction(
+            "TriggerSmartContract",
+            {"owner_address": A.hex, "contract_address": C.hex, "data": "00000000"},
+            fee_limit=TRX,
+        )
+    assert exc.value.message == "No contract or not a valid smart contract"

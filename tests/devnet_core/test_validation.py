@@ -244,3 +244,14 @@ def test_tapos_ring_forgets_blocks_older_than_65536() -> None:
     net.chain.produce_block(detail=False)  # block 65,537 takes block 1's ring slot
     net.chain.produce_block(detail=False)
     assert net.chain.submit(ref_block_1_tx(2)).code == "TAPOS_ERROR"
+
+
+def test_trigger_call_value_rules(net: Net) -> None:
+    usdt = bytes.fromhex(USDT_HEX)
+    for value, message in (
+        (-1, "callValue must be >= 0"),
+        (2_000 * TRX, "Validate InternalTransfer error, balance is not sufficient."),
+    ):
+        param = trigger_param(A.address, usdt, b"\0" * 4, call_value=value)
+        tx, _ = net.build(A, "TriggerSmartContract", param, fee_limit=TRX)
+        assert _validate_error(net, tx) == message
