@@ -248,3 +248,37 @@ async def test_repeated_reserve_replaces_its_own_hold(sessionmaker: Maker) -> No
     await reserve(sessionmaker, policy, "p1", 900 * USDT)
     await reserve(sessionmaker, policy, "p1", 950 * USDT)
     assert await active_total(sessionmaker) == 950 * USDT
+
+
+async def test_recheck_many(sessionmaker: Maker) -> None:
+    policy = service(daily_total=2_000 * USDT, daily_per_destination=None)
+    await reserve(sessionmaker, policy, "old", 1_000 * USDT, to="TA", now=T0)
+    later = T0 + timedelta(hours=30)
+    await reserve(sessionmaker, policy, "n1", 600 * USDT, to="TB", now=later)
+    await reserve(sessionmaker, policy, "n2", 400 * USDT, to="TBAD2", now=later)
+    await reserve(sessionmaker, policy, "n3", 600 * USDT, to="TC", now=later)
+    stricter = PolicyService(
+        PolicyConfig(
+            limits={"USDT": AssetLimits(daily_total=2_000 * USDT, approval_threshold=500 * USDT)},
+            deny_list=frozenset({"TBAD2"}),
+        )
+    )
+    async with write_transaction(sessionmaker) as session:
+        results = await stricter.recheck_many(
+            session, ["n1", "n2", "missing", "old", "n3"], now=later
+        )
+    outcome = {
+        key: value.code if isinstance(value, PolicyViolation) else value.needs_approval
+        for key, value in results.items()
+    }
+    # n1 600 + old 1000 fit in 2000 (n2 is denied, its 400 still held); n3 would be 2600.
+    assert outcome == {
+        "n1": True,
+        "n2": "policy_denied_destination",
+        "missing": "policy_no_reservation",
+        "old": True,
+        "n3": "policy_daily_total",
+    }
+    # "old" was re-stamped: it now counts from `later`.
+    with pytest.raises(DailyTotalExceeded):
+        await reserve(sessionmaker, stricter, "x", 1, now=later + timedelta(hours=23))

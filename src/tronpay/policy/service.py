@@ -361,6 +361,82 @@ class PolicyService:
         await session.flush()
         return PolicyDecision(needs_approval=self.needs_approval(asset, reservation.amount))
 
+    async def recheck_many(
+        self, session: AsyncSession, payout_ids: Sequence[str], *, now: datetime | None = None
+    ) -> dict[str, PolicyDecision | PolicyViolation]:
+        """Batch form of ``recheck`` for the engine: one lock and one set of sums per asset.
+
+        Takes the asset locks in sorted order (the same order as ``check_and_reserve_many``),
+        so call it BEFORE writing audit entries in the transaction: that keeps the global lock
+        order "policy assets, then audit head" and rules out deadlocks on PostgreSQL.
+        Payouts are judged in the given order; those that pass are re-stamped to ``now``.
+        """
+        moment = _utc(now)
+        since = moment - self._window
+        ids = list(dict.fromkeys(payout_ids))
+        found: dict[str, Any] = {}
+        for chunk in _chunks(ids):
+            result = await session.execute(select(_RES).where(_RES.c.payout_id.in_(chunk)))
+            found.update({row.payout_id: row for row in result})
+        results: dict[str, PolicyDecision | PolicyViolation] = {}
+        live = []
+        for payout_id in ids:
+            row = found.get(payout_id)
+            if row is None or row.released_at is not None:
+                results[payout_id] = ReservationMissing(payout_id=payout_id)
+                continue
+            try:
+                self.check_static(asset=row.asset, destination=row.destination, amount=row.amount)
+            except PolicyViolation as violation:
+                results[payout_id] = violation
+                continue
+            live.append(row)
+        asset_totals: dict[str, int] = {}
+        destination_totals: dict[tuple[str, str], int] = {}
+        for asset in sorted({row.asset for row in live}):
+            if not self._needs_totals(self._config.for_asset(asset)):
+                continue
+            await self._lock_asset(session, asset, moment)
+            rows = [row for row in live if row.asset == asset]
+            destinations = sorted({row.destination for row in rows})
+            asset_totals[asset] = await self._asset_total(session, asset=asset, now=moment)
+            per_destination = await self._destination_totals(
+                session, asset=asset, destinations=destinations, now=moment
+            )
+            for destination, total in per_destination.items():
+                destination_totals[(asset, destination)] = total
+            # Judge each payout without its own current hold; it is added back if it passes.
+            for row in rows:
+                if _utc(row.counted_at) > since:
+                    asset_totals[asset] -= row.amount
+                    key = (asset, row.destination)
+                    destination_totals[key] = destination_totals.get(key, 0) - row.amount
+        passed: list[str] = []
+        for row in live:
+            key = (row.asset, row.destination)
+            try:
+                self._check_totals(
+                    asset=row.asset,
+                    destination=row.destination,
+                    amount=row.amount,
+                    asset_total=asset_totals.get(row.asset, 0),
+                    destination_total=destination_totals.get(key, 0),
+                )
+            except PolicyViolation as violation:
+                results[row.payout_id] = violation
+                continue
+            asset_totals[row.asset] = asset_totals.get(row.asset, 0) + row.amount
+            destination_totals[key] = destination_totals.get(key, 0) + row.amount
+            passed.append(row.payout_id)
+            results[row.payout_id] = PolicyDecision(
+                needs_approval=self.needs_approval(row.asset, row.amount)
+            )
+        for chunk in _chunks(passed):
+            await session.execute(
+                _RES.update().where(_RES.c.payout_id.in_(chunk)).values(counted_at=moment)
+            )
+        return {payout_id: results[payout_id] for payout_id in ids}
+
     # --- helpers -------------------------------------------------------------------------
 
     async def _reservation(self, session: AsyncSession, payout_id: str) -> PolicyReservation | None:
