@@ -28,6 +28,7 @@ from typing import Any
 
 import coincurve
 import httpx
+import uvloop
 from Cryptodome.Hash import keccak
 
 USDT_HEX = "41a614f803b6fd780986a42c78ec9c7f77e6ded13c"
@@ -125,32 +126,38 @@ def start_devnet(
 
 
 async def _httpx_blast(
-    url: str, payloads: list[bytes], clients: int, concurrency: int
+    url: str, payloads: list[bytes], clients: int, concurrency: int, go: Any
 ) -> dict[str, int]:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for payload in payloads:
-        queue.put_nowait(payload)
-    codes: dict[str, int] = {}
+    """One load process: ``clients`` httpx.AsyncClient, ``concurrency`` requests in flight each.
+    Requests are built before the start signal so the clock sees only sending."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     pool = [httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) for _ in range(clients)]
+    queue: asyncio.Queue[tuple[httpx.AsyncClient, httpx.Request]] = asyncio.Queue()
+    for i, payload in enumerate(payloads):
+        client = pool[i % clients]
+        request = client.build_request(
+            "POST",
+            "/wallet/broadcasthex",
+            content=payload,
+            headers={"content-type": "application/json"},
+        )
+        queue.put_nowait((client, request))
+    codes: dict[str, int] = {}
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         while True:
             try:
-                body = queue.get_nowait()
+                client, request = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            response = await client.post(
-                "/wallet/broadcasthex",
-                content=body,
-                headers={"content-type": "application/json"},
-            )
+            response = await client.send(request)
             result = response.json()
             code = "SUCCESS" if result.get("result") else str(result.get("code"))
             codes[code] = codes.get(code, 0) + 1
 
+    await asyncio.get_running_loop().run_in_executor(None, go.wait)
     try:
-        await asyncio.gather(*(worker(pool[i % clients]) for i in range(clients * concurrency)))
+        await asyncio.gather(*(worker() for _ in range(clients * concurrency)))
     finally:
         for client in pool:
             await client.aclose()
@@ -165,8 +172,8 @@ def _httpx_process(  # noqa: PLR0917 - multiprocessing passes positional args
     go: Any,
     out: Any,
 ) -> None:
-    go.wait()
-    out.put(asyncio.run(_httpx_blast(url, payloads, clients, concurrency)))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        out.put(runner.run(_httpx_blast(url, payloads, clients, concurrency, go)))
 
 
 def httpx_phase(
