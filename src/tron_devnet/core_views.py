@@ -56,8 +56,6 @@ def info_json(rec: TxRecord, block: Block, token_address: bytes) -> dict[str, An
         info["resMessage"] = r.res_message.encode().hex()
     if r.withdraw_expire_amount:
         info["withdraw_expire_amount"] = r.withdraw_expire_amount
-    if rec.input.contract_type == "UnfreezeBalanceV2Contract":
-        info["unfreeze_amount"] = r.amount
     return info
 
 

@@ -15,6 +15,7 @@ from tron_devnet.crypto import is_address, to_base58
 from tron_devnet.state import (
     RESOURCE_BANDWIDTH,
     RESOURCE_ENERGY,
+    RESOURCE_TRON_POWER,
     TOTAL_ENERGY_WEIGHT,
     TOTAL_NET_WEIGHT,
     Account,
@@ -294,12 +295,14 @@ class Executor:
         if amount <= 0:
             raise _invalid("frozenBalance must be positive")
         if amount < TRX:
-            raise _invalid("frozenBalance must be greater than or equal to 1 TRX")
+            raise _invalid("frozenBalance must be more than 1TRX")
         if amount > spendable:
-            raise _invalid("frozenBalance must be less than or equal to accountBalance")
+            raise _invalid("frozenBalance must be less than accountBalance")
         resource = v.resource
+        if resource == RESOURCE_TRON_POWER:
+            raise _invalid("TRON_POWER staking is not supported by the devnet")
         if resource not in (RESOURCE_BANDWIDTH, RESOURCE_ENERGY):
-            raise _invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]")
+            raise _invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY、TRON_POWER]")
         receipt = self._base_receipt(bw, memo_fee, amount=amount)
         if not apply:
             return receipt
@@ -318,11 +321,14 @@ class Executor:
         view, tx, owner, _spendable, bw, memo_fee, now, apply = c
         v = tx.value
         resource = v.resource
+        if resource == RESOURCE_TRON_POWER:
+            raise _invalid("no frozenBalance(TronPower)")
         if resource not in (RESOURCE_BANDWIDTH, RESOURCE_ENERGY):
-            raise _invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]")
+            raise _invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy、TRON_POWER]")
         frozen = owner.frozen(resource)
         if frozen <= 0:
-            raise _invalid(f"no frozenBalance({staking.resource_name(resource)})")
+            name = "Energy" if resource == RESOURCE_ENERGY else "BANDWIDTH"
+            raise _invalid(f"no frozenBalance({name})")
         amount = v.unfreeze_balance
         if amount <= 0 or amount > frozen:
             raise _invalid(f"Invalid unfreeze_balance, [{amount}] is error")
@@ -356,35 +362,62 @@ class Executor:
         acct.unfrozen = tuple(u for u in acct.unfrozen if u.expire_ms > now)
         return receipt
 
+    def _delegable(self, view: Overlay, owner: Account, resource: int, now: int) -> int:
+        """java-tron DelegateResourceActuator: frozen minus the stake that backs current usage."""
+        if resource == RESOURCE_ENERGY:
+            used = staking.energy_used(owner, now)
+            weight, limit, acquired = (
+                view.total(TOTAL_ENERGY_WEIGHT) // TRX,
+                self.p.total_energy_limit,
+                owner.acquired_en,
+            )
+        else:
+            used = staking.net_used(owner, now)
+            weight, limit, acquired = (
+                view.total(TOTAL_NET_WEIGHT) // TRX,
+                self.p.total_net_limit,
+                owner.acquired_bw,
+            )
+        backing = used * TRX * weight // limit if limit else 0
+        return owner.frozen(resource) - max(0, backing - acquired)
+
     def _delegate(self, c: _Ctx) -> Receipt:
         view, tx, owner, _spendable, bw, memo_fee, now, apply = c
         v = tx.value
+        amount = v.balance
+        if amount < TRX:
+            raise _invalid("delegateBalance must be more than 1TRX")
         resource = v.resource
         if resource not in (RESOURCE_BANDWIDTH, RESOURCE_ENERGY):
             raise _invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]")
-        amount = v.balance
-        if amount < TRX:
-            raise _invalid("delegateBalance must be greater than or equal to 1 TRX")
-        name = "Energy" if resource == RESOURCE_ENERGY else "Bandwidth"
-        if amount > owner.frozen(resource):
-            raise _invalid(
-                f"delegateBalance must be less than or equal to available Freeze{name}V2 balance"
-            )
+        if amount > self._delegable(view, owner, resource, now):
+            name = "Energy" if resource == RESOURCE_ENERGY else "Bandwidth"
+            raise _invalid(f"delegateBalance must be less than available Freeze{name}V2 balance")
         receiver = bytes(v.receiver_address)
         if not is_address(receiver):
             raise _invalid("Invalid receiverAddress")
         if receiver == tx.owner:
             raise _invalid("receiverAddress must not be the same as ownerAddress")
         if view.account(receiver) is None:
-            raise _invalid(f"Account [{receiver.hex()}] does not exist")
+            raise _invalid(f"Account[{receiver.hex()}] not exists")
+        rec = view.delegation(tx.owner, receiver)
+        lock_period = v.lock_period or DEFAULT_LOCK_PERIOD_BLOCKS
+        if v.lock:
+            if lock_period < 0 or lock_period > self.p.max_delegate_lock_period:
+                raise _invalid(
+                    "The lock period of delegate resource cannot be less than 0 and cannot exceed "
+                    f"{self.p.max_delegate_lock_period}!"
+                )
+            name = "ENERGY" if resource == RESOURCE_ENERGY else "BANDWIDTH"
+            expire = rec.en_lock_expire_ms if resource == RESOURCE_ENERGY else rec.bw_lock_expire_ms
+            remain = expire - now
+            if lock_period * BLOCK_MS < remain:
+                raise _invalid(
+                    f"The lock period for {name} this time cannot be less than the remaining "
+                    f"time[{remain}ms] of the last lock period for {name}!"
+                )
         if receiver == self.p.token.address:
             raise _invalid("Do not allow delegate resources to contract addresses")
-        lock_period = v.lock_period
-        if lock_period < 0 or lock_period > self.p.max_delegate_lock_period:
-            raise _invalid(
-                "The lock period of delegate resource cannot be less than 0 and cannot exceed "
-                f"{self.p.max_delegate_lock_period}!"
-            )
         receipt = self._base_receipt(bw, memo_fee, to=receiver, amount=amount)
         if not apply:
             return receipt
@@ -392,8 +425,12 @@ class Executor:
         acct.add_frozen(resource, -amount)
         acct.add_delegated(resource, amount)
         view.account_mut(receiver).add_acquired(resource, amount)
-        rec = view.delegation(tx.owner, receiver)
-        expire = now + (lock_period or DEFAULT_LOCK_PERIOD_BLOCKS) * BLOCK_MS
+        expire = now + lock_period * BLOCK_MS
+        # java-tron unLockExpireResource: an expired lock first turns into unlocked balance
+        if rec.en_locked and rec.en_lock_expire_ms < now:
+            rec = _replace(rec, en_unlocked=rec.en_unlocked + rec.en_locked, en_locked=0)
+        if rec.bw_locked and rec.bw_lock_expire_ms < now:
+            rec = _replace(rec, bw_unlocked=rec.bw_unlocked + rec.bw_locked, bw_locked=0)
         if resource == RESOURCE_ENERGY:
             if v.lock:
                 rec = _replace(rec, en_locked=rec.en_locked + amount, en_lock_expire_ms=expire)
@@ -409,30 +446,30 @@ class Executor:
     def _undelegate(self, c: _Ctx) -> Receipt:
         view, tx, _owner, _spendable, bw, memo_fee, now, apply = c
         v = tx.value
-        resource = v.resource
-        if resource not in (RESOURCE_BANDWIDTH, RESOURCE_ENERGY):
-            raise _invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]")
         receiver = bytes(v.receiver_address)
+        if not is_address(receiver):
+            raise _invalid("Invalid receiverAddress")
         if receiver == tx.owner:
             raise _invalid("receiverAddress must not be the same as ownerAddress")
-        amount = v.balance
-        if amount <= 0:
-            raise _invalid("unDelegateBalance must be more than 0 TRX")
         rec = view.delegation(tx.owner, receiver)
         if rec.is_empty():
             raise _invalid("delegated Resource does not exist")
+        amount = v.balance
+        if amount <= 0:
+            raise _invalid("unDelegateBalance must be more than 0 TRX")
+        resource = v.resource
         if resource == RESOURCE_ENERGY:
             unlocked, locked, expire = rec.en_unlocked, rec.en_locked, rec.en_lock_expire_ms
-        else:
+            label = "delegateFrozenBalance(Energy)"
+        elif resource == RESOURCE_BANDWIDTH:
             unlocked, locked, expire = rec.bw_unlocked, rec.bw_locked, rec.bw_lock_expire_ms
-        if expire <= now:
+            label = "delegatedFrozenBalance(BANDWIDTH)"
+        else:
+            raise _invalid("ResourceCode error.valid ResourceCode[BANDWIDTH、Energy]")
+        if expire < now:
             unlocked, locked = unlocked + locked, 0
         if unlocked < amount:
-            name = "Energy" if resource == RESOURCE_ENERGY else "Bandwidth"
-            raise _invalid(
-                f"insufficient delegatedFrozenBalance({name}), request={amount}, "
-                f"unlock_balance={unlocked}"
-            )
+            raise _invalid(f"insufficient {label}, request={amount}, unlock_balance={unlocked}")
         receipt = self._base_receipt(bw, memo_fee, to=receiver, amount=amount)
         if not apply:
             return receipt

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 RESOURCE_BANDWIDTH = 0
 RESOURCE_ENERGY = 1
+RESOURCE_TRON_POWER = 2
 
 
 @dataclass(frozen=True)

@@ -70,12 +70,15 @@ def test_freeze_shows_in_account_and_resources(net: Net) -> None:
 def test_freeze_rules(net: Net) -> None:
     assert rejected(
         net, A, "FreezeBalanceV2Contract", freeze_param(A.address, TRX - 1, ENERGY)
-    ) == ("frozenBalance must be greater than or equal to 1 TRX")
+    ) == ("frozenBalance must be more than 1TRX")
     assert rejected(
         net, A, "FreezeBalanceV2Contract", freeze_param(A.address, 2_000 * TRX, ENERGY)
-    ) == ("frozenBalance must be less than or equal to accountBalance")
-    assert "ResourceCode error" in rejected(
+    ) == ("frozenBalance must be less than accountBalance")
+    assert "not supported by the devnet" in rejected(
         net, A, "FreezeBalanceV2Contract", freeze_param(A.address, TRX, 2)
+    )
+    assert "ResourceCode error" in rejected(
+        net, A, "FreezeBalanceV2Contract", freeze_param(A.address, TRX, 5)
     )
 
 
@@ -168,7 +171,6 @@ def test_unfreeze_withdraws_expired_entries_automatically(net: Net) -> None:
     txid = run(net, A, "UnfreezeBalanceV2Contract", unfreeze_param(A.address, 5 * TRX, ENERGY))
     info = net.info(txid)
     assert info["withdraw_expire_amount"] == 10 * TRX
-    assert info["unfreeze_amount"] == 5 * TRX
     acct = net.chain.account_json(A.hex)
     assert acct["balance"] == 910 * TRX
     assert [u["unfreeze_amount"] for u in acct["unfrozenV2"]] == [5 * TRX]
@@ -179,11 +181,17 @@ def test_delegate_and_undelegate_energy(net: Net) -> None:
     assert rejected(
         net, A, "DelegateResourceContract", delegate_param(A.address, A.address, TRX, ENERGY)
     ) == ("receiverAddress must not be the same as ownerAddress")
-    assert "does not exist" in rejected(
+    assert f"Account[{C.hex}] not exists" == rejected(
         net, A, "DelegateResourceContract", delegate_param(A.address, C.address, TRX, ENERGY)
     )
-    assert "less than or equal to available" in rejected(
-        net, A, "DelegateResourceContract", delegate_param(A.address, B.address, 101 * TRX, ENERGY)
+    assert (
+        rejected(
+            net,
+            A,
+            "DelegateResourceContract",
+            delegate_param(A.address, B.address, 101 * TRX, ENERGY),
+        )
+        == "delegateBalance must be less than available FreezeEnergyV2 balance"
     )
     run(net, A, "DelegateResourceContract", delegate_param(A.address, B.address, 100 * TRX, ENERGY))
     a_acct = net.chain.account_json(A.hex)
@@ -199,7 +207,7 @@ def test_delegate_and_undelegate_energy(net: Net) -> None:
     net.produce()
     assert net.info(txid)["receipt"]["energy_usage"] == 64_285
 
-    assert "insufficient delegatedFrozenBalance(Energy)" in rejected(
+    assert "insufficient delegateFrozenBalance(Energy)" in rejected(
         net,
         A,
         "UnDelegateResourceContract",
@@ -225,7 +233,7 @@ def test_locked_delegation_cannot_be_undelegated_until_expiry(net: Net) -> None:
     msg = rejected(
         net, A, "UnDelegateResourceContract", undelegate_param(A.address, B.address, TRX, ENERGY)
     )
-    assert msg == f"insufficient delegatedFrozenBalance(Energy), request={TRX}, unlock_balance=0"
+    assert msg == f"insufficient delegateFrozenBalance(Energy), request={TRX}, unlock_balance=0"
     net.clock.advance(31_000)
     net.produce()
     run(net, A, "UnDelegateResourceContract", undelegate_param(A.address, B.address, TRX, ENERGY))
@@ -242,3 +250,26 @@ def test_staked_bandwidth_is_used_before_free_net(net: Net) -> None:
     assert after["NetUsed"] == len(tx) + 64
     assert after.get("freeNetUsed", 0) <= before.get("freeNetUsed", 0)
     assert net.info(txid)["receipt"] == {"net_usage": len(tx) + 64}
+
+
+def test_delegable_amount_excludes_stake_backing_used_energy(net: Net) -> None:
+    freeze_energy(net, A, 100 * TRX)
+    tx, _ = net.usdt(A, B.address, 1)
+    assert net.chain.submit(tx).ok
+    net.produce()
+    # 64,285 of 100,000 energy used: about 64.3 TRX of the stake backs it
+    assert "less than available FreezeEnergyV2" in rejected(
+        net, A, "DelegateResourceContract", delegate_param(A.address, B.address, 40 * TRX, ENERGY)
+    )
+    run(net, A, "DelegateResourceContract", delegate_param(A.address, B.address, 35 * TRX, ENERGY))
+
+
+def test_new_lock_cannot_be_shorter_than_the_remaining_lock(net: Net) -> None:
+    freeze_energy(net, A, 10 * TRX)
+    long_lock = delegate_param(A.address, B.address, 2 * TRX, ENERGY, lock=True, period=100)
+    run(net, A, "DelegateResourceContract", long_lock)
+    short_lock = delegate_param(A.address, B.address, 2 * TRX, ENERGY, lock=True, period=10)
+    msg = rejected(net, A, "DelegateResourceContract", short_lock)
+    assert msg.startswith("The lock period for ENERGY this time cannot be less than the remaining")
+    too_long = delegate_param(A.address, B.address, 2 * TRX, ENERGY, lock=True, period=864_001)
+    assert "cannot exceed 864000" in rejected(net, A, "DelegateResourceContract", too_long)
