@@ -36,8 +36,9 @@ SIMPLIFICATIONS (what differs from java-tron):
   zero upper address bytes (stricter than the mainnet Solidity 0.4 contract, on purpose).
   No approve/transferFrom/allowance; no pause; TRX sent with a call reverts.
 - OUT_OF_ENERGY uses the whole energy limit (stake first, the rest burned, at most fee_limit).
-- Stake 2.0: unfreeze and undelegate do not move resource *usage* between accounts; delegable
-  amount = frozen amount (usage not subtracted); lock_period in blocks of 3 s (0 = 3 days).
+- Stake 2.0: unfreeze and undelegate do not move resource *usage* between accounts (java-tron
+  shares usage out on undelegate); lock_period in blocks of 3 s (0 = 3 days); no TRON_POWER
+  staking, voting or rewards; no CancelAllUnfreezeV2; no Stake 1.0 contracts.
 - Validation of pending transactions uses the head block time; execution uses the new block's
   time. Pending transactions are NOT visible in getaccount (head = last produced block).
 - A pending transaction is dropped (never included) if at sealing time it expired
