@@ -261,3 +261,52 @@ async def test_append_only_triggers(engine: AsyncEngine, sessionmaker: Maker) ->
             await raw(sessionmaker, statement)
     result = await verify(sessionmaker)
     assert (result.ok, result.checked) == (True, 3)
+
+
+async def test_deleted_head_row_is_found(sessionmaker: Maker) -> None:
+    await write_entries(sessionmaker, 3)
+    await raw(sessionmaker, "DELETE FROM audit_chain_head")
+    result = await verify(sessionmaker)
+    assert (result.ok, result.first_broken) == (False, 4)
+
+
+async def test_tricky_values_survive_the_database(sessionmaker: Maker) -> None:
+    tricky = {
+        "emoji": "\U0001f4b8 pay",
+        "quote": 'a "b" \\ c',
+        "control": "line\nbreak\ttab",
+        "big": 2**63 - 1,
+        "huge": 10**30,
+        "neg": -1,
+        "float": 0.1,
+        "nested": {"z": [1, {"y": None}], "a": True, "": ""},
+        "empty": [],
+    }
+    async with write_transaction(sessionmaker) as session:
+        await record(
+            session,
+            action="x",
+            principal="\u00e9ve",
+            request_id="r",
+            entity_type="t",
+            entity_id="1",
+            before=tricky,
+            after={"k": tricky},
+        )
+    result = await verify(sessionmaker)
+    assert (result.ok, result.checked) == (True, 1), result.reason
+
+
+async def test_nan_is_refused(sessionmaker: Maker) -> None:
+    async with write_transaction(sessionmaker) as session:
+        with pytest.raises(ValueError, match="JSON"):
+            await record(
+                session,
+                action="x",
+                principal="p",
+                request_id=None,
+                entity_type="t",
+                entity_id="1",
+                before=None,
+                after={"v": float("nan")},
+            )

@@ -49,7 +49,9 @@ def normalize(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A JSON-safe copy of ``data`` (datetimes, decimals, UUIDs, enums made plain)."""
     if data is None:
         return None
-    result: dict[str, Any] = json.loads(json.dumps(data, default=_json_default))
+    result: dict[str, Any] = json.loads(
+        json.dumps(data, default=_json_default, allow_nan=False, ensure_ascii=False)
+    )
     return result
 
 

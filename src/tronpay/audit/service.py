@@ -205,6 +205,13 @@ async def verify_chain(session: AsyncSession, *, page_size: int = VERIFY_PAGE) -
     head = (
         await session.execute(select(AuditChainHead).where(AuditChainHead.id == HEAD_ID))
     ).scalar_one_or_none()
+    if head is None and checked > 0:
+        return ChainVerification(
+            ok=False,
+            checked=checked,
+            first_broken=checked + 1,
+            reason="the chain head row is missing (the tail cannot be checked)",
+        )
     if head is not None and (head.seq != checked or head.hash != prev_hash):
         if head.seq > checked:
             reason = f"entries {checked + 1}..{head.seq} are missing (chain tail deleted)"
