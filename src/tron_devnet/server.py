@@ -584,6 +584,9 @@ async def serve_wallet(
         result = error_view(str(exc))
     except ChainError as exc:
         result = error_view(f"{exc.code} : {exc.message}")
+    except Exception as exc:  # java-tron's servlets turn every exception into {"Error"}
+        log.exception("devnet.request.failed", path=path)
+        result = error_view(f"class {type(exc).__name__} : {exc}")
     await _send(send, 200, json.dumps(result, separators=(",", ":")).encode(), _JSON_HEADERS)
 
 

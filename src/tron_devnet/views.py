@@ -140,7 +140,7 @@ def from_visible(obj: Any, *, visible: bool) -> Any:
     if isinstance(obj, dict):
         out: dict[str, Any] = {}
         for key, val in obj.items():
-            if key in ADDRESS_FIELDS and isinstance(val, str):
+            if key in ADDRESS_FIELDS:
                 out[key] = parse_address(val, visible=visible)
             else:
                 out[key] = from_visible(val, visible=visible)
