@@ -163,7 +163,6 @@ class Chain:
         self._pending_view = Overlay(self._head_state)
         self._admin_delta = Delta()
         self._events: list[AdminEvent] = []
-        self._ledger: list[dict[str, Any]] = []
         self._solid = 0
         self._append_block(0, genesis_ts, b"\0" * 32, [])
 
@@ -231,12 +230,12 @@ class Chain:
                 continue
             exp = rec.raw.expiration
             if exp <= parent.timestamp or exp < ts or not self._tapos_ok(rec.raw):
-                rec.dropped = True
+                self._drop(rec)
                 continue
             try:
                 rec.receipt = self._executor.run(view, rec.input, ts, apply=True)
             except Rejected:
-                rec.dropped = True
+                self._drop(rec)
                 continue
             included.append(rec)
         delta = self._admin_delta
@@ -246,7 +245,7 @@ class Chain:
         block.delta = delta
         for rec in included:
             rec.block = number
-            self._ledger.append(core_views.ledger_entry(rec, number))
+            rec.slim()
         self._pending = keep
         self._rebuild_pending()
         new_solid = max(0, number - self.config.solidify_depth)
@@ -266,10 +265,16 @@ class Chain:
             try:
                 self._executor.run(self._pending_view, rec.input, now, apply=True)
             except Rejected:
-                rec.dropped = True
+                self._drop(rec)
                 continue
             keep.append(rec)
         self._pending = keep
+
+    @staticmethod
+    def _drop(rec: TxRecord) -> None:
+        """A pending transaction that will never be included (its txid stays known)."""
+        rec.dropped = True
+        rec.slim()
 
     def _tapos_ok(self, raw: Any) -> bool:
         ref = bytes(raw.ref_block_bytes)
@@ -325,11 +330,11 @@ class Chain:
         decoded = core_decode.decode(tx_bytes, force_revert=force_revert)
         if isinstance(decoded, SubmitResult):
             return decoded
-        rec = decoded
+        rec, signatures = decoded
         txid = rec.txid
         if txid in self._known:
             return core_decode.fail(txid, "DUP_TRANSACTION_ERROR")
-        sig_error = core_decode.check_signatures(rec)
+        sig_error = core_decode.check_signatures(rec, signatures)
         if sig_error:
             return core_decode.fail(txid, "SIGERROR", sig_error)
         if not self._tapos_ok(rec.raw):
@@ -390,17 +395,17 @@ class Chain:
         rec = self._visible_record(txid_hex, solid=solid)
         return None if rec is None else self._tx_to_json(rec)
 
-    def _tx_to_json(self, rec: TxRecord) -> dict[str, Any]:
-        if rec._json is None:
-            out: dict[str, Any] = {}
-            if rec.receipt is not None:
-                out["ret"] = [{"contractRet": rec.receipt.result}]
-            out["signature"] = [s.hex() for s in rec.signatures]
-            out["txID"] = rec.txid
-            out["raw_data"] = core_json.raw_to_json(rec.raw)
-            out["raw_data_hex"] = rec.raw_bytes.hex()
-            rec._json = out
-        return dict(rec._json)
+    @staticmethod
+    def _tx_to_json(rec: TxRecord) -> dict[str, Any]:
+        tx = proto.Transaction.FromString(rec.tx_bytes)
+        out: dict[str, Any] = {}
+        if rec.receipt is not None:
+            out["ret"] = [{"contractRet": rec.receipt.result}]
+        out["signature"] = [bytes(s).hex() for s in tx.signature]
+        out["txID"] = rec.txid
+        out["raw_data"] = core_json.raw_to_json(tx.raw_data)
+        out["raw_data_hex"] = tx.raw_data.SerializeToString().hex()
+        return out
 
     def transaction_info(self, txid_hex: str, *, solid: bool = False) -> dict[str, Any] | None:
         rec = self._visible_record(txid_hex, solid=solid)
@@ -417,7 +422,7 @@ class Chain:
     def _info_json(self, rec: TxRecord) -> dict[str, Any]:
         if rec.block is None:
             raise ChainError("OTHER_ERROR", f"transaction {rec.txid} is not on chain")
-        return core_views.info_json(rec, self._blocks[rec.block], self.token.address)
+        return core_views.info_json(rec, self._blocks[rec.block], self.token)
 
     # ------------------------------------------------------------------ accounts/resources
     def _state(self, solid: bool) -> tuple[State, int]:
@@ -468,9 +473,7 @@ class Chain:
         state, _ = self._state(solid)
         contract = _addr_or_none(contract_hex)
         if contract != self.token.address:
-            return _result_error(
-                "CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract"
-            )
+            return _result_error("CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract")
         owner = _addr_or_none(owner_hex or "") or b"\x41" + b"\0" * 20
         outcome = token.run_call(Overlay(state), self.token, owner, data, 0)
         value = {
@@ -498,9 +501,7 @@ class Chain:
     def estimate_energy(self, owner_hex: str, contract_hex: str, data: bytes) -> dict[str, Any]:
         contract = _addr_or_none(contract_hex)
         if contract != self.token.address:
-            return _result_error(
-                "CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract"
-            )
+            return _result_error("CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract")
         owner = _addr_or_none(owner_hex)
         if owner is None or self._head_state.accounts.get(owner) is None:
             return _result_error(
@@ -639,7 +640,12 @@ class Chain:
                     "blacklisted": state.blacklist.get(addr, False),
                 }
             )
-        return {"accounts": accounts, "transactions": [dict(e) for e in self._ledger]}
+        transactions = [
+            core_views.ledger_entry(rec, block.number)
+            for block in self._blocks
+            for rec in block.txs
+        ]
+        return {"accounts": accounts, "transactions": transactions}
 
     def state_json(self) -> dict[str, Any]:
         head = self._blocks[-1]
@@ -707,9 +713,10 @@ class Chain:
                 )
                 if isinstance(decoded, SubmitResult):
                     raise ChainError("OTHER_ERROR", f"cannot replay block {number}")
-                decoded.hold_until = number
-                chain._known[decoded.txid] = decoded
-                chain._pending.append(decoded)
+                rec = decoded[0]
+                rec.hold_until = number
+                chain._known[rec.txid] = rec
+                chain._pending.append(rec)
             sealed = chain._seal(int(block["timestamp"]))
             if len(sealed.txs) != len(block["txs"]):
                 raise ChainError("OTHER_ERROR", f"replay of block {number} diverged")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tron_devnet.crypto import sha256
@@ -10,20 +10,24 @@ from tron_devnet.execution import Receipt, TxInput
 from tron_devnet.state import Delta
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TxRecord:
+    """A known transaction. Once sealed or dropped it is slimmed (``slim``): only the bytes,
+    the receipt and what the ledger needs stay in memory; JSON is rebuilt from ``tx_bytes``."""
+
     txid: str
     tx_bytes: bytes
-    raw: Any
-    raw_bytes: bytes
-    signatures: list[bytes]
+    raw: Any  # TransactionRaw message; None once slimmed
     input: TxInput
     hold_until: int = 0
     never_include: bool = False
     block: int | None = None
     receipt: Receipt | None = None
     dropped: bool = False
-    _json: dict[str, Any] | None = None
+
+    def slim(self) -> None:
+        self.raw = None
+        self.input = replace(self.input, value=None)
 
 
 @dataclass(eq=False)

@@ -36,7 +36,8 @@ def fail(txid: str, code: str, detail: str = "") -> SubmitResult:
     return SubmitResult(False, txid, code, BROADCAST_MESSAGES.get(code, "") + detail)
 
 
-def decode(tx_bytes: bytes, *, force_revert: bool) -> TxRecord | SubmitResult:
+def decode(tx_bytes: bytes, *, force_revert: bool) -> tuple[TxRecord, list[bytes]] | SubmitResult:
+    """The record and signatures of a serialized Transaction, or the broadcast failure."""
     try:
         tx = proto.Transaction.FromString(tx_bytes)
     except DecodeError as exc:
@@ -78,27 +79,21 @@ def decode(tx_bytes: bytes, *, force_revert: bool) -> TxRecord | SubmitResult:
         has_memo=bool(raw.data),
         force_revert=force_revert and type_name == "TriggerSmartContract",
     )
-    return TxRecord(
-        txid=txid,
-        tx_bytes=bytes(tx_bytes),
-        raw=raw,
-        raw_bytes=raw_bytes,
-        signatures=[bytes(s) for s in tx.signature],
-        input=tx_input,
-    )
+    record = TxRecord(txid=txid, tx_bytes=bytes(tx_bytes), raw=raw, input=tx_input)
+    return record, [bytes(s) for s in tx.signature]
 
 
-def check_signatures(rec: TxRecord) -> str:
+def check_signatures(rec: TxRecord, signatures: list[bytes]) -> str:
     """Empty string when the signatures satisfy the owner permission, else java-tron's
     reason (TransactionCapsule.validateSignature / checkWeight)."""
-    if not rec.signatures:
+    if not signatures:
         return "miss sig or contract"
     permission = rec.raw.contract[0].Permission_id
     if permission not in (0, 2):
         return "permission isn't exit"
-    if len(rec.signatures) > 1:
-        return f"Signature count is {len(rec.signatures)} more than key counts of permission : 1"
-    sig = rec.signatures[0]
+    if len(signatures) > 1:
+        return f"Signature count is {len(signatures)} more than key counts of permission : 1"
+    sig = signatures[0]
     if len(sig) < 65:
         return f"Signature size is {len(sig)}"
     try:

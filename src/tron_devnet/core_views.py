@@ -25,7 +25,7 @@ def omit_zero(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in (0, "", None, [], {})}
 
 
-def info_json(rec: TxRecord, block: Block, token_address: bytes) -> dict[str, Any]:
+def info_json(rec: TxRecord, block: Block, token_info: token.TokenInfo) -> dict[str, Any]:
     r = rec.receipt
     if r is None or rec.block is None:
         raise ChainError("OTHER_ERROR", f"transaction {rec.txid} is not on chain")
@@ -36,7 +36,7 @@ def info_json(rec: TxRecord, block: Block, token_address: bytes) -> dict[str, An
     info["blockTimeStamp"] = block.timestamp
     info["contractResult"] = [r.contract_result.hex()]
     if r.is_vm:
-        info["contract_address"] = token_address.hex()
+        info["contract_address"] = token_info.address.hex()
     receipt = omit_zero(
         {
             "energy_usage": r.energy_usage,
@@ -49,8 +49,8 @@ def info_json(rec: TxRecord, block: Block, token_address: bytes) -> dict[str, An
     if r.is_vm:
         receipt["result"] = r.result
     info["receipt"] = receipt
-    if r.logs:
-        info["log"] = [dict(entry) for entry in r.logs]
+    if r.move is not None:
+        info["log"] = [token.transfer_log(token_info, r.move)]
     if r.result != "SUCCESS":
         info["result"] = "FAILED"
         info["resMessage"] = r.res_message.encode().hex()

@@ -81,7 +81,7 @@ class Receipt:
     energy_total: int = 0
     contract_result: bytes = b""
     is_vm: bool = False
-    logs: tuple[dict[str, object], ...] = ()
+    move: tuple[bytes, bytes, int] | None = None  # token transfer (from, to, amount) done
     res_message: str = ""
     withdraw_expire_amount: int = 0
     asset: str = "TRX"
@@ -271,7 +271,7 @@ class Executor:
             energy_total=total,
             contract_result=outcome.return_data if ok else b"",
             is_vm=True,
-            logs=(token.transfer_log(self.p.token, outcome.move),) if ok and outcome.move else (),
+            move=outcome.move if ok else None,
             res_message="" if ok else message,
             asset=self.p.token.symbol if to is not None else "TRX",
             to=to,
