@@ -9,6 +9,7 @@ the base URL from ``--api-url`` / ``TRONPAY_API_URL`` and the bearer token from 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import structlog
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -89,6 +91,27 @@ def _devnet_child(port: int) -> Iterator[subprocess.Popen[bytes] | None]:
             child.kill()
 
 
+def _configure_logging(settings: Settings) -> None:
+    """Minimal structured logging for ``serve``: level filter, JSON or console lines."""
+    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if settings.log_json
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=True,
+    )
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
@@ -109,6 +132,7 @@ def serve(
         settings.check_startup()
     except ConfigError as exc:
         raise _fail(exc.detail) from exc
+    _configure_logging(settings)
     if migrate_db:
         migrate.upgrade(settings.effective_database_url)
     if not no_engine:

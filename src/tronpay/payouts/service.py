@@ -102,6 +102,17 @@ async def create_payout(
         updated_at=now,
         attempt_count=0,
     )
+    if ctx.policy.needs_approval(payout.asset, payout.amount):
+        payout.status = PayoutStatus.PENDING_APPROVAL.value
+    session.add(payout)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise DuplicateReference(f"reference {data.reference!r} is already used") from exc
+    snapshot = payout_snapshot(payout)
+    await emit(session, topic="payout.created", entity_id=payout.id, data=snapshot, now=now)
+    # The two serializing steps (the policy's per-asset lock, the audit chain head) come
+    # last, so the locks are held for as short a time as possible before the commit.
     decision = await ctx.policy.check_and_reserve(
         session,
         payout_id=payout.id,
@@ -110,14 +121,8 @@ async def create_payout(
         amount=payout.amount,
         now=now,
     )
-    if decision.needs_approval:
-        payout.status = PayoutStatus.PENDING_APPROVAL.value
-    session.add(payout)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise DuplicateReference(f"reference {data.reference!r} is already used") from exc
-    snapshot = payout_snapshot(payout)
+    if decision.needs_approval != (payout.status == PayoutStatus.PENDING_APPROVAL.value):
+        raise RuntimeError("policy decision disagrees with its approval threshold")
     await audit_record(
         session,
         action="payout.create",
@@ -128,7 +133,6 @@ async def create_payout(
         before=None,
         after=snapshot,
     )
-    await emit(session, topic="payout.created", entity_id=payout.id, data=snapshot, now=now)
     log.info("payout.created", payout_id=payout.id, status=payout.status, asset=payout.asset)
     return payout
 

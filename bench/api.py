@@ -1,0 +1,272 @@
+"""API benchmark: create-payout throughput and latency, and a 10,000-row CSV batch.
+
+For each backend (SQLite, PostgreSQL) it starts a real `tronpay serve --no-engine` (uvicorn)
+process, then runs the load from a SEPARATE process (this file with ``--load``): 32
+concurrent HTTP clients each creating payouts (unique Idempotency-Key, real JWT) for a fixed
+number of requests; then one 10,000-row CSV batch. Prints ONE JSON object.
+
+    .venv/bin/python bench/api.py [--requests 6000] [--concurrency 32] [--backends sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ADDRESSES = [
+    "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8",
+    "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf",
+    "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+]
+POLICY = """
+[limits.USDT]
+max_per_payout = "100000"
+daily_total = "100000000000"
+daily_per_destination = "100000000000"
+approval_threshold = "50000"
+[limits.TRX]
+max_per_payout = "100000"
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# -- the load generator (runs in its own process) ---------------------------------------------
+
+
+async def _creates(url: str, token: str, total: int, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
+    ) as http:
+
+        async def worker() -> None:
+            for i in counter:
+                body = {"to": ADDRESSES[i % 3], "amount": f"{1 + i % 997}.5", "reference": f"b-{i}"}
+                started = time.perf_counter()
+                response = await http.post(
+                    "/v1/payouts", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+                )
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        # warm-up: connections, caches, JIT-free paths
+        warm = iter(range(total, total + 200))
+        for _ in range(1):
+            for i in warm:
+                await http.post(
+                    "/v1/payouts",
+                    json={"to": ADDRESSES[0], "amount": "1", "reference": f"w-{i}"},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                )
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return {
+        "requests": total,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "requests_per_s": round(total / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+    }
+
+
+async def _batch(url: str, token: str, rows: int) -> dict[str, Any]:
+    lines = ["to,amount,asset,reference,memo"]
+    lines.extend(f"{ADDRESSES[i % 3]},{1 + i % 997}.25,USDT,batch-{i},row {i}" for i in range(rows))
+    body = ("\n".join(lines) + "\n").encode()
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    ) as http:
+        started = time.perf_counter()
+        response = await http.post(
+            "/v1/batches",
+            content=body,
+            headers={"Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+        )
+        elapsed = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "bytes": len(body),
+        "status": response.status_code,
+        "seconds": round(elapsed, 3),
+        "rows_per_s": round(rows / elapsed, 1),
+    }
+
+
+def load_main(url: str, token: str, total: int, concurrency: int, rows: int) -> None:
+    async def run() -> dict[str, Any]:
+        creates = await _creates(url, token, total, concurrency)
+        batch = await _batch(url, token, rows)
+        return {"create_payout": creates, "batch_csv": batch}
+
+    print(json.dumps(asyncio.run(run())))
+
+
+# -- the orchestrator ---------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _postgres_database() -> tuple[str, str]:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(
+        "TRONPAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    name = f"tronpay_bench_{secrets.token_hex(4)}"
+    dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(create())
+    return make_url(base).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres(name: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(
+        "TRONPAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    from tronpay.auth import mint_token
+
+    with tempfile.TemporaryDirectory(prefix=f"tronpay-bench-{backend}-") as tmp:
+        work = Path(tmp)
+        secret = secrets.token_hex(32).encode()
+        (work / "jwt.secret").write_bytes(secret)
+        (work / "policy.toml").write_text(POLICY)
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRONPAY_", "LUCID_"))}
+        env.update(
+            {
+                "TRONPAY_DATA_DIR": str(work / "data"),
+                "TRONPAY_PORT": str(port),
+                "TRONPAY_JWT_HS256_SECRET_FILE": str(work / "jwt.secret"),
+                "TRONPAY_POLICY_FILE": str(work / "policy.toml"),
+                "TRONPAY_LOG_LEVEL": "warning",
+            }
+        )
+        pg_name = None
+        if backend == "postgres":
+            url, pg_name = _postgres_database()
+            env["TRONPAY_DATABASE_URL"] = url
+        log = (work / "serve.log").open("w")
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "tronpay"), "serve", "--no-engine"],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((work / "serve.log").read_text())
+                time.sleep(0.1)
+            token = mint_token(secret, sub="bench", scopes=["payouts:write"], ttl_s=3600)
+            load = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    base,
+                    token,
+                    str(args.requests),
+                    str(args.concurrency),
+                    str(args.rows),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=900,
+            )
+            return dict(json.loads(load.stdout))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+            if pg_name:
+                _drop_postgres(pg_name)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--load":
+        url, token, total, concurrency, rows = sys.argv[2:7]
+        load_main(url, token, int(total), int(concurrency), int(rows))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "benchmark": "api",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "server": "tronpay serve --no-engine (uvicorn, 1 process)",
+        "load": "separate process, httpx.AsyncClient",
+    }
+    for backend in args.backends.split(","):
+        results[backend] = run_backend(backend, args)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
