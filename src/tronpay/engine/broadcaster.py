@@ -49,7 +49,11 @@ class Broadcaster:
                 self._last_sent[item.txid] = time.monotonic()
                 return await self._ctx.node.broadcast_hex(item.tx_bytes, item.txid)
 
+        t0 = time.monotonic()
         outcomes = await asyncio.gather(*(one(i) for i in items))
+        log.info(
+            "engine.broadcast.sent", attempts=len(items), seconds=round(time.monotonic() - t0, 3)
+        )
         accepted: list[str] = []
         errors: dict[str, str] = {}
         for out in outcomes:

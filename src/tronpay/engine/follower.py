@@ -14,6 +14,7 @@ head once ``/walletsolidity/gettransactioninfobyid`` shows the receipt SUCCESS.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
@@ -48,6 +49,7 @@ async def apply_receipts(ctx: EngineContext, infos: Sequence[TransactionInfo]) -
     if not infos:
         return counts
     now = utcnow()
+    t0 = time.monotonic()
     async with ctx.write() as session:
         for info in infos:
             res = await repo.apply_receipt(
@@ -64,6 +66,9 @@ async def apply_receipts(ctx: EngineContext, infos: Sequence[TransactionInfo]) -
                     result=info.receipt_result,
                     fee=info.fee_sun,
                 )
+    log.info(
+        "engine.receipts.applied", receipts=len(infos), seconds=round(time.monotonic() - t0, 3)
+    )
     return counts
 
 

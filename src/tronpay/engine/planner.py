@@ -124,7 +124,7 @@ class Quote:
     to_address: str
     amount: int
     recipient_exists: bool
-    new_token_holder: bool
+    new_token_holder: bool | None  # None: not looked up (planning skips balanceOf)
     energy_needed: int
     energy_from_stake: int
     energy_price_sun: int
@@ -174,7 +174,7 @@ class Plan:
 class _Recipient:
     exists: bool
     blacklisted: bool
-    new_holder: bool
+    new_holder: bool | None
     energy: int
     estimate_error: str | None = None
 
@@ -245,7 +245,7 @@ class Planner:
         node answers.
         """
         wallet = wallet or await self.wallet_state()
-        recipient = await self._recipient(asset, to_address, amount)
+        recipient = await self._recipient(asset, to_address, amount, holder=True)
         if recipient.estimate_error is not None:
             raise NodeRejected(f"energy estimate failed: {recipient.estimate_error}")
         return self._price(
@@ -295,23 +295,30 @@ class Planner:
             capped=wanted_limit > fee_limit,
         )
 
-    async def _recipient(self, asset: str, to_address: str, amount: int) -> _Recipient:
+    async def _recipient(
+        self, asset: str, to_address: str, amount: int, *, holder: bool = False
+    ) -> _Recipient:
         if asset == TRX:
             account = await self._node.account(to_address)
             return _Recipient(exists=account.exists, blacklisted=False, new_holder=False, energy=0)
-        listed, balance = await asyncio.gather(
-            self._node.is_blacklisted(self.token_contract, to_address),
-            self._node.token_balance(self.token_contract, to_address),
-        )
+        if holder:
+            listed, balance = await asyncio.gather(
+                self._node.is_blacklisted(self.token_contract, to_address),
+                self._node.token_balance(self.token_contract, to_address),
+            )
+            new_holder: bool | None = balance == 0
+        else:  # planning: the energy estimate already prices a new holder
+            listed = await self._node.is_blacklisted(self.token_contract, to_address)
+            new_holder = None
         if listed:
-            return _Recipient(exists=True, blacklisted=True, new_holder=balance == 0, energy=0)
+            return _Recipient(exists=True, blacklisted=True, new_holder=new_holder, energy=0)
         try:
             energy = await self._node.estimate_energy(
                 self.hot_wallet, self.token_contract, abi.transfer_call(to_address, amount)
             )
         except NodeRejected as exc:
-            return _Recipient(True, False, balance == 0, 0, estimate_error=exc.detail)
-        return _Recipient(exists=True, blacklisted=False, new_holder=balance == 0, energy=energy)
+            return _Recipient(True, False, new_holder, 0, estimate_error=exc.detail)
+        return _Recipient(exists=True, blacklisted=False, new_holder=new_holder, energy=energy)
 
     # -- planning -------------------------------------------------------------------------------
 

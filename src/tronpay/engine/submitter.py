@@ -10,6 +10,7 @@ free while the node is being asked.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -59,6 +60,7 @@ async def _prepare(
         )
         for c in claimed
     ]
+    t0 = time.monotonic()
     try:
         plan = await ctx.planner.plan(requests, reserved)
         sends = plan.to_send
@@ -69,6 +71,7 @@ async def _prepare(
         return Prepared({c.id: reason for c in claimed}, {}, [], versions)
     blocked = {i.payout_id: str(i.reason) for i in plan.items if i.decision is Decision.BLOCK}
     failed = {i.payout_id: str(i.reason) for i in plan.items if i.decision is Decision.FAIL}
+    t_plan = time.monotonic() - t0
     signed: list[SignedTx] = []
     if sends and ref is not None:
         to_sign = [ToSign(i.payout_id, i.quote, memos.get(i.payout_id)) for i in sends if i.quote]
@@ -80,6 +83,13 @@ async def _prepare(
             token_contract=ctx.token_contract,
             expiration_s=ctx.config.tx_expiration_s,
         )
+    log.info(
+        "engine.plan.done",
+        payouts=len(claimed),
+        send=len(signed),
+        plan_s=round(t_plan, 3),
+        sign_s=round(time.monotonic() - t0 - t_plan, 3),
+    )
     return Prepared(blocked, failed, signed, versions)
 
 

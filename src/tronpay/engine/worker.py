@@ -111,21 +111,34 @@ class Engine:
         return None
 
     async def submit_all(self) -> int:
-        """Claim and submit batches until the queue is drained or the time budget is used."""
+        """Claim and submit batches until the queue is drained or the time budget is used.
+
+        Each committed batch is broadcast in the background while the next one is planned
+        and signed; all broadcasts are awaited before returning.
+        """
         started = time.monotonic()
         total = 0
-        while True:
-            result = await submit_once(self.ctx)
-            if result.submitted:
-                total += len(result.submitted)
-                self.stats.submitted += len(result.submitted)
-                await self.broadcaster.send_new(
-                    [Outgoing(s.txid, s.tx_bytes, s.expiration_ms) for s in result.submitted]
-                )
-            if result.claimed < self.ctx.config.batch_size:
-                return total
-            if time.monotonic() - started > SUBMIT_BUDGET_S:
-                return total
+        pending: list[asyncio.Task[object]] = []
+        try:
+            while True:
+                result = await submit_once(self.ctx)
+                if result.submitted:
+                    total += len(result.submitted)
+                    self.stats.submitted += len(result.submitted)
+                    outgoing = [
+                        Outgoing(s.txid, s.tx_bytes, s.expiration_ms) for s in result.submitted
+                    ]
+                    pending.append(asyncio.create_task(self.broadcaster.send_new(outgoing)))
+                if result.claimed < self.ctx.config.batch_size:
+                    break
+                if time.monotonic() - started > SUBMIT_BUDGET_S:
+                    break
+        finally:
+            for outcome in await asyncio.gather(*pending, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    # the attempts are committed: the rebroadcast step sends them again
+                    log.warning("engine.broadcast.task_failed", error=type(outcome).__name__)
+        return total
 
     async def reconcile_now(self) -> ReconcileReport:
         report = await reconcile(self.ctx, self._reconciled_until)
