@@ -5,6 +5,12 @@ asyncio.Lock around mutations. All JSON returned is java-tron's shape with HEX a
 ``trigger_constant``/``estimate_energy`` error messages are hex-encoded as java-tron prints them,
 ``SubmitResult.message`` and ``ChainError.message`` are plain text (the server hex-encodes).
 
+Additions to the agreed contract (no agreed name changed): ``produce_block(detail=False)``
+(header-only JSON: cheap for a block timer), ``submit_json(..., hold_blocks, never_include,
+force_revert)``, properties ``head_timestamp`` and ``pending_count``, ChainConfig fields
+``create_account_bandwidth_fee_sun``, ``memo_fee_sun``, ``max_fee_limit_sun``,
+``max_delegate_lock_period``; ``ChainError`` subclasses ValueError.
+
 Order of checks in ``submit`` (java-tron's Wallet.broadcastTransaction + Manager.processTransaction,
 as far as practical): size (> 500 KiB) → decode → exactly one contract → txid = sha256(raw) →
 duplicate → signature → TAPOS → expiration → owner account exists → bandwidth (and memo fee) →
