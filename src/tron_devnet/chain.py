@@ -50,6 +50,8 @@ SIMPLIFICATIONS (what differs from java-tron):
 - A pending transaction is dropped (never included) if at sealing time it expired
   (expiration <= parent block time or < the new block time), its TAPOS ref fell out of the
   ring, or it no longer validates. Dropped and never_include txids stay known (DUP on rebroadcast).
+- Node-built transactions expire 60 s after max(head block time, now): java-tron uses the head
+  time, which on a live network is about now; a devnet head can be stale between blocks.
 - Admin mint/blacklist apply to the head state at once and reach the solid state with the next
   produced block. Energy/bandwidth price history is a single change at genesis.
 - export_state keeps config, genesis, every block's timestamp and tx bytes (+ force_revert),
@@ -579,7 +581,11 @@ class Chain:
         raw = proto.TransactionRaw()
         raw.ref_block_bytes = head.block_id[6:8]
         raw.ref_block_hash = head.block_id[8:16]
-        raw.expiration = expiration_ms if expiration_ms is not None else head.timestamp + 60_000
+        if expiration_ms is None:
+            # java-tron: head block time + 60 s; a devnet head can be stale (blocks on demand),
+            # so never base it on a time behind the clock
+            expiration_ms = max(head.timestamp, self._now()) + 60_000
+        raw.expiration = expiration_ms
         if memo:
             raw.data = memo
         contract = raw.contract.add()

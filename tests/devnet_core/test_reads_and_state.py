@@ -291,3 +291,14 @@ def test_builder_message_for_a_missing_contract(net: Net) -> None:
             fee_limit=TRX,
         )
     assert exc.value.message == "No contract or not a valid smart contract"
+
+
+def test_node_built_expiration_follows_the_clock_when_the_head_is_stale(net: Net) -> None:
+    net.clock.advance(600_000)  # ten minutes without a block
+    value = {"owner_address": A.hex, "to_address": B.hex, "amount": 1}
+    tx = net.chain.build_transaction("TransferContract", value)
+    assert tx["raw_data"]["expiration"] == net.clock.now + 60_000
+    sig = A.key.sign_recoverable(bytes.fromhex(tx["txID"]), hasher=None)
+    assert net.chain.submit(f_bytes(1, bytes.fromhex(tx["raw_data_hex"])) + f_bytes(2, sig)).ok
+    net.chain.produce_block()
+    assert net.chain.transaction_info(tx["txID"]) is not None
