@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from tests.api.conftest import ADDR_A, ADDR_B, ADDR_C, TokenFactory
 
+from tronpay.audit import verify_chain
+from tronpay.db.session import write_transaction
+from tronpay.kit.clock import utcnow
 from tronpay.payouts.models import Payout
+from tronpay.payouts.states import Actor, PayoutStatus, transition
 from tronpay.webhooks.models import OutboxEvent
 
 PROBLEM = "application/problem+json"
@@ -331,3 +335,41 @@ async def test_nul_characters_are_refused_not_crashed_on(client: httpx.AsyncClie
     ):
         response = await client.post("/v1/payouts", json=body, headers=key())
         assert response.status_code == 422, response.text
+
+
+async def test_retry_a_failed_payout(client: httpx.AsyncClient, app: FastAPI) -> None:
+    payout = (
+        await client.post("/v1/payouts", json={"to": ADDR_A, "amount": "7"}, headers=key())
+    ).json()
+    # What the engine does when a payout fails: a checked transition + releasing the policy hold.
+    async with write_transaction(app.state.sessionmaker) as session:
+        row = await session.get(Payout, payout["id"])
+        assert row is not None
+        await transition(
+            session,
+            row,
+            PayoutStatus.FAILED,
+            actor=Actor(principal="system:engine"),
+            action="payout.fail",
+            now=utcnow(),
+            failure_reason="contract reverted",
+        )
+        await app.state.policy.release(session, row.id)
+    failed = (await client.get(f"/v1/payouts/{payout['id']}")).json()
+    assert failed["status"] == "failed"
+    assert failed["failure_reason"] == "contract reverted"
+    retried = await client.post(f"/v1/payouts/{payout['id']}/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "queued"
+    assert retried.json()["failure_reason"] is None
+    async with app.state.sessionmaker() as session:
+        verification = await verify_chain(session)
+        assert verification.ok, verification
+        topics = (
+            await session.execute(
+                select(OutboxEvent.topic)
+                .where(OutboxEvent.entity_id == payout["id"])
+                .order_by(OutboxEvent.id)
+            )
+        ).scalars()
+        assert list(topics) == ["payout.created", "payout.failed", "payout.queued"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import traceback
 from typing import Final
 
 import structlog
@@ -97,11 +98,17 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception as exc:  # the last resort: log, never leak
+                # Frames only (file, line, function): no exception message and no locals,
+                # which could carry a token or a key.
+                frames = [
+                    f"{frame.filename}:{frame.lineno} in {frame.name}"
+                    for frame in traceback.extract_tb(exc.__traceback__)[-8:]
+                ]
                 log.error(
                     "api.unhandled_exception",
-                    error_type=type(exc).__name__,
+                    error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
                     path=scope.get("path"),
-                    exc_info=True,
+                    frames=frames,
                 )
                 if not started:
                     await _send_problem(send, internal_error_body(request_id), 500, request_id)

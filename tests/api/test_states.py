@@ -1,0 +1,65 @@
+"""The state machine: one table, invalid moves raise, terminal states stay terminal."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tronpay.payouts.states import (
+    ATTEMPT_TRANSITIONS,
+    PAYOUT_TRANSITIONS,
+    AttemptStatus,
+    InvalidTransition,
+    PayoutStatus,
+    check_attempt_transition,
+    check_payout_transition,
+)
+
+ALLOWED = {
+    ("pending_approval", "queued"),
+    ("pending_approval", "cancelled"),
+    ("pending_approval", "failed"),
+    ("queued", "submitted"),
+    ("queued", "cancelled"),
+    ("queued", "failed"),
+    ("submitted", "confirmed"),
+    ("submitted", "failed"),
+    ("submitted", "queued"),
+    ("confirmed", "finalized"),
+    ("confirmed", "submitted"),
+    ("failed", "queued"),
+    ("failed", "pending_approval"),
+}
+
+
+def test_payout_table_is_exactly_the_designed_one() -> None:
+    table = {(a.value, b.value) for a, targets in PAYOUT_TRANSITIONS.items() for b in targets}
+    assert table == ALLOWED
+    assert set(PAYOUT_TRANSITIONS) == set(PayoutStatus)
+
+
+@pytest.mark.parametrize(("current", "new"), list(itertools.product(PayoutStatus, PayoutStatus)))
+def test_every_payout_pair(current: PayoutStatus, new: PayoutStatus) -> None:
+    if (current.value, new.value) in ALLOWED:
+        check_payout_transition(current, new)
+    else:
+        with pytest.raises(InvalidTransition) as info:
+            check_payout_transition(current, new)
+        assert info.value.status == 409
+
+
+def test_finalized_and_cancelled_are_terminal() -> None:
+    assert not PAYOUT_TRANSITIONS[PayoutStatus.FINALIZED]
+    assert not PAYOUT_TRANSITIONS[PayoutStatus.CANCELLED]
+
+
+def test_attempts_move_forward_only() -> None:
+    check_attempt_transition(AttemptStatus.SIGNED, AttemptStatus.BROADCAST)
+    check_attempt_transition(AttemptStatus.BROADCAST, AttemptStatus.INCLUDED)
+    for end in (AttemptStatus.INCLUDED, AttemptStatus.FAILED, AttemptStatus.EXPIRED):
+        assert not ATTEMPT_TRANSITIONS[end]
+        with pytest.raises(InvalidTransition):
+            check_attempt_transition(end, AttemptStatus.SIGNED)
+    with pytest.raises(InvalidTransition):
+        check_attempt_transition(AttemptStatus.BROADCAST, AttemptStatus.SIGNED)
