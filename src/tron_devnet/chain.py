@@ -47,9 +47,10 @@ SIMPLIFICATIONS (what differs from java-tron):
   staking, voting or rewards; no CancelAllUnfreezeV2; no Stake 1.0 contracts.
 - Validation of pending transactions uses the head block time; execution uses the new block's
   time. Pending transactions are NOT visible in getaccount (head = last produced block).
-- A pending transaction is dropped (never included) if at sealing time it expired
-  (expiration <= parent block time or < the new block time), its TAPOS ref fell out of the
-  ring, or it no longer validates. Dropped and never_include txids stay known (DUP on rebroadcast).
+- A pending transaction is dropped (never included) if at sealing time it expired (java-tron's
+  rule: expiration <= the parent block's time), its TAPOS ref fell out of the ring, or it no
+  longer validates (e.g. it relied on a held transaction). Dropped and never_include txids stay
+  known (DUP on rebroadcast, like java-tron's transaction-id cache).
 - Node-built transactions expire 60 s after max(head block time, now): java-tron uses the head
   time, which on a live network is about now; a devnet head can be stale between blocks.
 - Admin mint/blacklist apply to the head state at once and reach the solid state with the next
@@ -237,7 +238,7 @@ class Chain:
                 keep.append(rec)
                 continue
             exp = rec.raw.expiration
-            if exp <= parent.timestamp or exp < ts or not self._tapos_ok(rec.raw):
+            if exp <= parent.timestamp or not self._tapos_ok(rec.raw):
                 self._drop(rec)
                 continue
             try:

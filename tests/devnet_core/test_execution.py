@@ -295,3 +295,11 @@ def test_ledger_lists_accounts_and_every_executed_transfer(net: Net) -> None:
     accounts = {a["address"]: a for a in ledger["accounts"]}
     assert accounts[B.hex]["usdt_units"] == 4
     assert accounts[C.hex]["trx_sun"] == 2 * TRX
+
+
+def test_inclusion_checks_expiration_against_the_parent_block_like_java_tron(net: Net) -> None:
+    tx, txid = net.trx(A, B.address, TRX, expiration_delta=60_000)
+    assert net.chain.submit(tx).ok
+    net.clock.advance(600_000)  # the next block is stamped ten minutes later
+    net.chain.produce_block()
+    assert net.info(txid)["blockNumber"] == 2
