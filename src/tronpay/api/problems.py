@@ -41,12 +41,6 @@ class UnsupportedMediaType(TronpayError):
     title = "Unsupported media type"
 
 
-class MalformedBody(TronpayError):
-    code = "malformed_body"
-    status = 400
-    title = "The request body could not be parsed"
-
-
 def request_id_of(request: Request) -> str | None:
     value = getattr(request.state, "request_id", None)
     return value if isinstance(value, str) else None
