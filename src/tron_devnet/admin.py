@@ -42,7 +42,7 @@ class DevnetRuntime:
         blocks: list[dict[str, Any]] = []
         async with self.lock:
             for _ in range(count):
-                blocks.append(self.chain.produce_block())
+                blocks.append(self.chain.produce_block(detail=False))
         return blocks
 
     async def reset(self) -> None:
