@@ -500,6 +500,9 @@ FULL_NODE: dict[str, Handler] = {
     "getsignweight": get_sign_weight,
 }
 
+# java-tron's broadcast servlets implement doPost only (GET is a 405 from the servlet container).
+POST_ONLY = frozenset({broadcast_transaction, broadcast_hex, get_sign_weight})
+
 SOLIDITY_NODE: dict[str, Handler] = {
     name: FULL_NODE[name]
     for name in (
@@ -560,7 +563,7 @@ async def serve_wallet(
         await _send(send, 404, b"Not Found", _TEXT_HEADERS)
         return
     method: str = scope["method"]
-    if method not in {"GET", "POST"}:
+    if method not in {"GET", "POST"} or (method == "GET" and handler in POST_ONLY):
         await _send(send, 405, b"Method Not Allowed", _TEXT_HEADERS)
         return
     chunks: list[bytes] = []

@@ -391,3 +391,10 @@ def test_handle_inspect_runs_on_server_loop(devnet: DevnetHandle) -> None:
     assert head == devnet.chain.head_number == 0
     assert devnet.url.startswith("http://127.0.0.1:")
     assert signed_hex  # helper exported for other suites
+
+
+async def test_broadcast_endpoints_are_post_only(client: httpx.AsyncClient) -> None:
+    for name in ("broadcasthex", "broadcasttransaction"):
+        response = await client.get(f"/wallet/{name}", params={"transaction": "00"})
+        assert response.status_code == 405
+    assert (await client.put("/wallet/getnodeinfo")).status_code == 405
