@@ -126,8 +126,15 @@ def run_devnet(
 
     ``accounts`` replaces the default genesis (the demo hot wallet); ``config`` and
     ``config_overrides`` (any ChainConfig field, e.g. ``solidify_depth=2``) tune the chain.
+    With ``block_time_s > 0`` the block timestamp step defaults to the timer period. Blocks
+    produced on demand advance chain time by ``block_interval_ms`` each (3 s by default), so a
+    burst of blocks runs ahead of the wall clock: clients that set ``expiration`` from the wall
+    clock may want a small ``block_interval_ms``.
     """
     base = genesis or default_genesis(config)
+    if block_time_s > 0 and config is None and "block_interval_ms" not in config_overrides:
+        # block timestamps follow the timer, as with the CLI's --block-time
+        config_overrides["block_interval_ms"] = max(1, round(block_time_s * 1000))
     cfg = dataclasses.replace(config or base.config, **config_overrides)
     genesis_accounts = list(accounts) if accounts is not None else list(base.accounts)
 

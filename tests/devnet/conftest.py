@@ -26,5 +26,5 @@ async def client(devnet: DevnetHandle) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def live_devnet() -> Iterator[DevnetHandle]:
     """A devnet producing blocks on its own (0.3 s), solid = head - 2."""
-    with run_devnet(block_time_s=0.3, solidify_depth=2, block_interval_ms=300) as handle:
+    with run_devnet(block_time_s=0.3, solidify_depth=2) as handle:
         yield handle
