@@ -227,3 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"tron-devnet: error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
     raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

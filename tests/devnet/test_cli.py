@@ -73,6 +73,20 @@ def test_bad_genesis_files_exit_2(content: str, fragment: str, tmp_path: Path) -
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_module_entry_points(tmp_path: Path) -> None:
+    for module in ("tron_devnet", "tron_devnet.cli"):
+        result = subprocess.run(
+            [PY, "-m", module, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert result.returncode == 0
+        assert result.stdout.startswith("tron-devnet ")
+
+
 def test_bad_state_file_exits_2(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text('{"format": "something-else"}')
