@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import func, select
 
 from tronpay.db.models import Base
@@ -217,6 +219,8 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--keep", type=Path, default=None, help="keep work files (logs) here")
     args = parser.parse_args()
+    # the JSON result is the only thing on stdout
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory(prefix="tronpay-bench-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)

@@ -110,6 +110,7 @@ async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(tmp_path:
     rng = random.Random(SEED)
     key_file = tmp_path / "hot.key"
     key_file.write_text(demo_private_key().hex())
+    key_file.chmod(0o600)
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'chaos.db'}"
     db = create_engine(db_url)
     async with db.begin() as conn:

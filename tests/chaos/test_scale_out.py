@@ -54,6 +54,7 @@ async def test_three_workers_on_one_postgres(tmp_path: Path) -> None:
         sm = create_sessionmaker(db)
         key_file = tmp_path / "hot.key"
         key_file.write_text(demo_private_key().hex())
+        key_file.chmod(0o600)
         plan = [
             ("USDT" if i % 3 else "TRX", addr(5000 + i), 2_000_000 + i) for i in range(N_PAYOUTS)
         ]

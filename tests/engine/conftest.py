@@ -20,10 +20,11 @@ from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine.config import EngineConfig
 from tronpay.engine.context import EngineContext
 from tronpay.engine.planner import Planner
-from tronpay.engine.worker import Engine, KeyFileSigner
+from tronpay.engine.worker import Engine
 from tronpay.kit.clock import utcnow
 from tronpay.kit.ids import new_id
 from tronpay.payouts.models import Payout, PayoutAttempt
+from tronpay.signer.local import LocalSigner
 from tronpay.tron.node import NodeClient
 
 FAST_CONFIG = EngineConfig(
@@ -162,7 +163,7 @@ class make_harness:
         self._node = NodeClient(
             urls, timeout=httpx.Timeout(2.0, connect=1.0), backoff_base_s=0.05, cooldown_s=0.5
         )
-        signer = KeyFileSigner(DEMO_KEY)
+        signer = LocalSigner(DEMO_KEY)
         planner = Planner(
             self._node,
             hot_wallet=signer.address,

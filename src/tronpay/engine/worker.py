@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -38,7 +37,7 @@ from tronpay.engine.sweeper import Sweeper
 from tronpay.errors import TronpayError
 from tronpay.policy.config import load_policy
 from tronpay.policy.service import PolicyService
-from tronpay.tron.keys import PrivateKey
+from tronpay.signer.local import LocalSigner
 from tronpay.tron.node import NodeClient, NodeError
 
 log = structlog.get_logger(__name__)
@@ -52,27 +51,6 @@ class EngineStartError(TronpayError):
     code = "engine_start_error"
     status = 500
     title = "The payout engine cannot start"
-
-
-class KeyFileSigner:
-    """Signs with a hex private key read from a file (the key object never leaves)."""
-
-    def __init__(self, key: PrivateKey) -> None:
-        self._key = key
-
-    @classmethod
-    def from_key_file(cls, path: Path) -> KeyFileSigner:
-        return cls(PrivateKey.from_hex(path.read_text(encoding="ascii")))
-
-    @property
-    def address(self) -> str:
-        return self._key.address
-
-    def sign(self, txid: bytes) -> bytes:
-        return self._key.sign_txid(txid)
-
-    def __repr__(self) -> str:
-        return f"KeyFileSigner(address={self.address})"
 
 
 @dataclass
@@ -147,12 +125,18 @@ class Engine:
         self.stats.mismatches += len(report.mismatches)
         return report
 
-    async def tick(self) -> None:
-        cfg = self.ctx.config
+    async def submit_tick(self) -> None:
         await self._guard("submit", self.submit_all)
-        await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
+
+    async def chain_tick(self) -> None:
+        """Receipts of new blocks, then finalization of solidified ones."""
         await self._guard("follow", self.follower.step)
         await self._guard("finalize", lambda: finalize_step(self.ctx))
+
+    async def upkeep_tick(self) -> None:
+        """Rebroadcast, the expiry sweeper and periodic reconciliation."""
+        cfg = self.ctx.config
+        await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
         now = time.monotonic()
         if now - self._last_sweep >= max(1.0, cfg.tick_s):
             self._last_sweep = now
@@ -160,18 +144,33 @@ class Engine:
         if now - self._last_reconcile >= cfg.reconcile_interval_s:
             self._last_reconcile = now
             await self._guard("reconcile", self.reconcile_now)
+
+    async def tick(self) -> None:
+        """One pass of every step, in order (tests and single-step tools use this)."""
+        await self.submit_tick()
+        await self.upkeep_tick()
+        await self.chain_tick()
         self.stats.ticks += 1
 
+    async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[None]]) -> None:
+        while not stop.is_set():
+            await step()
+            await _sleep_or_stop(stop, self.ctx.config.tick_s)
+
     async def run(self, stop: asyncio.Event) -> None:
+        """Resume, then run three loops side by side until ``stop`` is set: submit, chain
+        (follow + finalize) and upkeep (rebroadcast, sweep, reconcile). Every step re-checks
+        the rows it changes inside its own transaction, so the loops never race each other
+        into a wrong state; running them apart keeps a large batch being planned from
+        delaying the receipts of the previous one."""
         log.info("engine.start", hot_wallet=self.ctx.signer.address)
         while not stop.is_set() and self.follower.cursor is None:
             await self._guard("resume", self.follower.start)
             if self.follower.cursor is None:
                 await _sleep_or_stop(stop, 1.0)
-        while not stop.is_set():
-            await self.tick()
-            await _sleep_or_stop(stop, self.ctx.config.tick_s)
-        log.info("engine.stop", ticks=self.stats.ticks, submitted=self.stats.submitted)
+        loops = [self.submit_tick, self.chain_tick, self.upkeep_tick]
+        await asyncio.gather(*(self._loop(stop, step) for step in loops))
+        log.info("engine.stop", submitted=self.stats.submitted)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
@@ -182,11 +181,15 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 def load_signer(settings: Settings) -> TxSigner:
-    if settings.hot_wallet_key_file is None:
-        raise EngineStartError("set TRONPAY_HOT_WALLET_KEY_FILE to run the engine")
-    if not settings.hot_wallet_key_file.is_file():
-        raise EngineStartError(f"hot wallet key file missing: {settings.hot_wallet_key_file}")
-    return KeyFileSigner.from_key_file(settings.hot_wallet_key_file)
+    """The hot wallet signer: a private hex key file, or an encrypted keystore."""
+    if settings.hot_wallet_key_file is not None:
+        return LocalSigner.from_key_file(settings.hot_wallet_key_file)
+    if settings.keystore_file is not None and settings.keystore_passphrase_file is not None:
+        return LocalSigner.from_keystore(settings.keystore_file, settings.keystore_passphrase_file)
+    raise EngineStartError(
+        "set TRONPAY_HOT_WALLET_KEY_FILE (or TRONPAY_KEYSTORE_FILE and "
+        "TRONPAY_KEYSTORE_PASSPHRASE_FILE) to run the engine"
+    )
 
 
 async def check_token(node: NodeClient, token: str) -> None:
