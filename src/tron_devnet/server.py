@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
-from Cryptodome.Hash import keccak
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
@@ -36,6 +35,8 @@ from tron_devnet.faults import (
 )
 from tron_devnet.views import (
     AddressError,
+    BadRequest,
+    RequestArgs,
     TxDecodeError,
     broadcast_hex_view,
     broadcast_view,
@@ -43,7 +44,6 @@ from tron_devnet.views import (
     encode_transaction_json,
     error_view,
     from_visible,
-    parse_address,
     shape,
     transaction_view,
 )
@@ -53,10 +53,6 @@ log = structlog.get_logger("tron_devnet.server")
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-class BadRequest(Exception):
-    """A malformed java-tron request: answered as ``{"Error": message}`` with HTTP 200."""
-
-
 class ResponseLost(ConnectionError):
     """Raised (in-process transports only) when a lose_response fault drops the answer."""
 
@@ -64,8 +60,7 @@ class ResponseLost(ConnectionError):
 @dataclass(frozen=True)
 class Call:
     rt: DevnetRuntime
-    params: dict[str, Any]
-    visible: bool
+    args: RequestArgs
     solid: bool
     path: str
 
@@ -73,93 +68,16 @@ class Call:
     def chain(self) -> Chain:
         return self.rt.chain
 
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.args.params
+
+    @property
+    def visible(self) -> bool:
+        return self.args.visible
+
 
 Handler = Callable[[Call], Awaitable[Any]]
-
-
-# ---------------------------------------------------------------------------- parameters
-
-
-def _visible(params: dict[str, Any]) -> bool:
-    value = params.get("visible", False)
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return value is True
-
-
-def _int(call: Call, name: str, default: int | None = None) -> int:
-    value = call.params.get(name, default)
-    if value is None:
-        raise BadRequest(f"{name} is required")
-    if isinstance(value, bool):
-        raise BadRequest(f"{name} must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise BadRequest(f"{name} must be an integer")
-
-
-def _bool(call: Call, name: str, default: bool) -> bool:
-    value = call.params.get(name, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    raise BadRequest(f"{name} must be a boolean")
-
-
-def _hex(call: Call, name: str, *, required: bool = True) -> str | None:
-    value = call.params.get(name)
-    if value is None or value == "":
-        if required:
-            raise BadRequest(f"{name} is required")
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a hex string")
-    text = value.lower().removeprefix("0x")
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        raise BadRequest(f"{name} is not valid hex") from None
-    return text
-
-
-def _address(call: Call, name: str, *, required: bool = True) -> str | None:
-    value = call.params.get(name)
-    if value is None or value == "":
-        if required:
-            raise BadRequest(f"{name} is required")
-        return None
-    return parse_address(value, visible=call.visible)
-
-
-def _required_address(call: Call, name: str) -> str:
-    address = _address(call, name)
-    assert address is not None  # noqa: S101 - required=True never returns None
-    return address
-
-
-def _txid(call: Call) -> str:
-    value = _hex(call, "value")
-    assert value is not None  # noqa: S101
-    return value
-
-
-def _selector(signature: str) -> bytes:
-    return keccak.new(digest_bits=256, data=signature.encode()).digest()[:4]
-
-
-def _call_data(call: Call) -> bytes:
-    """``data`` (hex) or ``function_selector`` + ``parameter`` (hex), as java-tron accepts."""
-    data = _hex(call, "data", required=False)
-    if data is not None:
-        return bytes.fromhex(data)
-    selector = call.params.get("function_selector")
-    if not isinstance(selector, str) or not selector:
-        raise BadRequest("function_selector or data is required")
-    parameter = _hex(call, "parameter", required=False) or ""
-    return _selector(selector.replace(" ", "")) + bytes.fromhex(parameter)
 
 
 # ---------------------------------------------------------------------------- reads
@@ -185,17 +103,15 @@ async def get_now_block(call: Call) -> Any:
 
 
 async def get_block_by_num(call: Call) -> Any:
-    return _block_view(call, call.chain.block_json(_int(call, "num")))
+    return _block_view(call, call.chain.block_json(call.args.integer("num")))
 
 
 async def get_block_by_id(call: Call) -> Any:
-    value = _hex(call, "value")
-    assert value is not None  # noqa: S101
-    return _block_view(call, call.chain.block_json_by_id(value))
+    return _block_view(call, call.chain.block_json_by_id(call.args.required_hex("value")))
 
 
 async def get_block(call: Call) -> Any:
-    detail = _bool(call, "detail", False)
+    detail = call.args.boolean("detail", False)
     raw = call.params.get("id_or_num")
     if raw is None or raw == "":
         number = call.chain.solid_number if call.solid else call.chain.head_number
@@ -214,12 +130,12 @@ async def get_block(call: Call) -> Any:
 
 
 async def get_account(call: Call) -> Any:
-    address = _required_address(call, "address")
+    address = call.args.required_address("address")
     return shape(call.chain.account_json(address, solid=call.solid), visible=call.visible)
 
 
 async def get_account_resource(call: Call) -> Any:
-    address = _required_address(call, "address")
+    address = call.args.required_address("address")
     return shape(call.chain.account_resource_json(address, solid=call.solid), visible=call.visible)
 
 
@@ -236,22 +152,22 @@ async def get_bandwidth_prices(call: Call) -> Any:
 
 
 async def get_contract(call: Call) -> Any:
-    address = _required_address(call, "value")
+    address = call.args.required_address("value")
     return shape(call.chain.contract_json(address), visible=call.visible)
 
 
 async def trigger_constant_contract(call: Call) -> Any:
-    owner = _address(call, "owner_address", required=False)
-    contract = _required_address(call, "contract_address")
-    data = _call_data(call)
+    owner = call.args.address("owner_address", required=False)
+    contract = call.args.required_address("contract_address")
+    data = call.args.call_data()
     result = call.chain.trigger_constant(owner, contract, data, solid=call.solid)
     return _extention_view(call, result)
 
 
 async def estimate_energy(call: Call) -> Any:
-    owner = _required_address(call, "owner_address")
-    contract = _required_address(call, "contract_address")
-    return call.chain.estimate_energy(owner, contract, _call_data(call))
+    owner = call.args.required_address("owner_address")
+    contract = call.args.required_address("contract_address")
+    return call.chain.estimate_energy(owner, contract, call.args.call_data())
 
 
 def _extention_view(call: Call, result: dict[str, Any]) -> dict[str, Any]:
@@ -264,17 +180,17 @@ def _extention_view(call: Call, result: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get_transaction_by_id(call: Call) -> Any:
-    tx = call.chain.transaction_json(_txid(call), solid=call.solid)
+    tx = call.chain.transaction_json(call.args.txid(), solid=call.solid)
     return {} if tx is None else shape(tx, visible=call.visible)
 
 
 async def get_transaction_info_by_id(call: Call) -> Any:
-    info = call.chain.transaction_info(_txid(call), solid=call.solid)
+    info = call.chain.transaction_info(call.args.txid(), solid=call.solid)
     return {} if info is None else shape(info, visible=call.visible)
 
 
 async def get_transaction_info_by_block_num(call: Call) -> Any:
-    infos = call.chain.transaction_infos_in_block(_int(call, "num"), solid=call.solid)
+    infos = call.chain.transaction_infos_in_block(call.args.integer("num"), solid=call.solid)
     return shape(infos, visible=call.visible)
 
 
@@ -328,7 +244,7 @@ def _contract_validate_error(exc: ChainError) -> dict[str, Any]:
 
 async def _build(call: Call, contract_type: str, **options: Any) -> Any:
     value = _builder_value(call, contract_type)
-    memo = _hex(call, "extra_data", required=False)
+    memo = call.args.hex("extra_data", required=False)
     try:
         tx = call.chain.build_transaction(contract_type, value, memo_hex=memo, **options)
     except ChainError as exc:
@@ -364,8 +280,8 @@ async def trigger_smart_contract(call: Call) -> Any:
     value = _builder_value(call, "TriggerSmartContract")
     if "contract_address" not in value:
         raise BadRequest("contract_address is required")
-    value["data"] = _call_data(call).hex()
-    fee_limit = _int(call, "fee_limit", 0) if "fee_limit" in call.params else None
+    value["data"] = call.args.call_data().hex()
+    fee_limit = call.args.integer("fee_limit", 0) if "fee_limit" in call.params else None
     try:
         tx = call.chain.build_transaction("TriggerSmartContract", value, fee_limit=fee_limit)
     except ChainError as exc:
@@ -423,9 +339,7 @@ async def broadcast_transaction(call: Call) -> Any:
 
 
 async def broadcast_hex(call: Call) -> Any:
-    text = _hex(call, "transaction")
-    assert text is not None  # noqa: S101
-    tx_bytes = bytes.fromhex(text)
+    tx_bytes = bytes.fromhex(call.args.required_hex("transaction"))
     try:
         tx_json = decode_transaction(tx_bytes)
     except TxDecodeError as exc:
@@ -582,7 +496,7 @@ async def serve_wallet(
             break
     try:
         params = _parse_params(method, scope.get("query_string", b""), b"".join(chunks))
-        result = await handler(Call(rt, params, _visible(params), solid, path))
+        result = await handler(Call(rt, RequestArgs(params), solid, path))
     except (BadRequest, AddressError) as exc:
         result = error_view(str(exc))
     except ChainError as exc:

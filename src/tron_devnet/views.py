@@ -13,6 +13,7 @@ import hashlib
 import json
 from typing import Any
 
+from Cryptodome.Hash import keccak
 from google.protobuf.message import DecodeError
 
 from tron_devnet import core_json, proto
@@ -266,3 +267,92 @@ def decode_transaction(tx_bytes: bytes) -> dict[str, Any]:
     out["raw_data"] = raw_json
     out["raw_data_hex"] = raw_bytes.hex()
     return out
+
+
+class BadRequest(ValueError):
+    """A malformed java-tron request: answered as ``{"Error": message}`` with HTTP 200."""
+
+
+def _selector(signature: str) -> bytes:
+    return keccak.new(digest_bits=256, data=signature.encode()).digest()[:4]
+
+
+class RequestArgs:
+    """The parameters of one java-tron request (JSON body or query string) read strictly:
+    addresses in the form ``visible`` demands, integers, booleans and hex checked."""
+
+    __slots__ = ("params", "visible")
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        value = params.get("visible", False)
+        self.visible = value.strip().lower() == "true" if isinstance(value, str) else value is True
+
+    def integer(self, name: str, default: int | None = None) -> int:
+        value = self.params.get(name, default)
+        if value is None:
+            raise BadRequest(f"{name} is required")
+        if isinstance(value, bool):
+            raise BadRequest(f"{name} must be an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise BadRequest(f"{name} must be an integer")
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.params.get(name, default)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+        raise BadRequest(f"{name} must be a boolean")
+
+    def hex(self, name: str, *, required: bool = True) -> str | None:
+        value = self.params.get(name)
+        if value is None or value == "":
+            if required:
+                raise BadRequest(f"{name} is required")
+            return None
+        if not isinstance(value, str):
+            raise BadRequest(f"{name} must be a hex string")
+        text = value.lower().removeprefix("0x")
+        try:
+            bytes.fromhex(text)
+        except ValueError:
+            raise BadRequest(f"{name} is not valid hex") from None
+        return text
+
+    def required_hex(self, name: str) -> str:
+        text = self.hex(name)
+        if text is None:  # pragma: no cover - hex(required=True) raises instead
+            raise BadRequest(f"{name} is required")
+        return text
+
+    def address(self, name: str, *, required: bool = True) -> str | None:
+        value = self.params.get(name)
+        if value is None or value == "":
+            if required:
+                raise BadRequest(f"{name} is required")
+            return None
+        return parse_address(value, visible=self.visible)
+
+    def required_address(self, name: str) -> str:
+        address = self.address(name)
+        if address is None:  # pragma: no cover - address(required=True) raises instead
+            raise BadRequest(f"{name} is required")
+        return address
+
+    def txid(self) -> str:
+        return self.required_hex("value")
+
+    def call_data(self) -> bytes:
+        """``data`` (hex) or ``function_selector`` + ``parameter`` (hex), as java-tron takes."""
+        data = self.hex("data", required=False)
+        if data is not None:
+            return bytes.fromhex(data)
+        selector = self.params.get("function_selector")
+        if not isinstance(selector, str) or not selector:
+            raise BadRequest("function_selector or data is required")
+        parameter = self.hex("parameter", required=False) or ""
+        return _selector(selector.replace(" ", "")) + bytes.fromhex(parameter)
