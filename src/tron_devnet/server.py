@@ -514,7 +514,8 @@ class DevnetApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             rt: DevnetRuntime = self.state.runtime
-            if rt.faults.active:
+            # the control plane (/admin) never misbehaves: a fault must always be clearable
+            if rt.faults.active and not scope["path"].startswith("/admin/"):
                 rule = rt.faults.pick(scope["path"], TRANSPORT_MODES)
                 if rule is not None:
                     log.info("devnet.fault.fired", mode=rule.mode, path=scope["path"])

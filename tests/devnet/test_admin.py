@@ -89,6 +89,12 @@ async def test_faults_set_get_clear(client: httpx.AsyncClient) -> None:
     assert (await client.post("/wallet/getnowblock")).status_code == 502
     assert (await client.delete("/admin/faults")).json()["rules"] == []
     assert (await client.post("/wallet/getnowblock")).status_code == 200
+    everything = [{"path": "/*", "mode": "http_500"}]
+    await client.post("/admin/faults", json={"rules": everything})
+    assert (await client.post("/wallet/getnodeinfo")).status_code == 500
+    assert (await client.get("/admin/faults")).status_code == 200  # admin is never faulted
+    assert (await client.delete("/admin/faults")).status_code == 200
+    assert (await client.post("/wallet/getnodeinfo")).status_code == 200
     bad = await client.post("/admin/faults", json={"rules": [{"path": "/x", "mode": "nope"}]})
     assert bad.status_code == 400
     assert bad.json()["error"] == "invalid_faults"
