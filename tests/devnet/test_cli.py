@@ -205,3 +205,21 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert "cannot listen" in result.stderr
         stop(proc)
+
+
+def test_faults_file_and_seed(tmp_path: Path) -> None:
+    plan = tmp_path / "faults.json"
+    plan.write_text(json.dumps([{"path": "/wallet/getnowblock", "mode": "http_502", "count": 1}]))
+    with devnet_process("--faults", str(plan), "--seed", "99", cwd=tmp_path) as (proc, url):
+        assert httpx.post(f"{url}/wallet/getnowblock").status_code == 502
+        assert httpx.post(f"{url}/wallet/getnowblock").status_code == 200
+        faults = httpx.get(f"{url}/admin/faults").json()
+        assert faults["seed"] == 99
+        assert faults["fired"] == {"http_502": 1}
+        code, _ = stop(proc)
+    assert code == 0
+    bad = tmp_path / "bad-faults.json"
+    bad.write_text(json.dumps([{"path": "/x", "mode": "meteor"}]))
+    result = run_cli("--faults", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "mode must be one of" in result.stderr
