@@ -269,24 +269,3 @@ def is_trc20_transfer_bytes(tx_bytes: bytes) -> bool:
     except ValueError:
         return False
     return False
-
-
-def is_trc20_transfer_json(tx: object) -> bool:
-    """The same test on a broadcasttransaction JSON body."""
-    if not isinstance(tx, dict):
-        return False
-    raw = tx.get("raw_data")
-    if not isinstance(raw, dict):
-        return False
-    contracts = raw.get("contract")
-    if not isinstance(contracts, list):
-        return False
-    for contract in contracts:
-        if not isinstance(contract, dict) or contract.get("type") != "TriggerSmartContract":
-            continue
-        param = contract.get("parameter")
-        value = param.get("value") if isinstance(param, dict) else None
-        data = value.get("data") if isinstance(value, dict) else None
-        if isinstance(data, str) and data.lower().startswith(_TRANSFER_SELECTOR.hex()):
-            return True
-    return False

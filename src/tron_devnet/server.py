@@ -1,7 +1,8 @@
 """The devnet HTTP server: java-tron's ``/wallet/*`` and ``/walletsolidity/*`` plus ``/admin/*``.
 
 ``create_app(chain, block_time_s=..., faults=...)`` returns a Starlette app. Every java-tron
-endpoint answers POST with a JSON body and GET with query parameters; ``visible`` selects base58
+endpoint answers POST with a JSON body and GET with query parameters (the broadcast endpoints are
+POST-only, as on java-tron); ``visible`` selects base58
 (true) or hex (false, the default) addresses both ways. Malformed requests get java-tron's
 ``{"Error": "..."}`` with HTTP 200; unknown paths get 404.
 

@@ -10,7 +10,6 @@ from tron_devnet.faults import (
     FaultPlan,
     FaultSpecError,
     is_trc20_transfer_bytes,
-    is_trc20_transfer_json,
 )
 
 
@@ -106,12 +105,3 @@ def test_trc20_transfer_detection() -> None:
     assert not is_trc20_transfer_bytes(_tx(31, approve))
     assert not is_trc20_transfer_bytes(_tx(1, transfer))
     assert not is_trc20_transfer_bytes(b"\xff\xff\xff")
-    body = {
-        "raw_data": {
-            "contract": [
-                {"type": "TriggerSmartContract", "parameter": {"value": {"data": transfer.hex()}}}
-            ]
-        }
-    }
-    assert is_trc20_transfer_json(body)
-    assert not is_trc20_transfer_json({"raw_data": {"contract": []}})
