@@ -7,7 +7,7 @@ happen before the first write, so a rejected transaction leaves the overlay unto
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from tron_devnet import staking, token
@@ -87,7 +87,6 @@ class Receipt:
     asset: str = "TRX"
     to: bytes | None = None
     amount: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
