@@ -43,7 +43,7 @@ def _invalid(message: str) -> Rejected:
     return Rejected("CONTRACT_VALIDATE_ERROR", message)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Params:
     energy_price: int
     bandwidth_price: int
@@ -59,7 +59,7 @@ class Params:
     token: token.TokenInfo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxInput:
     owner: bytes
     contract_type: str
@@ -70,7 +70,7 @@ class TxInput:
     force_revert: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Receipt:
     result: str = "SUCCESS"  # receipt.result: SUCCESS, REVERT, OUT_OF_ENERGY
     fee: int = 0
@@ -89,7 +89,7 @@ class Receipt:
     amount: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Bandwidth:
     mode: str  # "staked" | "free" | "burn"
     net_usage: int
