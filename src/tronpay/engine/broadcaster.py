@@ -24,6 +24,9 @@ from tronpay.tron.transaction import encode_transaction
 log = structlog.get_logger(__name__)
 
 
+ACCEPTED_RESEND_FACTOR = 6
+
+
 @dataclass(frozen=True)
 class Outgoing:
     txid: str
@@ -34,7 +37,7 @@ class Outgoing:
 class Broadcaster:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
-        self._last_sent: dict[str, float] = {}
+        self._next_due: dict[str, float] = {}  # monotonic time of the next resend
         self._stop_sending: set[str] = set()  # refused as DEAD or BUG: sending again is useless
         self._last_due_scan = 0.0
         self.counts: dict[str, int] = {k.value: 0 for k in BroadcastKind}
@@ -46,7 +49,7 @@ class Broadcaster:
 
         async def one(item: Outgoing) -> BroadcastOutcome:
             async with sem:
-                self._last_sent[item.txid] = time.monotonic()
+                self._next_due[item.txid] = time.monotonic() + self._resend_after(None)
                 return await self._ctx.node.broadcast_hex(item.tx_bytes, item.txid)
 
         t0 = time.monotonic()
@@ -58,6 +61,7 @@ class Broadcaster:
         errors: dict[str, str] = {}
         for out in outcomes:
             self.counts[out.kind.value] += 1
+            self._next_due[out.txid] = time.monotonic() + self._resend_after(out.kind)
             BROADCASTS.labels(out.kind.value).inc()
             if out.kind in (BroadcastKind.ACCEPTED, BroadcastKind.KNOWN):
                 accepted.append(out.txid)
@@ -83,11 +87,19 @@ class Broadcaster:
                     await repo.note_attempt_errors(session, errors, now=now)
         return {o.txid: o for o in outcomes}
 
+    def _resend_after(self, kind: BroadcastKind | None) -> float:
+        interval = self._ctx.config.rebroadcast_interval_s
+        if kind in (BroadcastKind.ACCEPTED, BroadcastKind.KNOWN):
+            return interval * ACCEPTED_RESEND_FACTOR
+        return interval
+
     async def send_new(self, signed: Sequence[Outgoing]) -> dict[str, BroadcastOutcome]:
         return await self.send(signed)
 
     async def rebroadcast_due(self) -> int:
-        """Send again every live attempt not sent for ``rebroadcast_interval_s``."""
+        """Send again the live attempts that are due: ``rebroadcast_interval_s`` after an
+        unclear answer, ``ACCEPTED_RESEND_FACTOR`` times that after a node took it (in case
+        its pool dropped it). After a restart everything live is due at once."""
         interval = self._ctx.config.rebroadcast_interval_s
         now_mono = time.monotonic()
         if now_mono - self._last_due_scan < interval / 2:
@@ -97,8 +109,8 @@ class Broadcaster:
             live = await repo.live_attempts(session)
         live_ids = {a.txid for a in live}
         LIVE_ATTEMPTS.set(len(live_ids))
-        for gone in [t for t in self._last_sent if t not in live_ids]:
-            del self._last_sent[gone]
+        for gone in [t for t in self._next_due if t not in live_ids]:
+            del self._next_due[gone]
         self._stop_sending &= live_ids
         now_ms = int(time.time() * 1000)
         due = [
@@ -106,7 +118,7 @@ class Broadcaster:
             for a in live
             if a.txid not in self._stop_sending
             and now_ms <= a.expiration_ms
-            and now_mono - self._last_sent.get(a.txid, float("-inf")) >= interval
+            and now_mono >= self._next_due.get(a.txid, float("-inf"))
         ]
         if due:
             log.info("engine.rebroadcast", attempts=len(due))

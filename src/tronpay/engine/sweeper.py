@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 STRAGGLER_AGE_S = 20.0
 STRAGGLER_RECHECK_S = 15.0
+STRAGGLERS_PER_SWEEP = 256  # bound the extra lookups a large backlog can cause
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Sweeper:
             and (now - a.created_at).total_seconds() > STRAGGLER_AGE_S
             and mono - self._checked.get(a.txid, float("-inf")) > STRAGGLER_RECHECK_S
         ]
+        stragglers = stragglers[:STRAGGLERS_PER_SWEEP]
         live_ids = {a.txid for a in live}
         self._checked = {t: v for t, v in self._checked.items() if t in live_ids}
         found = 0
