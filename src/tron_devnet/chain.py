@@ -71,6 +71,7 @@ SIMPLIFICATIONS (what differs from java-tron):
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -96,6 +97,7 @@ from tron_devnet.state import (
 MAX_EXPIRATION_MS = 86_400_000
 TAPOS_RING = 65_536
 BLOCK_VERSION = 32
+TXS_JSON_CACHE_BLOCKS = 4
 WITNESS_SECRET = sha256(b"tron_devnet witness key (public, devnet only)")
 
 
@@ -173,6 +175,7 @@ class Chain:
         self._admin_delta = Delta()
         self._events: list[AdminEvent] = []
         self._solid = 0
+        self._txs_json_cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._append_block(0, genesis_ts, b"\0" * 32, [])
 
     # ------------------------------------------------------------------------------ blocks
@@ -323,8 +326,21 @@ class Chain:
             },
         }
         if detail and block.txs:
-            out["transactions"] = [self._tx_to_json(rec) for rec in block.txs]
+            out["transactions"] = list(self._block_txs_json(block))
         return out
+
+    def _block_txs_json(self, block: Block) -> list[dict[str, Any]]:
+        """Transaction JSON of a sealed block, cached for the last few blocks (getnowblock is
+        polled; a sealed block never changes). Callers treat the dicts as read-only."""
+        cached = self._txs_json_cache.get(block.number)
+        if cached is None:
+            cached = [self._tx_to_json(rec) for rec in block.txs]
+            self._txs_json_cache[block.number] = cached
+            while len(self._txs_json_cache) > TXS_JSON_CACHE_BLOCKS:
+                self._txs_json_cache.popitem(last=False)
+        else:
+            self._txs_json_cache.move_to_end(block.number)
+        return cached
 
     # ------------------------------------------------------------------------ transactions
     def submit(

@@ -302,3 +302,17 @@ def test_node_built_expiration_follows_the_clock_when_the_head_is_stale(net: Net
     assert net.chain.submit(f_bytes(1, bytes.fromhex(tx["raw_data_hex"])) + f_bytes(2, sig)).ok
     net.chain.produce_block()
     assert net.chain.transaction_info(tx["txID"]) is not None
+
+
+def test_block_json_is_stable_and_its_lists_are_fresh(net: Net) -> None:
+    for i in range(3):
+        net.chain.submit(net.trx(A, B.address, 1, nonce=i)[0])
+    produced = net.chain.produce_block()
+    first = net.chain.block_json(net.chain.head_number)
+    second = net.chain.block_json(net.chain.head_number)
+    assert first is not None
+    assert second is not None
+    assert produced == first == second
+    first["transactions"].clear()
+    assert len(second["transactions"]) == 3
+    assert len(net.chain.block_json(net.chain.head_number)["transactions"]) == 3  # type: ignore[index]
