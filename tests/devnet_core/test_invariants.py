@@ -3,12 +3,13 @@ included, and the solid state equals the head state it lags behind."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tron_devnet.chain import ChainConfig
+from tron_devnet.chain import Chain, ChainConfig
 
 from .helpers import (
     BANDWIDTH,
@@ -37,6 +38,8 @@ op = st.one_of(
         st.just("undelegate"), st.integers(0, 3), st.integers(0, 3), st.integers(1, 20 * TRX)
     ),
     st.tuples(st.just("block"), st.just(0), st.just(0), st.integers(0, 3)),
+    st.tuples(st.just("mint"), st.integers(0, 4), st.integers(0, 1), st.integers(1, 10 * TRX)),
+    st.tuples(st.just("blacklist"), st.integers(0, 3), st.integers(0, 1), st.just(0)),
 )
 
 
@@ -110,10 +113,23 @@ def test_random_workload_invariants(ops: list[tuple[str, int, int, int]]) -> Non
             assert net.chain.account_json(w.hex, solid=True) == account
             assert net.tokens(w, solid=True) == tokens
 
+    minted_trx = minted_tokens = 0
     for nonce, (kind, a, b, amount) in enumerate(ops):
         if kind == "block":
             for _ in range(amount):
                 produce()
+            continue
+        if kind == "mint":
+            target = _target(a)
+            if b:
+                net.chain.mint(target.hex, usdt_units=amount)
+                minted_tokens += amount
+            else:
+                net.chain.mint(target.hex, trx_sun=amount)
+                minted_trx += amount
+            continue
+        if kind == "blacklist":
+            net.chain.blacklist(WALLETS[a].hex, listed=bool(b))
             continue
         tx = _build(net, kind, a, b, amount, nonce=nonce)
         if tx is None:
@@ -126,8 +142,16 @@ def test_random_workload_invariants(ops: list[tuple[str, int, int, int]]) -> Non
     produce()
 
     burned = sum(e["fee"] for e in net.chain.ledger()["transactions"])
-    assert _trx_total(net) + burned == genesis_trx
-    assert sum(net.tokens(w) for w in [*WALLETS, OUTSIDER]) == 4 * 50 * TRX
+    assert _trx_total(net) + burned == genesis_trx + minted_trx
+    assert sum(net.tokens(w) for w in [*WALLETS, OUTSIDER]) == 4 * 50 * TRX + minted_tokens
+    copy = Chain.from_state(json.loads(json.dumps(net.chain.export_state())), now_ms=net.clock)
+    assert copy.ledger() == net.chain.ledger()
+    assert copy.state_json() == net.chain.state_json()
+    for w in [*WALLETS, OUTSIDER]:
+        for solid in (False, True):
+            assert copy.account_json(w.hex, solid=solid) == net.chain.account_json(
+                w.hex, solid=solid
+            )
     for entry in net.chain.ledger()["transactions"]:
         info = net.info(entry["txid"])
         assert info.get("fee", 0) == entry["fee"]
