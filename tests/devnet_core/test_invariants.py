@@ -85,7 +85,7 @@ def _snapshot(net: Net) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
