@@ -55,37 +55,74 @@ def percentile(values: list[float], q: float) -> float:
 # -- the load generator (runs in its own process) ---------------------------------------------
 
 
+class RawHTTP:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams: the load generator must cost
+    far less CPU than the server it measures (httpx costs about as much as the server)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        head.append(f"Content-Length: {len(body)}")
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        status_line = await self.reader.readuntil(b"\r\n")
+        length = 0
+        while True:
+            line = await self.reader.readuntil(b"\r\n")
+            if line == b"\r\n":
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
 async def _creates(url: str, token: str, total: int, concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    parsed = httpx.URL(url)
+    host, port = parsed.host, parsed.port or 80
+    base_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    clients = [RawHTTP(host, port) for _ in range(concurrency)]
+
+    async def post(client: RawHTTP, i: int, prefix: str) -> int:
+        body = json.dumps(
+            {"to": ADDRESSES[i % 3], "amount": f"{1 + i % 997}.5", "reference": f"{prefix}-{i}"}
+        ).encode()
+        headers = {**base_headers, "Idempotency-Key": str(uuid.uuid4())}
+        return await client.request("POST", "/v1/payouts", headers, body)
+
+    # warm-up: connections open, statement caches filled
+    for n, client in enumerate(clients):
+        for j in range(5):
+            await post(client, n * 10 + j, "warm")
     counter = iter(range(total))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
-    ) as http:
 
-        async def worker() -> None:
-            for i in counter:
-                body = {"to": ADDRESSES[i % 3], "amount": f"{1 + i % 997}.5", "reference": f"b-{i}"}
-                started = time.perf_counter()
-                response = await http.post(
-                    "/v1/payouts", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-                )
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    async def worker(client: RawHTTP) -> None:
+        for i in counter:
+            started = time.perf_counter()
+            status = await post(client, i, "b")
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
 
-        # warm-up: connections, caches, JIT-free paths
-        warm = iter(range(total, total + 200))
-        for _ in range(1):
-            for i in warm:
-                await http.post(
-                    "/v1/payouts",
-                    json={"to": ADDRESSES[0], "amount": "1", "reference": f"w-{i}"},
-                    headers={"Idempotency-Key": str(uuid.uuid4())},
-                )
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(client) for client in clients))
+    elapsed = time.perf_counter() - began
+    for client in clients:
+        await client.close()
     return {
         "requests": total,
         "concurrency": concurrency,
@@ -131,6 +168,12 @@ def load_main(url: str, token: str, total: int, concurrency: int, rows: int) -> 
 
 
 # -- the orchestrator ---------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -221,6 +264,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError((work / "serve.log").read_text())
                 time.sleep(0.1)
             token = mint_token(secret, sub="bench", scopes=["payouts:write"], ttl_s=3600)
+            cpu_before = _cpu_seconds(server.pid)
             load = subprocess.run(
                 [
                     sys.executable,
@@ -237,7 +281,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 check=True,
                 timeout=900,
             )
-            return dict(json.loads(load.stdout))
+            result = dict(json.loads(load.stdout))
+            result["server_cpu_s"] = round(_cpu_seconds(server.pid) - cpu_before, 2)
+            creates = result["create_payout"]["requests"] + 5 * args.concurrency
+            result["server_cpu_ms_per_create_incl_batch"] = round(
+                1000 * result["server_cpu_s"] / creates, 2
+            )
+            return result
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -261,7 +311,7 @@ def main() -> None:
         "benchmark": "api",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "server": "tronpay serve --no-engine (uvicorn, 1 process)",
-        "load": "separate process, httpx.AsyncClient",
+        "load": "separate process, minimal keep-alive HTTP/1.1 client on asyncio streams",
     }
     for backend in args.backends.split(","):
         results[backend] = run_backend(backend, args)

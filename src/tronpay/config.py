@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path(".tronpay")
     database_url: str | None = None
+    # PostgreSQL: open write transactions per process (see tronpay.db.session).
+    db_write_concurrency: int = Field(default=4, ge=1, le=64)
     log_level: str = "info"
     log_json: bool = True
 

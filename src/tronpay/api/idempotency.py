@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from tronpay.errors import Conflict, ValidationFailed
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 _KEY_RE: Final = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_TABLE: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 
 
 class IdempotencyKeyMissing(ValidationFailed):
@@ -91,21 +92,25 @@ async def claim(
         "request_hash": fingerprint,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(IdempotencyRecord).values(values).on_conflict_do_nothing()
+    connection = await session.connection()
+    table = IDEMPOTENCY_TABLE
+    if connection.dialect.name == "postgresql":
+        stmt: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
     else:
-        stmt = sqlite.insert(IdempotencyRecord).values(values).on_conflict_do_nothing()
-    result = await session.execute(stmt.returning(IdempotencyRecord.id))
+        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing()
+    result = await connection.execute(stmt.returning(table.c.id))
     if result.first() is not None:
         return None
     record = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.subject == subject, IdempotencyRecord.key == key
-            )
+        await connection.execute(
+            select(
+                table.c.operation,
+                table.c.request_hash,
+                table.c.response_status,
+                table.c.response_body,
+            ).where(table.c.subject == subject, table.c.key == key)
         )
-    ).scalar_one()
+    ).one()
     if record.request_hash != fingerprint or record.operation != operation:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request; use a new key"
@@ -118,8 +123,10 @@ async def claim(
 async def store_response(
     session: AsyncSession, *, subject: str, key: str, status: int, body: dict[str, Any]
 ) -> None:
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.subject == subject, IdempotencyRecord.key == key)
+    connection = await session.connection()
+    table = IDEMPOTENCY_TABLE
+    await connection.execute(
+        update(table)
+        .where(table.c.subject == subject, table.c.key == key)
         .values(response_status=status, response_body=body)
     )

@@ -5,11 +5,12 @@ wrapper (``write_transaction``) commit or roll back; services and repositories o
 
 SQLite: WAL, ``busy_timeout``, foreign keys on, and every transaction starts with
 ``BEGIN IMMEDIATE`` so a read-then-write never fails to upgrade its lock. Inside one process
-the write transactions are also serialized by an ``asyncio.Lock`` per engine (FIFO, no busy
+the write transactions are also serialized by an asyncio gate per engine (FIFO, no busy
 spinning), so concurrent requests never see "database is locked". Read-only sessions
 (``get_read_session``) use a plain deferred ``BEGIN`` and run in parallel thanks to WAL.
 
-PostgreSQL: asyncpg, READ COMMITTED; row locks (``SELECT ... FOR UPDATE``) where needed.
+PostgreSQL: asyncpg, READ COMMITTED; row locks (``SELECT ... FOR UPDATE``) where needed; at
+most ``write_concurrency`` write transactions of one process open at once.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from tronpay.db.sqlite_inline import inline_creator
 READ_ONLY_OPTION = "tronpay_read_only"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+# PostgreSQL: how many write transactions of one process may be open at once. More only
+# queue on the same row locks (policy per asset, audit chain head) while their holders wait
+# behind them for the event loop; a small gate keeps lock hold times short.
+POSTGRES_WRITE_CONCURRENCY = 4
+
+_write_gates: weakref.WeakKeyDictionary[Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_gate_sizes: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -54,11 +61,19 @@ def _sqlite_on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, sqlite_inline: bool = True, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    sqlite_inline: bool = True,
+    write_concurrency: int | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``).
 
     SQLite file databases run their calls inline on the event loop by default (see
     ``tronpay.db.sqlite_inline``); ``sqlite_inline=False`` keeps aiosqlite's worker thread.
+    ``write_concurrency`` bounds the open write transactions of this process on PostgreSQL
+    (default ``POSTGRES_WRITE_CONCURRENCY``); SQLite always has exactly one writer.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -70,11 +85,14 @@ def create_engine(url: str, *, sqlite_inline: bool = True, **kwargs: Any) -> Asy
         engine = _create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        _gate_sizes[engine.sync_engine] = 1
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
-    return _create_async_engine(url, **kwargs)
+    engine = _create_async_engine(url, **kwargs)
+    _gate_sizes[engine.sync_engine] = write_concurrency or POSTGRES_WRITE_CONCURRENCY
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -85,15 +103,15 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def write_lock(engine: AsyncEngine) -> asyncio.Lock | None:
-    """The in-process writer lock of a SQLite engine; ``None`` on PostgreSQL."""
-    if not is_sqlite(engine):
-        return None
-    lock = _write_locks.get(engine.sync_engine)
-    if lock is None:
-        lock = asyncio.Lock()
-        _write_locks[engine.sync_engine] = lock
-    return lock
+def write_gate(engine: AsyncEngine) -> asyncio.Semaphore:
+    """The in-process gate of write transactions: one at a time on SQLite (the single
+    writer), ``write_concurrency`` at a time on PostgreSQL. Do not nest write transactions
+    in one task: the inner one would wait for the outer one forever on SQLite."""
+    gate = _write_gates.get(engine.sync_engine)
+    if gate is None:
+        gate = asyncio.Semaphore(_gate_sizes.get(engine.sync_engine, 1))
+        _write_gates[engine.sync_engine] = gate
+    return gate
 
 
 def _engine_of(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -108,12 +126,7 @@ async def write_transaction(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """A session in one write transaction: commit on success, roll back on any exception."""
-    lock = write_lock(_engine_of(sessionmaker))
-    if lock is None:
-        async with sessionmaker() as session, session.begin():
-            yield session
-        return
-    async with lock, sessionmaker() as session, session.begin():
+    async with write_gate(_engine_of(sessionmaker)), sessionmaker() as session, session.begin():
         yield session
 
 

@@ -29,7 +29,7 @@ Writer = Annotated[Principal, Depends(require_scopes(Scope.PAYOUTS_WRITE))]
 Approver = Annotated[Principal, Depends(require_scopes(Scope.PAYOUTS_APPROVE))]
 
 
-def payout_context(request: Request) -> PayoutContext:
+async def payout_context(request: Request) -> PayoutContext:
     ctx: PayoutContext = request.app.state.payout_context
     return ctx
 

@@ -6,13 +6,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
 from tronpay.payouts.models import Payout
 from tronpay.webhooks.models import OutboxEvent
+
+OUTBOX_TABLE: Table = OutboxEvent.__table__  # type: ignore[assignment]
 
 
 def payout_snapshot(payout: Payout) -> dict[str, Any]:
@@ -48,7 +50,8 @@ async def emit(
     session: AsyncSession, *, topic: str, entity_id: str, data: dict[str, Any], now: datetime
 ) -> None:
     """Write one outbox event in the caller's transaction."""
-    await session.execute(insert(OutboxEvent), [outbox_row(topic, entity_id, data, now)])
+    connection = await session.connection()
+    await connection.execute(insert(OUTBOX_TABLE), [outbox_row(topic, entity_id, data, now)])
 
 
 async def emit_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:

@@ -29,11 +29,6 @@ async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def reference_taken(session: AsyncSession, client: str, reference: str) -> bool:
-    stmt = select(Payout.id).where(Payout.client == client, Payout.reference == reference)
-    return (await session.execute(stmt.limit(1))).first() is not None
-
-
 async def existing_references(
     session: AsyncSession, client: str, references: list[str]
 ) -> set[str]:
