@@ -24,7 +24,7 @@ from tronpay.kit.money import format_amount
 from tronpay.payouts import repository as payout_repository
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.models import Payout
-from tronpay.payouts.service import PayoutContext
+from tronpay.payouts.service import PAYOUTS_TABLE, PayoutContext
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.policy import PolicyViolation, ReservationRequest
 
@@ -112,7 +112,7 @@ async def create_batch(
                 "asset": item.asset.value,
                 "amount": item.amount_units,
                 "memo": item.memo,
-                "meta": item.metadata,
+                "metadata": item.metadata,
                 "status": PayoutStatus.QUEUED.value,
                 "batch_id": batch.id,
                 "created_by": actor.principal,
@@ -146,10 +146,12 @@ async def create_batch(
 
     session.add(batch)
     await session.flush()
-    await session.execute(insert(Payout), payout_rows)
+    connection = await session.connection()
+    await connection.execute(insert(PAYOUTS_TABLE), payout_rows)
+    snapshots = [_row_snapshot(r) for r in payout_rows]
     await emit_many(
         session,
-        (outbox_row("payout.created", r["id"], _row_snapshot(r), now) for r in payout_rows),
+        (outbox_row("payout.created", snap["id"], snap, now) for snap in snapshots),
     )
     summary = _summarize_rows(payout_rows)
     audit_items = [
@@ -173,10 +175,10 @@ async def create_batch(
             principal=actor.principal,
             request_id=actor.request_id,
             entity_type="payout",
-            entity_id=r["id"],
-            after=_row_snapshot(r),
+            entity_id=snap["id"],
+            after=snap,
         )
-        for r in payout_rows
+        for snap in snapshots
     )
     await record_many(session, audit_items, now=now)
     log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)

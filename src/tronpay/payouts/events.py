@@ -57,4 +57,5 @@ async def emit(
 async def emit_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
     batch = list(rows)
     if batch:
-        await session.execute(insert(OutboxEvent), batch)
+        connection = await session.connection()
+        await connection.execute(insert(OUTBOX_TABLE), batch)
