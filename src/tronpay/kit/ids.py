@@ -18,12 +18,14 @@ _last_ms = -1
 _last_random = 0
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+# Two base32 characters (10 bits) per lookup: 13 lookups for a whole 26-character ULID.
+_PAIRS: Final = tuple(a + b for a in _ALPHABET for b in _ALPHABET)
+_SHIFTS: Final = tuple(range(120, -1, -10))
+
+
+def _encode128(value: int) -> str:
+    """26 Crockford base32 characters of a 128-bit value (two leading zero bits)."""
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in _SHIFTS])
 
 
 def new_ulid(now_ms: int | None = None) -> str:
@@ -38,7 +40,7 @@ def new_ulid(now_ms: int | None = None) -> str:
             _last_ms = ms
             _last_random = secrets.randbits(_RANDOM_BITS - 1)
         rand = _last_random
-    return _encode(ms, 10) + _encode(rand, 16)
+    return _encode128((ms << _RANDOM_BITS) | rand)
 
 
 def new_id(prefix: str) -> str:
