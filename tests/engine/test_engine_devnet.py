@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import func, select
 
-from engine.conftest import Harness, make_harness, transfers_to
-from node.support import DEMO_HEX, addr, blacklist, clear_faults, ledger, set_faults
+from engine.conftest import Harness, make_harness, transfers_to, wait_for
+from node.support import (
+    DEMO_HEX,
+    addr,
+    blacklist,
+    clear_faults,
+    free_port_url,
+    ledger,
+    set_faults,
+)
 from tron_devnet.chain import GenesisAccount
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
 from tronpay.db.session import read_transaction
@@ -87,8 +97,6 @@ async def test_insufficient_trx_holds_until_mint(sessionmaker: object) -> None:
 
 
 async def _wait_reason(h: Harness, pid: str, reason: str) -> None:
-    from engine.conftest import wait_for
-
     async def blocked() -> bool:
         p = (await h.payouts())[pid]
         return p.status == "queued" and p.blocked_reason == reason
@@ -216,3 +224,29 @@ async def test_engine_resumes_after_stop_without_resigning(
     assert [a.txid for a in after] == [first[0].txid]
     moves = transfers_to(await ledger(live_devnet.url), to_hex(addr(170)))
     assert len(moves) == 1
+
+
+async def test_unreachable_node_postpones_the_expiry_decision(
+    sessionmaker: object, live_devnet: DevnetHandle
+) -> None:
+    await set_faults(
+        live_devnet.url, [{"path": "/wallet/broadcasthex", "mode": "never_include", "count": 1}]
+    )
+    to = addr(180)
+    urls = [live_devnet.url, free_port_url()]
+    async with make_harness(sessionmaker, urls) as h:  # type: ignore[arg-type]
+        (pid,) = await h.add([(USDT, to, 4_000_000)])
+        await h.wait_statuses([pid], {"submitted"})
+        first = await h.attempts(pid)
+        # well past expiration (5 s) + margin (1 s) + solidification
+        await asyncio.sleep(10)
+        assert (await h.payouts())[pid].status == "submitted"
+        assert [a.status for a in await h.attempts(pid)] == ["broadcast"]
+    async with make_harness(sessionmaker, live_devnet.url) as h:  # type: ignore[arg-type]
+        done = await h.wait_statuses([pid], {"finalized"}, timeout=60)
+        attempts = await h.attempts(pid)
+    assert [a.status for a in attempts] == ["expired", "included"]
+    assert attempts[0].txid == first[0].txid
+    assert done[pid].attempt_count == 2
+    moves = transfers_to(await ledger(live_devnet.url), to_hex(to))
+    assert [(m["amount"], m["result"]) for m in moves] == [(4_000_000, "SUCCESS")]

@@ -46,10 +46,10 @@ class Broadcaster:
         if not items:
             return {}
         sem = asyncio.Semaphore(self._ctx.config.broadcast_concurrency)
+        self.mark_in_flight([i.txid for i in items])
 
         async def one(item: Outgoing) -> BroadcastOutcome:
             async with sem:
-                self._next_due[item.txid] = time.monotonic() + self._resend_after(None)
                 return await self._ctx.node.broadcast_hex(item.tx_bytes, item.txid)
 
         t0 = time.monotonic()
@@ -86,6 +86,14 @@ class Broadcaster:
                 if errors:
                     await repo.note_attempt_errors(session, errors, now=now)
         return {o.txid: o for o in outcomes}
+
+    def mark_in_flight(self, txids: Sequence[str]) -> None:
+        """Not due for a resend while a broadcast of these is under way. Called with no await
+        between the commit of new attempts and this call, so the rebroadcast scan never
+        sends a fresh attempt a second time while its first broadcast is still queued."""
+        until = time.monotonic() + self._resend_after(None)
+        for txid in txids:
+            self._next_due[txid] = max(self._next_due.get(txid, 0.0), until)
 
     def _resend_after(self, kind: BroadcastKind | None) -> float:
         interval = self._ctx.config.rebroadcast_interval_s

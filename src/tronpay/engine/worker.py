@@ -106,6 +106,7 @@ class Engine:
                     outgoing = [
                         Outgoing(s.txid, s.tx_bytes, s.expiration_ms) for s in result.submitted
                     ]
+                    self.broadcaster.mark_in_flight([o.txid for o in outgoing])
                     pending.append(asyncio.create_task(self.broadcaster.send_new(outgoing)))
                 if result.claimed < self.ctx.config.batch_size:
                     break
