@@ -120,8 +120,13 @@ def serve(
         bool, typer.Option("--devnet", help="start a local tron-devnet and use it")
     ] = False,
     migrate_db: Annotated[
-        bool, typer.Option("--migrate/--no-migrate", help="upgrade the schema first")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="upgrade the schema first (default: on for SQLite and in development; "
+            "production PostgreSQL runs `tronpay db upgrade` once, not per replica)",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (and, once it lands, the payout engine) on port 8090."""
     settings = _settings(host=host, port=port)
@@ -133,6 +138,10 @@ def serve(
     except ConfigError as exc:
         raise _fail(exc.detail) from exc
     _configure_logging(settings)
+    if migrate_db is None:
+        migrate_db = not settings.is_production or settings.effective_database_url.startswith(
+            "sqlite"
+        )
     if migrate_db:
         migrate.upgrade(settings.effective_database_url)
     if not no_engine:
