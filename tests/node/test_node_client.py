@@ -320,3 +320,13 @@ async def test_api_key_header_is_sent(devnet: DevnetHandle) -> None:
         assert "k-123" not in repr(node)
         await node.node_info()
     assert seen == ["k-123"]
+
+
+async def test_socks_proxy_is_used_not_bypassed(devnet: DevnetHandle) -> None:
+    # A SOCKS proxy nobody listens on: the read must fail, never fall back to a direct call.
+    proxy = free_port_url().replace("http://", "socks5://")
+    async with NodeClient(
+        [devnet.url], timeout=FAST, proxy=proxy, read_rounds=1, backoff_base_s=0.01
+    ) as node:
+        with pytest.raises(NodeUnavailable):
+            await node.now_block()
