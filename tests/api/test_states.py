@@ -5,15 +5,24 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tronpay.db.session import write_transaction
+from tronpay.kit.clock import utcnow
+from tronpay.kit.ids import new_id
+from tronpay.payouts.models import Payout
 from tronpay.payouts.states import (
     ATTEMPT_TRANSITIONS,
     PAYOUT_TRANSITIONS,
+    Actor,
     AttemptStatus,
+    ConcurrentUpdate,
     InvalidTransition,
     PayoutStatus,
     check_attempt_transition,
     check_payout_transition,
+    transition,
 )
 
 ALLOWED = {
@@ -63,3 +72,42 @@ def test_attempts_move_forward_only() -> None:
             check_attempt_transition(end, AttemptStatus.SIGNED)
     with pytest.raises(InvalidTransition):
         check_attempt_transition(AttemptStatus.BROADCAST, AttemptStatus.SIGNED)
+
+
+async def test_a_stale_payout_cannot_be_overwritten(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    now = utcnow()
+    payout_id = new_id("po")
+    async with write_transaction(sessionmaker) as session:
+        session.add(
+            Payout(
+                id=payout_id,
+                client="c",
+                to_address="T",
+                asset="USDT",
+                amount=1,
+                status="queued",
+                created_by="c",
+                created_at=now,
+                updated_at=now,
+                attempt_count=0,
+            )
+        )
+
+    async def stale_write() -> None:
+        async with write_transaction(sessionmaker) as session:
+            mine = await session.get(Payout, payout_id)
+            assert mine is not None
+            # someone else moved it meanwhile (same row, newer version)
+            await session.execute(
+                update(Payout.__table__)
+                .where(Payout.__table__.c.id == payout_id)
+                .values(status="cancelled", version=Payout.__table__.c.version + 1)
+            )
+            await transition(
+                session, mine, PayoutStatus.SUBMITTED, actor=Actor("b"), action="t", now=now
+            )
+
+    with pytest.raises(ConcurrentUpdate):
+        await stale_write()

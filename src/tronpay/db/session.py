@@ -3,10 +3,11 @@
 The edge owns the transaction: the request dependency (``get_session``) and the worker
 wrapper (``write_transaction``) commit or roll back; services and repositories only flush.
 
-SQLite: WAL, ``busy_timeout``, foreign keys on, and every transaction starts with
-``BEGIN IMMEDIATE`` so a read-then-write never fails to upgrade its lock. Inside one process
-the write transactions are also serialized by an asyncio gate per engine (FIFO, no busy
-spinning), so concurrent requests never see "database is locked". Read-only sessions
+SQLite: WAL, ``busy_timeout``, foreign keys on, and every write transaction
+(``write_transaction`` / ``get_session``) starts with ``BEGIN IMMEDIATE`` so a read-then-write
+never fails to upgrade its lock; any other session begins deferred (reads only, please).
+Inside one process the write transactions are also serialized by an asyncio gate per engine
+(FIFO, no busy spinning), so concurrent requests never see "database is locked". Read-only sessions
 (``get_read_session``) use a plain deferred ``BEGIN`` and run in parallel thanks to WAL.
 
 PostgreSQL: asyncpg, READ COMMITTED; row locks (``SELECT ... FOR UPDATE``) where needed; at
@@ -32,6 +33,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from tronpay.db.sqlite_inline import inline_creator
 
 READ_ONLY_OPTION = "tronpay_read_only"
+WRITE_OPTION = "tronpay_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # PostgreSQL: how many write transactions of one process may be open at once. More only
@@ -55,10 +57,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    if conn.get_execution_options().get(READ_ONLY_OPTION):
-        conn.exec_driver_sql("BEGIN")
-    else:
+    # Only gated write transactions take the write lock up front; anything else begins
+    # deferred, so a stray read can never wait for (or block) the writer.
+    if conn.get_execution_options().get(WRITE_OPTION):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 def create_engine(
@@ -127,6 +131,7 @@ async def write_transaction(
 ) -> AsyncIterator[AsyncSession]:
     """A session in one write transaction: commit on success, roll back on any exception."""
     async with write_gate(_engine_of(sessionmaker)), sessionmaker() as session, session.begin():
+        await session.connection(execution_options={WRITE_OPTION: True})
         yield session
 
 

@@ -77,9 +77,10 @@ async def create_payout(
         now=now,
     )
     if stored is not None:
-        return JSONResponse(
-            stored.body, status_code=stored.status, headers={idempotency.REPLAYED_HEADER: "true"}
-        )
+        headers = {idempotency.REPLAYED_HEADER: "true"}
+        if stored.status == 201 and isinstance(stored.body.get("id"), str):
+            headers["Location"] = f"/v1/payouts/{stored.body['id']}"
+        return JSONResponse(stored.body, status_code=stored.status, headers=headers)
     payout = await service.create_payout(
         session, ctx, body, actor=actor_of(request, principal), idempotency_key=key, now=now
     )

@@ -24,8 +24,11 @@ class PayoutFilters:
 
 async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout | None:
     stmt = select(Payout).where(Payout.id == payout_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if for_update:
+        # Fresh column values even if the session already holds this payout.
+        stmt = stmt.execution_options(populate_existing=True)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
@@ -88,6 +89,11 @@ class InvalidTransition(Conflict):
     title = "The payout cannot make this state change"
 
 
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+    title = "The payout was changed concurrently"
+
+
 def check_payout_transition(current: PayoutStatus, new: PayoutStatus) -> None:
     if new not in PAYOUT_TRANSITIONS[current]:
         raise InvalidTransition(
@@ -135,7 +141,13 @@ async def transition(
             raise AttributeError(f"Payout has no column {name!r}")
         setattr(payout, name, value)
     payout.updated_at = now
-    await session.flush()
+    payout_id = payout.id  # the instance is expired if the flush fails
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate(
+            f"payout {payout_id} was changed by someone else; read it again and retry"
+        ) from exc
     after = payout_snapshot(payout)
     await audit_record(
         session,
