@@ -83,15 +83,23 @@ async def claim(
     operation: str,
     fingerprint: str,
     now: datetime,
+    response: StoredResponse | None = None,
 ) -> StoredResponse | None:
-    """Claim the key for this request (``None``: go ahead) or return the stored response."""
-    values = {
+    """Claim the key for this request (``None``: go ahead) or return the stored response.
+
+    When the response is known before the work is done (``response``), it is stored with the
+    claim and ``store_response`` is not needed; it only becomes visible with the commit.
+    """
+    values: dict[str, Any] = {
         "subject": subject,
         "key": key,
         "operation": operation,
         "request_hash": fingerprint,
         "created_at": now,
     }
+    if response is not None:
+        values["response_status"] = response.status
+        values["response_body"] = response.body
     connection = await session.connection()
     table = IDEMPOTENCY_TABLE
     if connection.dialect.name == "postgresql":

@@ -84,8 +84,7 @@ def check_recipient(to_address: str, hot_wallet_address: str | None) -> None:
         raise RecipientIsHotWallet("the destination is the service's own hot wallet")
 
 
-async def create_payout(
-    session: AsyncSession,
+def new_payout(
     ctx: PayoutContext,
     data: PayoutCreate,
     *,
@@ -93,17 +92,25 @@ async def create_payout(
     idempotency_key: str | None,
     now: datetime,
 ) -> Payout:
+    """The payout a create request asks for, decided in full before anything is written."""
     check_recipient(data.to, ctx.hot_wallet_address)
-    payout = Payout(
+    amount = data.amount_units
+    asset = data.asset.value
+    status = (
+        PayoutStatus.PENDING_APPROVAL
+        if ctx.policy.needs_approval(asset, amount)
+        else PayoutStatus.QUEUED
+    )
+    return Payout(
         id=new_id("po"),
         client=actor.principal,
         reference=data.reference,
         to_address=data.to,
-        asset=data.asset.value,
-        amount=data.amount_units,
+        asset=asset,
+        amount=amount,
         memo=data.memo,
         meta=data.metadata,
-        status=PayoutStatus.QUEUED.value,
+        status=status.value,
         created_by=actor.principal,
         idempotency_key=idempotency_key,
         created_at=now,
@@ -111,15 +118,26 @@ async def create_payout(
         attempt_count=0,
         version=1,
     )
-    if ctx.policy.needs_approval(payout.asset, payout.amount):
-        payout.status = PayoutStatus.PENDING_APPROVAL.value
+
+
+async def create_payout(
+    session: AsyncSession,
+    ctx: PayoutContext,
+    payout: Payout,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Payout:
+    """Persist a payout made by ``new_payout``: row, outbox event, policy reservation and
+    audit entry, in the caller's transaction. Raises ``DuplicateReference`` or a
+    ``PolicyViolation`` (the caller rolls back)."""
     # A Core insert (the hot path; the unit of work adds nothing for one new row). The unique
     # (client, reference) constraint is the duplicate check: no SELECT before it.
     connection = await session.connection()
     try:
         await connection.execute(insert(PAYOUTS_TABLE), [payout_row(payout)])
     except IntegrityError as exc:
-        raise DuplicateReference(f"reference {data.reference!r} is already used") from exc
+        raise DuplicateReference(f"reference {payout.reference!r} is already used") from exc
     snapshot = payout_snapshot(payout)
     await emit(session, topic="payout.created", entity_id=payout.id, data=snapshot, now=now)
     # The two serializing steps (the policy's per-asset lock, the audit chain head) come
