@@ -44,7 +44,7 @@ from tronpay.kit.clock import utcnow
 from tronpay.kit.money import format_amount
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.service import PayoutContext, create_payout
+from tronpay.payouts.service import PayoutContext, create_payout, new_payout
 from tronpay.payouts.states import Actor
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
@@ -108,14 +108,12 @@ async def run_engine_bench(
     t0 = time.monotonic()
     async with write_transaction(sm) as session:
         for i in range(args.n):
-            await create_payout(
-                session,
-                ctx,
-                PayoutCreate(to=recipient(i, 1), asset="USDT", amount=format_amount(1_000_000 + i)),
-                actor=Actor("bench"),
-                idempotency_key=None,
-                now=utcnow(),
+            now = utcnow()
+            data = PayoutCreate(
+                to=recipient(i, 1), asset="USDT", amount=format_amount(1_000_000 + i)
             )
+            payout = new_payout(ctx, data, actor=Actor("bench"), idempotency_key=None, now=now)
+            await create_payout(session, ctx, payout, actor=Actor("bench"), now=now)
     t_created = time.monotonic() - t0
     t_confirmed = t_finalized = None
     peak_rss = 0

@@ -37,7 +37,7 @@ from tronpay.kit.clock import utcnow
 from tronpay.kit.money import format_amount
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.service import PayoutContext, create_payout
+from tronpay.payouts.service import PayoutContext, create_payout, new_payout
 from tronpay.payouts.states import Actor
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
@@ -90,14 +90,10 @@ async def _create(sessionmaker: object, items: list[tuple[str, str, int]]) -> No
     ctx = PayoutContext(policy=PolicyService(PolicyConfig()), hot_wallet_address=DEMO_KEY.address)
     async with write_transaction(sessionmaker) as session:  # type: ignore[arg-type]
         for asset, to, amount in items:
-            await create_payout(
-                session,
-                ctx,
-                PayoutCreate(to=to, asset=asset, amount=format_amount(amount)),
-                actor=Actor("chaos"),
-                idempotency_key=None,
-                now=utcnow(),
-            )
+            now = utcnow()
+            data = PayoutCreate(to=to, asset=asset, amount=format_amount(amount))
+            payout = new_payout(ctx, data, actor=Actor("chaos"), idempotency_key=None, now=now)
+            await create_payout(session, ctx, payout, actor=Actor("chaos"), now=now)
 
 
 async def _status_counts(sessionmaker: object) -> Counter[str]:

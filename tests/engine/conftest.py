@@ -24,6 +24,7 @@ from tronpay.engine.worker import Engine
 from tronpay.kit.clock import utcnow
 from tronpay.kit.ids import new_id
 from tronpay.payouts.models import Payout, PayoutAttempt
+from tronpay.policy.service import PolicyService
 from tronpay.signer.local import LocalSigner
 from tronpay.tron.node import NodeClient
 
@@ -158,6 +159,7 @@ class make_harness:
         sessionmaker: async_sessionmaker[AsyncSession],
         url: str | list[str],
         config: EngineConfig = FAST_CONFIG,
+        policy: PolicyService | None = None,
     ) -> None:
         urls = [url] if isinstance(url, str) else url
         self._node = NodeClient(
@@ -179,6 +181,7 @@ class make_harness:
             token_contract=USDT_HEX,
             config=config,
             postgres=engine_.dialect.name == "postgresql",
+            policy=policy,
         )
         self.h = Harness(sessionmaker, urls[0], ctx, Engine(ctx), asyncio.Event())
 

@@ -6,10 +6,12 @@ import asyncio
 
 import httpx
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from engine.conftest import Harness, make_harness, transfers_to, wait_for
 from node.support import (
     DEMO_HEX,
+    DEMO_KEY,
     addr,
     blacklist,
     clear_faults,
@@ -19,9 +21,15 @@ from node.support import (
 )
 from tron_devnet.chain import GenesisAccount
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
-from tronpay.db.session import read_transaction
+from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine.planner import percent
 from tronpay.engine.reconcile import reconcile
+from tronpay.kit.clock import utcnow
+from tronpay.payouts.schemas import PayoutCreate
+from tronpay.payouts.service import PayoutContext, create_payout, new_payout
+from tronpay.payouts.states import Actor
+from tronpay.policy.config import PolicyConfig
+from tronpay.policy.service import PolicyService
 from tronpay.tron.address import to_hex
 from tronpay.webhooks.models import OutboxEvent
 
@@ -250,3 +258,35 @@ async def test_unreachable_node_postpones_the_expiry_decision(
     assert done[pid].attempt_count == 2
     moves = transfers_to(await ledger(live_devnet.url), to_hex(to))
     assert [(m["amount"], m["result"]) for m in moves] == [(4_000_000, "SUCCESS")]
+
+
+async def test_policy_recheck_before_signing_blocks_a_now_denied_destination(
+    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
+) -> None:
+    denied, fine = addr(190), addr(191)
+    ctx = PayoutContext(policy=PolicyService(PolicyConfig()), hot_wallet_address=DEMO_KEY.address)
+    ids = []
+    async with write_transaction(sessionmaker) as s:
+        for to in (denied, fine):
+            now = utcnow()
+            data = PayoutCreate(to=to, asset=USDT, amount="1.5")
+            p = new_payout(ctx, data, actor=Actor("tester"), idempotency_key=None, now=now)
+            await create_payout(s, ctx, p, actor=Actor("tester"), now=now)
+            ids.append(p.id)
+    # the operator denies the destination after the payout was accepted
+    stricter = PolicyService(PolicyConfig(deny_list=frozenset({denied})))
+    async with make_harness(sessionmaker, live_devnet.url, policy=stricter) as h:
+        done = await h.wait_statuses([ids[1]], {"finalized"})
+        await wait_for(
+            lambda: _blocked_as(h, ids[0], "policy:policy_denied_destination"),
+            20,
+            what="policy block",
+        )
+    assert done[ids[1]].status == "finalized"
+    assert await h.attempts(ids[0]) == []
+    assert transfers_to(await ledger(live_devnet.url), to_hex(denied)) == []
+
+
+async def _blocked_as(h: Harness, pid: str, reason: str) -> bool:
+    p = (await h.payouts())[pid]
+    return p.status == "queued" and p.blocked_reason == reason
