@@ -170,10 +170,29 @@ def load_main(url: str, token: str, total: int, concurrency: int, rows: int) -> 
 # -- the orchestrator ---------------------------------------------------------------------------
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process and its live descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = _stat(current)
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo.extend(children.get(current, []))
+    return total
 
 
 def _free_port() -> int:
@@ -245,8 +264,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             url, pg_name = _postgres_database()
             env["TRONPAY_DATABASE_URL"] = url
         log = (work / "serve.log").open("w")
+        command = [str(Path(sys.executable).parent / "tronpay"), "serve", "--no-engine"]
+        if backend == "postgres" and args.pg_workers > 1:
+            command += ["--workers", str(args.pg_workers)]
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "tronpay"), "serve", "--no-engine"],
+            command,
             env=env,
             stdout=log,
             stderr=log,
@@ -306,11 +328,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--pg-workers", type=int, default=1, help="API processes on PostgreSQL")
     args = parser.parse_args()
     results: dict[str, Any] = {
         "benchmark": "api",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "server": "tronpay serve --no-engine (uvicorn, 1 process)",
+        "server": "tronpay serve --no-engine (uvicorn)",
+        "postgres_workers": args.pg_workers,
         "load": "separate process, minimal keep-alive HTTP/1.1 client on asyncio streams",
     }
     for backend in args.backends.split(","):

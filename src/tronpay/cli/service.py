@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import httpx
 import structlog
 import typer
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -112,13 +114,17 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
-def serve(
+def serve(  # noqa: PLR0917 - typer options
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
     no_engine: Annotated[bool, typer.Option("--no-engine", help="API only")] = False,
     devnet: Annotated[
         bool, typer.Option("--devnet", help="start a local tron-devnet and use it")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="API processes (PostgreSQL; SQLite has one writer)"),
+    ] = 1,
     migrate_db: Annotated[
         bool | None,
         typer.Option(
@@ -146,6 +152,31 @@ def serve(
         migrate.upgrade(settings.effective_database_url)
     if not no_engine:
         err.print("[dim]the payout engine is not part of this build yet; serving the API[/dim]")
+    if workers > 1:
+        if settings.effective_database_url.startswith("sqlite"):
+            raise _fail("--workers > 1 needs PostgreSQL (SQLite has a single writer)")
+        # Each worker process builds its own app from the environment.
+        os.environ.update(
+            {
+                "TRONPAY_HOST": settings.host,
+                "TRONPAY_PORT": str(settings.port),
+                "TRONPAY_NETWORK": settings.network.value,
+            }
+        )
+        if settings.jwt_hs256_secret_file is not None:
+            os.environ["TRONPAY_JWT_HS256_SECRET_FILE"] = str(settings.jwt_hs256_secret_file)
+        uvicorn.run(
+            "tronpay.cli.service:worker_app",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+            proxy_headers=True,
+            server_header=False,
+        )
+        return
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -167,6 +198,13 @@ def serve(
             uvicorn.Server(config).run()
         return
     uvicorn.Server(config).run()
+
+
+def worker_app() -> FastAPI:
+    """The app factory of each ``serve --workers N`` process (settings from the environment)."""
+    settings = Settings()
+    _configure_logging(settings)
+    return create_app(settings)
 
 
 @db_app.command("upgrade")
