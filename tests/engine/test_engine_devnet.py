@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from engine.conftest import Harness, make_harness, transfers_to, wait_for
+from engine.conftest import Harness, add_payouts, make_harness, transfers_to, wait_for
 from node.support import (
     DEMO_HEX,
     DEMO_KEY,
@@ -18,19 +20,24 @@ from node.support import (
     free_port_url,
     ledger,
     set_faults,
+    signed_usdt,
 )
 from tron_devnet.chain import GenesisAccount
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
 from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine.planner import percent
 from tronpay.engine.reconcile import reconcile
+from tronpay.engine.repository import ENGINE_ACTOR, apply_receipt
 from tronpay.kit.clock import utcnow
+from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.service import PayoutContext, create_payout, new_payout
-from tronpay.payouts.states import Actor
+from tronpay.payouts.states import Actor, PayoutStatus, transition
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
 from tronpay.tron.address import to_hex
+from tronpay.tron.node import NodeClient, TransactionInfo
+from tronpay.tron.transaction import decode_transaction
 from tronpay.webhooks.models import OutboxEvent
 
 USDT = "USDT"
@@ -290,3 +297,69 @@ async def test_policy_recheck_before_signing_blocks_a_now_denied_destination(
 async def _blocked_as(h: Harness, pid: str, reason: str) -> bool:
     p = (await h.payouts())[pid]
     return p.status == "queued" and p.blocked_reason == reason
+
+
+async def test_confirmation_in_an_orphaned_block_is_undone_and_paid_once(
+    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
+) -> None:
+    """A node reported the receipt in block 1, but block 1 on the chain does not hold the
+    transaction (a reorg): the payout must not finalize; the same signed bytes are sent again
+    and confirmed where they really land."""
+    to = addr(196)
+    (pid,) = await add_payouts(sessionmaker, [(USDT, to, 2_000_000)])
+    async with NodeClient([live_devnet.url], timeout=httpx.Timeout(3.0)) as node:
+        await wait_for(_head_at_least(node, 3), 10, what="a few blocks")
+        tx, txid = signed_usdt(await node.now_block(), to, 2_000_000)
+    signed = decode_transaction(tx)
+    now = utcnow()
+    async with write_transaction(sessionmaker) as s:
+        payout = (await s.scalars(select(Payout).where(Payout.id == pid))).one()
+        s.add(
+            PayoutAttempt(
+                id="pa_orphan",
+                payout_id=pid,
+                txid=txid,
+                raw_data=signed.raw,
+                signature=signed.signatures[0],
+                expiration_ms=int(time.time() * 1000) + 60_000,
+                fee_limit=30_000_000,
+                status="broadcast",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await transition(
+            s, payout, PayoutStatus.SUBMITTED, actor=ENGINE_ACTOR, action="t", now=now, txid=txid
+        )
+        fake = TransactionInfo(txid, 1, 1, 1, "SUCCESS", False, "", 1, 1, 0, 0, 0)
+        assert (await apply_receipt(s, fake, now=now, lock=False)).outcome == "confirmed"
+    async with make_harness(sessionmaker, live_devnet.url) as h:
+        done = await h.wait_statuses([pid], {"finalized"}, timeout=60)
+        attempts = await h.attempts(pid)
+    assert [(a.txid, a.status) for a in attempts] == [(txid, "included")]
+    assert attempts[0].block_number is not None
+    assert attempts[0].block_number > 1
+    assert done[pid].txid == txid
+    moves = transfers_to(await ledger(live_devnet.url), to_hex(to))
+    assert [(m["amount"], m["txid"]) for m in moves] == [(2_000_000, txid)]
+    async with read_transaction(sessionmaker) as s:
+        topics = (
+            await s.scalars(
+                select(OutboxEvent.topic)
+                .where(OutboxEvent.entity_id == pid)
+                .order_by(OutboxEvent.id)
+            )
+        ).all()
+    assert topics[-4:] == [
+        "payout.confirmed",
+        "payout.submitted",
+        "payout.confirmed",
+        "payout.finalized",
+    ]
+
+
+def _head_at_least(node: NodeClient, n: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await node.now_block()).number >= n
+
+    return check

@@ -72,6 +72,22 @@ async def apply_receipts(ctx: EngineContext, infos: Sequence[TransactionInfo]) -
     return counts
 
 
+async def _orphaned(
+    ctx: EngineContext, missing: Sequence[repo.ConfirmedPayout]
+) -> list[repo.ConfirmedPayout]:
+    """Confirmed payouts whose (solidified) block exists and does not hold their txid."""
+    node = ctx.node
+    blocks = await gather_bounded(
+        ctx.config.read_concurrency,
+        [partial(node.block_by_number, c.block_number) for c in missing],
+    )
+    return [
+        c
+        for c, block in zip(missing, blocks, strict=True)
+        if block is not None and block.number == c.block_number and c.txid not in block.txids
+    ]
+
+
 class BlockFollower:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
@@ -137,13 +153,26 @@ async def finalize_step(ctx: EngineContext) -> int:
     for c, info in zip(candidates, infos, strict=True):
         if info is not None and not info.success:
             log.error("engine.finalize.solid_receipt_not_success", payout_id=c.payout_id)
-    if not ready:
+    missing = [c for c, info in zip(candidates, infos, strict=True) if info is None]
+    orphaned = await _orphaned(ctx, missing) if missing else []
+    if not ready and not orphaned:
         return 0
     now = utcnow()
     n = 0
     async with ctx.write() as session:
         for pid in ready:
             n += int(await repo.finalize(session, pid, now=now, lock=ctx.postgres))
+        for c in orphaned:
+            if await repo.unconfirm_orphaned(
+                session, c.payout_id, c.txid, now=now, lock=ctx.postgres
+            ):
+                PAYOUT_EVENTS.labels("orphaned").inc()
+                log.error(
+                    "engine.reorg.orphaned",
+                    payout_id=c.payout_id,
+                    txid=c.txid,
+                    block=c.block_number,
+                )
     PAYOUT_EVENTS.labels("finalized").inc(n)
     log.info("engine.finalized", payouts=n, solid=solid)
     return n

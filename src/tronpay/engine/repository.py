@@ -528,6 +528,41 @@ async def finalize(session: AsyncSession, payout_id: str, *, now: datetime, lock
     return True
 
 
+async def unconfirm_orphaned(
+    session: AsyncSession, payout_id: str, txid: str, *, now: datetime, lock: bool
+) -> bool:
+    """The block that held this confirmed payout's transaction is no longer on the chain:
+    the attempt is live again (same bytes; it may be included again or expire) and the
+    payout goes back to ``submitted``."""
+    attempt = await _attempt_for_update(session, txid, lock=lock)
+    payout = await _payout_for_update(session, payout_id, lock=lock)
+    if (
+        attempt is None
+        or payout is None
+        or attempt.status != AttemptStatus.INCLUDED.value
+        or payout.status != PayoutStatus.CONFIRMED.value
+        or payout.txid != txid
+    ):
+        return False
+    check_attempt_transition(AttemptStatus.INCLUDED, AttemptStatus.BROADCAST)
+    attempt.status = AttemptStatus.BROADCAST.value
+    attempt.block_number = None
+    attempt.block_timestamp_ms = None
+    attempt.receipt_result = None
+    attempt.updated_at = now
+    await transition(
+        session,
+        payout,
+        PayoutStatus.SUBMITTED,
+        actor=ENGINE_ACTOR,
+        action="payout.unconfirm_orphaned",
+        now=now,
+        fee_paid=None,
+        energy_used=None,
+    )
+    return True
+
+
 @dataclass(frozen=True)
 class FinalizedPayout:
     payout_id: str

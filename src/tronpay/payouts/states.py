@@ -74,7 +74,9 @@ ATTEMPT_TRANSITIONS: Final[dict[AttemptStatus, frozenset[AttemptStatus]]] = {
     AttemptStatus.BROADCAST: frozenset(
         {AttemptStatus.INCLUDED, AttemptStatus.FAILED, AttemptStatus.EXPIRED}
     ),
-    AttemptStatus.INCLUDED: frozenset(),
+    AttemptStatus.INCLUDED: frozenset(
+        {AttemptStatus.BROADCAST}  # engine: its block was orphaned before it solidified
+    ),
     AttemptStatus.FAILED: frozenset(),
     AttemptStatus.EXPIRED: frozenset(),
 }
