@@ -52,7 +52,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before it returns. The engine persists each signed transaction
+    # before broadcasting it; a commit lost to a power cut could lead to signing it again.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
