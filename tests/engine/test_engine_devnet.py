@@ -7,6 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,7 +34,13 @@ from tronpay.kit.clock import utcnow
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.service import PayoutContext, create_payout, new_payout
-from tronpay.payouts.states import Actor, PayoutStatus, transition
+from tronpay.payouts.states import (
+    ATTEMPT_TRANSITIONS,
+    Actor,
+    AttemptStatus,
+    PayoutStatus,
+    transition,
+)
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
 from tronpay.tron.address import to_hex
@@ -299,15 +307,14 @@ async def _blocked_as(h: Harness, pid: str, reason: str) -> bool:
     return p.status == "queued" and p.blocked_reason == reason
 
 
-async def test_confirmation_in_an_orphaned_block_is_undone_and_paid_once(
-    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
-) -> None:
-    """A node reported the receipt in block 1, but block 1 on the chain does not hold the
-    transaction (a reorg): the payout must not finalize; the same signed bytes are sent again
-    and confirmed where they really land."""
-    to = addr(196)
+async def _confirm_in_a_block_without_the_tx(
+    sessionmaker: async_sessionmaker[AsyncSession], url: str, n: int
+) -> tuple[str, str, str]:
+    """A payout whose receipt a (lying or forked) node reported in block 1, while block 1 on
+    the chain does not hold the transaction. The signed bytes were never broadcast."""
+    to = addr(n)
     (pid,) = await add_payouts(sessionmaker, [(USDT, to, 2_000_000)])
-    async with NodeClient([live_devnet.url], timeout=httpx.Timeout(3.0)) as node:
+    async with NodeClient([url], timeout=httpx.Timeout(3.0)) as node:
         await wait_for(_head_at_least(node, 3), 10, what="a few blocks")
         tx, txid = signed_usdt(await node.now_block(), to, 2_000_000)
     signed = decode_transaction(tx)
@@ -316,7 +323,7 @@ async def test_confirmation_in_an_orphaned_block_is_undone_and_paid_once(
         payout = (await s.scalars(select(Payout).where(Payout.id == pid))).one()
         s.add(
             PayoutAttempt(
-                id="pa_orphan",
+                id=f"pa_orphan_{n}",
                 payout_id=pid,
                 txid=txid,
                 raw_data=signed.raw,
@@ -333,6 +340,43 @@ async def test_confirmation_in_an_orphaned_block_is_undone_and_paid_once(
         )
         fake = TransactionInfo(txid, 1, 1, 1, "SUCCESS", False, "", 1, 1, 0, 0, 0)
         assert (await apply_receipt(s, fake, now=now, lock=False)).outcome == "confirmed"
+    return pid, txid, to
+
+
+def _orphan_alarms() -> float:
+    value = REGISTRY.get_sample_value("tronpay_engine_payout_events_total", {"event": "orphaned"})
+    return value or 0.0
+
+
+async def test_orphaned_confirmation_without_recovery_never_finalizes(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    live_devnet: DevnetHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should the attempt table make ``included`` terminal again, the engine still never
+    finalizes an orphaned confirmation: it raises the alarm, keeps the payout ``confirmed``
+    and re-signs nothing."""
+    monkeypatch.setitem(ATTEMPT_TRANSITIONS, AttemptStatus.INCLUDED, frozenset())
+    pid, txid, _to = await _confirm_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 197)
+    before = _orphan_alarms()
+    async with make_harness(sessionmaker, live_devnet.url) as h:
+
+        async def alarmed() -> bool:
+            return _orphan_alarms() > before
+
+        await wait_for(alarmed, 20, what="the orphan alarm")
+        payout = (await h.payouts())[pid]
+        attempts = await h.attempts(pid)
+    assert payout.status == "confirmed"
+    assert [(a.txid, a.status) for a in attempts] == [(txid, "included")]
+
+
+async def test_orphaned_confirmation_is_undone_and_the_same_bytes_resent(
+    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
+) -> None:
+    """The payout goes back to ``submitted`` (attempt ``included -> broadcast``), the same
+    bytes are sent again and confirmed where they really land; one transfer in the end."""
+    pid, txid, to = await _confirm_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 196)
     async with make_harness(sessionmaker, live_devnet.url) as h:
         done = await h.wait_statuses([pid], {"finalized"}, timeout=60)
         attempts = await h.attempts(pid)

@@ -163,16 +163,17 @@ async def finalize_step(ctx: EngineContext) -> int:
         for pid in ready:
             n += int(await repo.finalize(session, pid, now=now, lock=ctx.postgres))
         for c in orphaned:
-            if await repo.unconfirm_orphaned(
+            recovered = await repo.unconfirm_orphaned(
                 session, c.payout_id, c.txid, now=now, lock=ctx.postgres
-            ):
-                PAYOUT_EVENTS.labels("orphaned").inc()
-                log.error(
-                    "engine.reorg.orphaned",
-                    payout_id=c.payout_id,
-                    txid=c.txid,
-                    block=c.block_number,
-                )
+            )
+            PAYOUT_EVENTS.labels("orphaned").inc()
+            log.error(
+                "engine.reorg.orphaned",
+                payout_id=c.payout_id,
+                txid=c.txid,
+                block=c.block_number,
+                resent=recovered,
+            )
     PAYOUT_EVENTS.labels("finalized").inc(n)
     log.info("engine.finalized", payouts=n, solid=solid)
     return n

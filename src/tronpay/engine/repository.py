@@ -21,6 +21,7 @@ from tronpay.engine.signing import SignedTx
 from tronpay.kit.ids import new_id
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import (
+    ATTEMPT_TRANSITIONS,
     Actor,
     AttemptStatus,
     PayoutStatus,
@@ -528,12 +529,21 @@ async def finalize(session: AsyncSession, payout_id: str, *, now: datetime, lock
     return True
 
 
+def orphan_recovery_enabled() -> bool:
+    """Whether the attempt table lets an orphaned inclusion become live again."""
+    return AttemptStatus.BROADCAST in ATTEMPT_TRANSITIONS[AttemptStatus.INCLUDED]
+
+
 async def unconfirm_orphaned(
     session: AsyncSession, payout_id: str, txid: str, *, now: datetime, lock: bool
 ) -> bool:
     """The block that held this confirmed payout's transaction is no longer on the chain:
     the attempt is live again (same bytes; it may be included again or expire) and the
-    payout goes back to ``submitted``."""
+    payout goes back to ``submitted``.
+
+    Uses the attempt transition ``included -> broadcast``; were the shared table to make
+    ``included`` terminal again this returns False and the payout stays ``confirmed`` (it
+    never finalizes, which is safe: nothing is re-signed) and the caller raises the alarm."""
     attempt = await _attempt_for_update(session, txid, lock=lock)
     payout = await _payout_for_update(session, payout_id, lock=lock)
     if (
@@ -543,6 +553,8 @@ async def unconfirm_orphaned(
         or payout.status != PayoutStatus.CONFIRMED.value
         or payout.txid != txid
     ):
+        return False
+    if not orphan_recovery_enabled():
         return False
     check_attempt_transition(AttemptStatus.INCLUDED, AttemptStatus.BROADCAST)
     attempt.status = AttemptStatus.BROADCAST.value
