@@ -13,16 +13,21 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from conftest import DEFAULT_POSTGRES_URL
 from node.support import DEMO_HEX, DEMO_KEY, addr, clear_faults, ledger, set_faults
 from tron_devnet.genesis import demo_private_key
 from tron_devnet.testing import run_devnet
@@ -102,12 +107,38 @@ async def _status_counts(sessionmaker: object) -> Counter[str]:
         return Counter({status: int(n) for status, n in rows.all()})
 
 
-async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+async def chaos_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database the worker subprocesses share: a SQLite file or a throw-away
+    PostgreSQL database (skipped when PostgreSQL is unreachable, unless required)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'chaos.db'}"
+        return
+    base = os.environ.get("TRONPAY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("TRONPAY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    name = f"tronpay_chaos_{secrets.token_hex(5)}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(
+    tmp_path: Path, chaos_db_url: str
+) -> None:
     rng = random.Random(SEED)
     key_file = tmp_path / "hot.key"
     key_file.write_text(demo_private_key().hex())
     key_file.chmod(0o600)
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'chaos.db'}"
+    db_url = chaos_db_url
     db = create_engine(db_url)
     async with db.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
