@@ -1,9 +1,10 @@
 """The FastAPI application: ``create_app(settings)``.
 
 State on ``app.state``: ``settings``, ``engine``, ``sessionmaker``, ``jwt_verifier``,
-``policy``, ``payout_context`` and ``readiness`` (a registry others add checks to). They are
-built eagerly in ``create_app`` (so in-process test transports work without a lifespan);
-the lifespan disposes the engine at shutdown.
+``policy``, ``payout_context``, ``payout_writer`` (group commit of creates) and
+``readiness`` (a registry others add checks to). They are built eagerly in ``create_app``
+(so in-process test transports work without a lifespan); the lifespan starts the payout
+writer, and at shutdown drains it and disposes the engine.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from tronpay.config import Settings
 from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
 from tronpay.payouts.endpoints import router as payouts_router
 from tronpay.payouts.service import PayoutContext
+from tronpay.payouts.writer import PayoutWriter
+from tronpay.payouts.quote import router as quote_router
 from tronpay.policy import PolicyService, load_policy
+from tronpay.runtime import install as install_chain
+from tronpay.runtime import running as chain_running
 
 log = structlog.get_logger(__name__)
 
@@ -62,15 +67,23 @@ def auth_config(settings: Settings) -> AuthConfig:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("app.started", version=__version__, network=app.state.settings.network.value)
+    writer: PayoutWriter = app.state.payout_writer
+    writer.start()
     try:
-        yield
+        async with chain_running(app):
+            yield
     finally:
+        # Drain: every create already queued is written (or refused) before the engine goes.
+        await writer.stop()
         await app.state.engine.dispose()
         log.info("app.stopped")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application. Raises ``ConfigError`` on an unsafe configuration."""
+def create_app(settings: Settings | None = None, *, with_engine: bool = False) -> FastAPI:
+    """Build the application. Raises ``ConfigError`` on an unsafe configuration.
+
+    ``with_engine``: run the payout engine inside this process (``tronpay serve``), with its
+    dependencies in ``/ready``."""
     settings = (settings or Settings()).with_dev_defaults()
     settings.check_startup()
 
@@ -91,11 +104,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.jwt_verifier = JWTVerifier.from_config(auth_config(settings))
     app.state.policy = PolicyService(load_policy(settings.policy_file))
-    app.state.payout_context = PayoutContext(
-        policy=app.state.policy, hot_wallet_address=settings.hot_wallet_address
-    )
     readiness = ReadinessRegistry()
     app.state.readiness = readiness
+    chain = install_chain(app, settings, with_engine=with_engine)
+    app.state.payout_context = PayoutContext(
+        policy=app.state.policy, hot_wallet_address=chain.hot_wallet
+    )
+    # Group commit of POST /v1/payouts; started and drained by the lifespan. Without a
+    # running lifespan (in-process tests) creates are written one at a time.
+    app.state.payout_writer = PayoutWriter(app.state.sessionmaker, app.state.payout_context)
 
     async def database_ready() -> None:
         async with read_transaction(app.state.sessionmaker) as session:
@@ -132,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=200 if ok else 503,
         )
 
+    app.include_router(quote_router)
     app.include_router(payouts_router)
     app.include_router(batches_router)
     app.include_router(audit_router)

@@ -109,7 +109,12 @@ async def test_edited_row_is_found(sessionmaker: Maker, statement: str) -> None:
 
 async def test_edited_row_with_recomputed_hash_breaks_the_next_link(sessionmaker: Maker) -> None:
     await write_entries(sessionmaker, 8)
-    await raw(sessionmaker, "UPDATE audit_entries SET hash = 'f' || substr(hash, 2) WHERE seq = 5")
+    # Flip the first hex digit (a fixed 'f' would be no change for 1 hash in 16).
+    await raw(
+        sessionmaker,
+        "UPDATE audit_entries SET hash = CASE WHEN substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END"
+        " || substr(hash, 2) WHERE seq = 5",
+    )
     result = await verify(sessionmaker)
     assert result.first_broken == 5
     # Even a forger who rewrites entry 5 consistently cannot hide it: entry 6 no longer links.

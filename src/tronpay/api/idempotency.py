@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tronpay.api.models import IdempotencyRecord
 from tronpay.errors import Conflict, ValidationFailed
@@ -56,6 +56,84 @@ class IdempotencyInProgress(Conflict):
 class StoredResponse:
     status: int
     body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """What is stored for a key: its request and (once committed) its response."""
+
+    operation: str
+    request_hash: str
+    stored: StoredResponse | None
+
+
+_IN_CHUNK: Final = 500
+
+
+def replay_headers(stored: StoredResponse) -> dict[str, str]:
+    """Headers of a replayed response (``Location`` for a replayed 201 with an ``id``)."""
+    headers = {REPLAYED_HEADER: "true"}
+    if stored.status == 201 and isinstance(stored.body.get("id"), str):
+        headers["Location"] = f"/v1/payouts/{stored.body['id']}"
+    return headers
+
+
+def resolve(record: KeyRecord, *, operation: str, fingerprint: str) -> StoredResponse:
+    """The stored response for a request whose key is already taken, or the error it gets."""
+    if record.request_hash != fingerprint or record.operation != operation:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for a different request; use a new key"
+        )
+    if record.stored is None:
+        raise IdempotencyInProgress("retry in a moment")
+    return record.stored
+
+
+async def lookup_many(
+    connection: AsyncConnection, subject: str, keys: list[str]
+) -> dict[str, KeyRecord]:
+    """The committed records of ``subject`` for ``keys`` (one query per 500 keys)."""
+    table = IDEMPOTENCY_TABLE
+    found: dict[str, KeyRecord] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start : start + _IN_CHUNK]
+        result = await connection.execute(
+            select(
+                table.c.key,
+                table.c.operation,
+                table.c.request_hash,
+                table.c.response_status,
+                table.c.response_body,
+            ).where(table.c.subject == subject, table.c.key.in_(chunk))
+        )
+        for row in result:
+            stored = (
+                None
+                if row.response_status is None or row.response_body is None
+                else StoredResponse(status=row.response_status, body=row.response_body)
+            )
+            found[row.key] = KeyRecord(
+                operation=row.operation, request_hash=row.request_hash, stored=stored
+            )
+    return found
+
+
+async def claim_many(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Claim many keys at once, each row with its response (plain INSERT: a key taken
+    meanwhile by another transaction raises ``IntegrityError``; the caller then falls back
+    to ``claim`` one at a time)."""
+    if rows:
+        await connection.execute(IDEMPOTENCY_TABLE.insert(), rows)
+
+
+async def release_many(connection: AsyncConnection, subject: str, keys: list[str]) -> None:
+    """Drop claims made in this transaction whose work was refused (errors are not stored)."""
+    table = IDEMPOTENCY_TABLE
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start : start + _IN_CHUNK]
+        await connection.execute(
+            table.delete().where(table.c.subject == subject, table.c.key.in_(chunk))
+        )
 
 
 def check_key(key: str | None, *, required: bool) -> str | None:
@@ -119,13 +197,16 @@ async def claim(
             ).where(table.c.subject == subject, table.c.key == key)
         )
     ).one()
-    if record.request_hash != fingerprint or record.operation != operation:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was used for a different request; use a new key"
-        )
-    if record.response_status is None or record.response_body is None:
-        raise IdempotencyInProgress("retry in a moment")
-    return StoredResponse(status=record.response_status, body=record.response_body)
+    stored = (
+        None
+        if record.response_status is None or record.response_body is None
+        else StoredResponse(status=record.response_status, body=record.response_body)
+    )
+    return resolve(
+        KeyRecord(operation=record.operation, request_hash=record.request_hash, stored=stored),
+        operation=operation,
+        fingerprint=fingerprint,
+    )
 
 
 async def store_response(

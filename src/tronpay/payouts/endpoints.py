@@ -13,7 +13,7 @@ from tronpay.api.deps import actor_of, as_utc
 from tronpay.api.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND, VALIDATION_ERROR, problem
 from tronpay.auth import Principal, Scope
 from tronpay.auth.dependencies import require_scopes
-from tronpay.db.session import ReadSessionDep, SessionDep
+from tronpay.db.session import ReadSessionDep, SessionDep, sessionmaker_of
 from tronpay.kit.clock import utcnow
 from tronpay.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from tronpay.payouts import service
@@ -21,6 +21,13 @@ from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutCreate, PayoutList, PayoutOut
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.states import PayoutStatus
+from tronpay.payouts.writer import (
+    OPERATION,
+    CreateIntent,
+    PayoutWriter,
+    create_one,
+    respond_headers,
+)
 
 router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
@@ -54,8 +61,6 @@ async def create_payout(
     request: Request,
     body: PayoutCreate,
     principal: Writer,
-    ctx: Ctx,
-    session: SessionDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -68,28 +73,29 @@ async def create_payout(
     key = idempotency.check_key(idempotency_key, required=True)
     assert key is not None  # noqa: S101 - required=True guarantees it
     now = utcnow()
+    state = request.app.state
+    ctx: PayoutContext = state.payout_context
     actor = actor_of(request, principal)
-    # The response is fully known before any write (the id, status and timestamps are decided
-    # here), so it is stored with the key claim itself: one statement fewer, and a refusal
-    # below (policy, duplicate reference) rolls the claim back with everything else.
-    payout = service.new_payout(ctx, body, actor=actor, idempotency_key=key, now=now)
-    out = PayoutOut.from_model(payout).model_dump(mode="json")
-    stored = await idempotency.claim(
-        session,
+    # Everything is decided here, before any write (id, status, timestamps, the response);
+    # the writer commits it together with other requests' creates (group commit).
+    intent = CreateIntent(
         subject=principal.subject,
         key=key,
-        operation="payouts.create",
-        fingerprint=idempotency.request_hash("payouts.create", body.model_dump(mode="json")),
+        fingerprint=idempotency.request_hash(OPERATION, body.model_dump(mode="json")),
+        payout=service.prepare_payout(ctx, body, actor=actor, idempotency_key=key, now=now),
+        actor=actor,
         now=now,
-        response=idempotency.StoredResponse(status=201, body=out),
     )
-    if stored is not None:
-        headers = {idempotency.REPLAYED_HEADER: "true"}
-        if stored.status == 201 and isinstance(stored.body.get("id"), str):
-            headers["Location"] = f"/v1/payouts/{stored.body['id']}"
-        return JSONResponse(stored.body, status_code=stored.status, headers=headers)
-    await service.create_payout(session, ctx, payout, actor=actor, now=now)
-    return JSONResponse(out, status_code=201, headers={"Location": f"/v1/payouts/{payout.id}"})
+    writer: PayoutWriter | None = getattr(state, "payout_writer", None)
+    if writer is not None:
+        outcome = await writer.submit(intent)
+    else:
+        outcome = await create_one(sessionmaker_of(request), ctx, intent)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.failure is not None:
+        raise outcome.failure
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=respond_headers(outcome))
 
 
 @router.get(

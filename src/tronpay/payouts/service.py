@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import structlog
 from sqlalchemy import Table, insert
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tronpay.kit.ids import new_id
+from tronpay.kit.money import format_amount
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts import repository
 from tronpay.payouts.events import emit, payout_snapshot
@@ -27,13 +29,25 @@ log = structlog.get_logger(__name__)
 PAYOUTS_TABLE: Table = Payout.__table__  # type: ignore[assignment]
 
 
+# Column name -> mapped attribute name (``metadata`` is stored from ``Payout.meta``).
+_ATTRIBUTE_OF: Final[dict[str, str]] = {
+    column.name: attr.key for attr in Payout.__mapper__.column_attrs for column in attr.columns
+}
+
+
 def payout_row(payout: Payout) -> dict[str, object]:
     """Column values of a new payout, keyed by column name (for Core inserts)."""
-    return {
-        column.name: getattr(payout, attr.key)
-        for attr in Payout.__mapper__.column_attrs
-        for column in attr.columns
-    }
+    return {name: getattr(payout, key) for name, key in _ATTRIBUTE_OF.items()}
+
+
+def payout_from_row(row: dict[str, Any]) -> Payout:
+    """A transient ``Payout`` from the column values of ``payout_row`` / ``prepare_payout``."""
+    return Payout(**{key: row[name] for name, key in _ATTRIBUTE_OF.items()})
+
+
+def json_datetime(moment: datetime) -> str:
+    """A UTC datetime as the API writes it (the same text pydantic produces)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class PayoutNotFound(NotFound):
@@ -120,6 +134,113 @@ def new_payout(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedPayout:
+    """A create request decided in full before anything is written.
+
+    ``row``: every column of the new ``payouts`` row (for a Core insert); ``body``: the 201
+    response (``PayoutOut`` as JSON, built without pydantic on the hot path); ``snapshot``:
+    what the outbox event and the audit entry carry (``payout_snapshot``'s shape).
+    """
+
+    row: dict[str, Any]
+    body: dict[str, Any]
+    snapshot: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        payout_id: str = self.row["id"]
+        return payout_id
+
+
+def prepare_payout(
+    ctx: PayoutContext,
+    data: PayoutCreate,
+    *,
+    actor: Actor,
+    idempotency_key: str | None,
+    now: datetime,
+) -> PreparedPayout:
+    """``new_payout`` without an ORM object: the row, the response and the snapshot."""
+    check_recipient(data.to, ctx.hot_wallet_address)
+    amount = data.amount_units
+    asset = data.asset.value
+    status = (
+        PayoutStatus.PENDING_APPROVAL.value
+        if ctx.policy.needs_approval(asset, amount)
+        else PayoutStatus.QUEUED.value
+    )
+    payout_id = new_id("po")
+    amount_text = format_amount(amount)
+    stamp = json_datetime(now)
+    row: dict[str, Any] = dict.fromkeys(_ATTRIBUTE_OF)
+    row.update(
+        id=payout_id,
+        client=actor.principal,
+        reference=data.reference,
+        to_address=data.to,
+        asset=asset,
+        amount=amount,
+        memo=data.memo,
+        metadata=data.metadata,
+        status=status,
+        created_by=actor.principal,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+        attempt_count=0,
+        version=1,
+    )
+    snapshot: dict[str, Any] = {
+        "id": payout_id,
+        "status": status,
+        "to": data.to,
+        "asset": asset,
+        "amount": amount_text,
+        "reference": data.reference,
+        "batch_id": None,
+        "blocked_reason": None,
+        "failure_reason": None,
+        "created_by": actor.principal,
+        "approved_by": None,
+        "txid": None,
+    }
+    body: dict[str, Any] = {
+        "id": payout_id,
+        "status": status,
+        "to": data.to,
+        "asset": asset,
+        "amount": amount_text,
+        "reference": data.reference,
+        "memo": data.memo,
+        "metadata": data.metadata,
+        "blocked_reason": None,
+        "failure_reason": None,
+        "batch_id": None,
+        "created_by": actor.principal,
+        "approved_by": None,
+        "txid": None,
+        "fee_limit": None,
+        "fee_paid": None,
+        "energy_used": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    return PreparedPayout(row=row, body=body, snapshot=snapshot)
+
+
+async def create_prepared(
+    session: AsyncSession,
+    ctx: PayoutContext,
+    prepared: PreparedPayout,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """``create_payout`` for a ``PreparedPayout`` (the one-at-a-time path of the writer)."""
+    await _persist(session, ctx, prepared.row, prepared.snapshot, actor=actor, now=now)
+
+
 async def create_payout(
     session: AsyncSession,
     ctx: PayoutContext,
@@ -131,26 +252,39 @@ async def create_payout(
     """Persist a payout made by ``new_payout``: row, outbox event, policy reservation and
     audit entry, in the caller's transaction. Raises ``DuplicateReference`` or a
     ``PolicyViolation`` (the caller rolls back)."""
+    await _persist(session, ctx, payout_row(payout), payout_snapshot(payout), actor=actor, now=now)
+    return payout
+
+
+async def _persist(
+    session: AsyncSession,
+    ctx: PayoutContext,
+    row: dict[str, Any],
+    snapshot: dict[str, Any],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
     # A Core insert (the hot path; the unit of work adds nothing for one new row). The unique
     # (client, reference) constraint is the duplicate check: no SELECT before it.
     connection = await session.connection()
     try:
-        await connection.execute(insert(PAYOUTS_TABLE), [payout_row(payout)])
+        await connection.execute(insert(PAYOUTS_TABLE), [row])
     except IntegrityError as exc:
-        raise DuplicateReference(f"reference {payout.reference!r} is already used") from exc
-    snapshot = payout_snapshot(payout)
-    await emit(session, topic="payout.created", entity_id=payout.id, data=snapshot, now=now)
+        raise DuplicateReference(f"reference {row['reference']!r} is already used") from exc
+    payout_id: str = row["id"]
+    await emit(session, topic="payout.created", entity_id=payout_id, data=snapshot, now=now)
     # The two serializing steps (the policy's per-asset lock, the audit chain head) come
     # last, so the locks are held for as short a time as possible before the commit.
     decision = await ctx.policy.check_and_reserve(
         session,
-        payout_id=payout.id,
-        asset=payout.asset,
-        destination=payout.to_address,
-        amount=payout.amount,
+        payout_id=payout_id,
+        asset=row["asset"],
+        destination=row["to_address"],
+        amount=row["amount"],
         now=now,
     )
-    if decision.needs_approval != (payout.status == PayoutStatus.PENDING_APPROVAL.value):
+    if decision.needs_approval != (row["status"] == PayoutStatus.PENDING_APPROVAL.value):
         raise RuntimeError("policy decision disagrees with its approval threshold")
     await audit_record(
         session,
@@ -158,12 +292,11 @@ async def create_payout(
         principal=actor.principal,
         request_id=actor.request_id,
         entity_type="payout",
-        entity_id=payout.id,
+        entity_id=payout_id,
         before=None,
         after=snapshot,
     )
-    log.info("payout.created", payout_id=payout.id, status=payout.status, asset=payout.asset)
-    return payout
+    log.info("payout.created", payout_id=payout_id, status=row["status"], asset=row["asset"])
 
 
 async def get_payout(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -235,16 +235,23 @@ class PolicyService:
         items: Sequence[ReservationRequest],
         *,
         now: datetime | None = None,
+        new_payouts: bool = False,
     ) -> list[PolicyDecision | PolicyViolation]:
         """Batch form: one lock and one set of sums per asset, one bulk insert.
 
         Returns, per item and in order, a ``PolicyDecision`` (reserved) or the
         ``PolicyViolation`` it failed with (nothing reserved for that item). Items are judged
-        in order, so earlier items consume capacity first.
+        in order, so earlier items consume capacity first. ``new_payouts=True`` promises that
+        no item holds a reservation yet (fresh payout ids): the lookup of held amounts is
+        skipped.
         """
         moment = _utc(now)
         results: list[PolicyDecision | PolicyViolation] = []
-        existing = await self._existing_reservations(session, [item.payout_id for item in items])
+        existing = (
+            {}
+            if new_payouts
+            else await self._existing_reservations(session, [item.payout_id for item in items])
+        )
         assets = sorted({item.asset.upper() for item in items})
         asset_totals: dict[str, int] = {}
         destination_totals: dict[tuple[str, str], int] = {}
@@ -299,7 +306,8 @@ class PolicyService:
             )
             results.append(PolicyDecision(needs_approval=self.needs_approval(asset, item.amount)))
         if rows:
-            await session.execute(insert(PolicyReservation), rows)
+            # A Core executemany: no ORM bookkeeping and no RETURNING per row.
+            await session.execute(_RES.insert(), rows)
         return results
 
     async def release(

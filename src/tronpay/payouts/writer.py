@@ -1,0 +1,473 @@
+"""Group commit for ``POST /v1/payouts``: one writer task per process, many creates per commit.
+
+The request handler validates and decides everything it can without the database (body,
+address, amount, hot wallet, request hash, the payout row and its 201 response) and hands a
+``CreateIntent`` to ``PayoutWriter.submit``. ONE writer task drains the queue: it takes
+whatever has arrived (up to ``max_group`` intents) and writes them in ONE write transaction:
+
+1. idempotency: keys repeated inside the group are folded onto their first request (same
+   body: the later ones replay its answer; different body: ``idempotency_key_reused``); the
+   committed records of all keys are read with one query (replay / reused / in progress);
+2. duplicate references: one query, plus references repeated inside the group;
+3. the key claims and the payout rows are inserted with executemany, BEFORE the policy
+   lock (the lock order of the one-at-a-time path: key and reference indexes, then the
+   policy's asset locks, then the audit chain head, so no two paths wait on each other in a
+   cycle);
+4. the policy for the whole group, under one lock per asset (``check_and_reserve_many``);
+   refused items have their claim and row deleted again in the same transaction;
+5. outbox events (executemany) and the audit entries (``record_many``: one head lock);
+6. commit, then every request gets its own answer (201, replay, or its 4xx error).
+
+Per-item refusals are decided in Python, so one bad item never fails its neighbours. A
+database error in the group (e.g. another process committed the same key or reference
+meanwhile, or a deadlock) rolls the whole group back, and its items are written one at a
+time through ``create_one`` (the claim-first path, which handles those races). Nothing is
+answered before its commit. A request whose client goes away is still written or not as a
+whole (the handler awaits a shielded future); a retry with the same key replays it.
+``stop`` drains the queue, then ends the task; after that (and before ``start``) ``submit``
+writes one at a time in the caller's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import structlog
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tronpay.api import idempotency
+from tronpay.api.idempotency import IdempotencyKeyReused, StoredResponse
+from tronpay.audit import AuditRecord, record_many
+from tronpay.db.session import write_transaction
+from tronpay.errors import TronpayError
+from tronpay.kit.clock import utcnow
+from tronpay.payouts import repository, service
+from tronpay.payouts.events import emit_many, outbox_row
+from tronpay.payouts.service import (
+    PAYOUTS_TABLE,
+    DuplicateReference,
+    PayoutContext,
+    PreparedPayout,
+)
+from tronpay.payouts.states import Actor, PayoutStatus
+from tronpay.policy import PolicyDecision, ReservationRequest
+
+log = structlog.get_logger(__name__)
+
+OPERATION: Final = "payouts.create"
+DEFAULT_MAX_GROUP: Final = 256
+DEFAULT_LINGER_S: Final = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIntent:
+    """One validated create request, ready to be written."""
+
+    subject: str
+    key: str
+    fingerprint: str
+    payout: PreparedPayout
+    actor: Actor
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOutcome:
+    """The answer to one create request: the response, or the error to raise."""
+
+    status: int = 201
+    body: dict[str, Any] | None = None
+    replayed: bool = False
+    error: TronpayError | None = None
+    failure: BaseException | None = None
+
+    @classmethod
+    def refused(cls, error: TronpayError) -> CreateOutcome:
+        return cls(status=error.status, error=error)
+
+    @classmethod
+    def replay(cls, stored: StoredResponse) -> CreateOutcome:
+        return cls(status=stored.status, body=stored.body, replayed=True)
+
+    def as_replay(self) -> CreateOutcome:
+        """What a repeated request with the same key and body gets."""
+        if self.error is not None or self.failure is not None:
+            return self
+        return CreateOutcome(status=self.status, body=self.body, replayed=True)
+
+
+async def create_one(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: PayoutContext, intent: CreateIntent
+) -> CreateOutcome:
+    """Write one intent in its own transaction (claim first, then the work)."""
+    try:
+        async with write_transaction(sessionmaker) as session:
+            stored = await idempotency.claim(
+                session,
+                subject=intent.subject,
+                key=intent.key,
+                operation=OPERATION,
+                fingerprint=intent.fingerprint,
+                now=intent.now,
+                response=StoredResponse(status=201, body=intent.payout.body),
+            )
+            if stored is not None:
+                return CreateOutcome.replay(stored)
+            await service.create_prepared(
+                session, ctx, intent.payout, actor=intent.actor, now=intent.now
+            )
+    except TronpayError as error:
+        return CreateOutcome.refused(error)
+    return CreateOutcome(status=201, body=intent.payout.body)
+
+
+_Pending = tuple[CreateIntent, "asyncio.Future[CreateOutcome]"]
+
+
+class PayoutWriter:
+    """The group-commit writer of one process (see the module docstring)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        ctx: PayoutContext,
+        *,
+        max_group: int = DEFAULT_MAX_GROUP,
+        linger_s: float = DEFAULT_LINGER_S,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._ctx = ctx
+        self._max_group = max_group
+        self._linger_s = linger_s
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._accepting = False
+        self.groups_written = 0
+
+    @property
+    def running(self) -> bool:
+        return self._accepting and self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start the writer task on the running loop (the app lifespan calls this)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._queue = asyncio.Queue()
+        self._accepting = True
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name="tronpay.payouts.writer"
+        )
+        log.info("payouts.writer.started", max_group=self._max_group)
+
+    async def stop(self) -> None:
+        """Stop accepting, write everything already queued, then end the task."""
+        task = self._task
+        if task is None:
+            return
+        self._accepting = False
+        self._queue.put_nowait(None)
+        await task
+        self._task = None
+        log.info("payouts.writer.stopped", groups=self.groups_written)
+
+    async def submit(self, intent: CreateIntent) -> CreateOutcome:
+        """Queue ``intent`` and wait for its committed answer."""
+        if not self.running:
+            return await create_one(self._sessionmaker, self._ctx, intent)
+        future: asyncio.Future[CreateOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((intent, future))
+        # Shielded: a caller that goes away does not cancel the write of its intent.
+        return await asyncio.shield(future)
+
+    # --- the writer task --------------------------------------------------------------------
+
+    def _drain_into(self, group: list[_Pending]) -> bool:
+        """Move queued intents into ``group`` (up to the maximum); True when told to stop."""
+        while len(group) < self._max_group:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return False
+            if item is None:
+                return True
+            group.append(item)
+        return False
+
+    async def _run(self) -> None:
+        group: list[_Pending] = []
+        try:
+            while True:
+                first = await self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                stopping = self._drain_into(group)
+                if not stopping and self._linger_s > 0 and len(group) < self._max_group:
+                    await asyncio.sleep(self._linger_s)
+                    stopping = self._drain_into(group)
+                await self._write(group)
+                group = []
+                if stopping:
+                    # Everything submitted before ``stop`` was queued before its marker.
+                    return
+        finally:
+            # Only reached with work left when the task is cancelled: never leave a request
+            # waiting forever (its transaction, if any, was rolled back).
+            self._accepting = False
+            leftover = list(group)
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None:
+                    leftover.append(item)
+            for _, future in leftover:
+                if not future.done():
+                    future.set_result(
+                        CreateOutcome(status=500, failure=RuntimeError("payout writer stopped"))
+                    )
+
+    async def _write(self, group: list[_Pending]) -> None:
+        intents = [intent for intent, _ in group]
+        try:
+            outcomes = await self._write_group(intents)
+        except DBAPIError as exc:
+            # Another transaction took a key or reference meanwhile (or a deadlock): the group
+            # was rolled back; write its items one at a time through the claim-first path.
+            log.warning(
+                "payouts.writer.group_retry",
+                size=len(intents),
+                error_type=type(exc.orig).__name__ if exc.orig is not None else "DBAPIError",
+            )
+            outcomes = [await self._one_safely(intent) for intent in intents]
+        except Exception as exc:
+            log.error(
+                "payouts.writer.group_failed", size=len(intents), error_type=type(exc).__name__
+            )
+            outcomes = [CreateOutcome(status=500, failure=exc) for _ in intents]
+        self.groups_written += 1
+        for (_, future), outcome in zip(group, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+    async def _one_safely(self, intent: CreateIntent) -> CreateOutcome:
+        try:
+            return await create_one(self._sessionmaker, self._ctx, intent)
+        except Exception as exc:
+            return CreateOutcome(status=500, failure=exc)
+
+    async def _write_group(self, intents: list[CreateIntent]) -> list[CreateOutcome]:
+        outcomes: list[CreateOutcome | None] = [None] * len(intents)
+        # 1a. keys repeated inside the group fold onto their first request.
+        leaders: dict[tuple[str, str], int] = {}
+        followers: list[tuple[int, int]] = []
+        for index, intent in enumerate(intents):
+            leader = leaders.setdefault((intent.subject, intent.key), index)
+            if leader == index:
+                continue
+            if intents[leader].fingerprint == intent.fingerprint:
+                followers.append((index, leader))
+            else:
+                outcomes[index] = CreateOutcome.refused(
+                    IdempotencyKeyReused(
+                        "this Idempotency-Key was used for a different request; use a new key"
+                    )
+                )
+        async with write_transaction(self._sessionmaker) as session:
+            connection = await session.connection()
+            # 1b. keys already committed.
+            live = await self._unclaimed(connection, intents, leaders, outcomes)
+            # 2. duplicate references (committed, or earlier in this group).
+            live = await self._unreferenced(session, intents, live, outcomes)
+            if live:
+                # 3. claims and rows first (index locks before the policy's asset locks).
+                await idempotency.claim_many(
+                    connection, [self._claim_row(intents[i]) for i in live]
+                )
+                await connection.execute(
+                    PAYOUTS_TABLE.insert(), [intents[i].payout.row for i in live]
+                )
+                # 4. the policy for the whole group.
+                live = await self._reserve(session, intents, live, outcomes)
+                # 5. outbox events and audit entries for what was accepted.
+                if live:
+                    await emit_many(
+                        session,
+                        (
+                            outbox_row(
+                                "payout.created",
+                                intents[i].payout.id,
+                                intents[i].payout.snapshot,
+                                intents[i].now,
+                            )
+                            for i in live
+                        ),
+                    )
+                    await record_many(
+                        session,
+                        [
+                            AuditRecord(
+                                action="payout.create",
+                                principal=intents[i].actor.principal,
+                                request_id=intents[i].actor.request_id,
+                                entity_type="payout",
+                                entity_id=intents[i].payout.id,
+                                after=intents[i].payout.snapshot,
+                            )
+                            for i in live
+                        ],
+                        now=utcnow(),
+                    )
+        # 6. committed: answer.
+        for index in live:
+            outcomes[index] = CreateOutcome(status=201, body=intents[index].payout.body)
+        for index, leader in followers:
+            answer = outcomes[leader]
+            if answer is not None:
+                outcomes[index] = answer.as_replay()
+        if live:
+            log.info("payouts.writer.group", size=len(intents), created=len(live))
+        return [
+            outcome if outcome is not None else CreateOutcome(status=500, failure=RuntimeError())
+            for outcome in outcomes
+        ]
+
+    @staticmethod
+    def _claim_row(intent: CreateIntent) -> dict[str, Any]:
+        return {
+            "subject": intent.subject,
+            "key": intent.key,
+            "operation": OPERATION,
+            "request_hash": intent.fingerprint,
+            "response_status": 201,
+            "response_body": intent.payout.body,
+            "created_at": intent.now,
+        }
+
+    @staticmethod
+    async def _unclaimed(
+        connection: Any,
+        intents: list[CreateIntent],
+        leaders: dict[tuple[str, str], int],
+        outcomes: list[CreateOutcome | None],
+    ) -> list[int]:
+        by_subject: dict[str, list[str]] = {}
+        for subject, key in leaders:
+            by_subject.setdefault(subject, []).append(key)
+        records: dict[tuple[str, str], idempotency.KeyRecord] = {}
+        for subject, keys in by_subject.items():
+            for key, found in (await idempotency.lookup_many(connection, subject, keys)).items():
+                records[(subject, key)] = found
+        live: list[int] = []
+        for pair, index in leaders.items():
+            record = records.get(pair)
+            if record is None:
+                live.append(index)
+                continue
+            try:
+                stored = idempotency.resolve(
+                    record, operation=OPERATION, fingerprint=intents[index].fingerprint
+                )
+            except TronpayError as error:
+                outcomes[index] = CreateOutcome.refused(error)
+            else:
+                outcomes[index] = CreateOutcome.replay(stored)
+        live.sort()
+        return live
+
+    @staticmethod
+    async def _unreferenced(
+        session: AsyncSession,
+        intents: list[CreateIntent],
+        live: list[int],
+        outcomes: list[CreateOutcome | None],
+    ) -> list[int]:
+        by_client: dict[str, list[str]] = {}
+        for index in live:
+            row = intents[index].payout.row
+            if row["reference"] is not None:
+                by_client.setdefault(row["client"], []).append(row["reference"])
+        if not by_client:
+            return live
+        taken: set[tuple[str, str]] = set()
+        for client, references in by_client.items():
+            found = await repository.existing_references(session, client, references)
+            taken.update((client, reference) for reference in found)
+        kept: list[int] = []
+        for index in live:
+            row = intents[index].payout.row
+            if row["reference"] is not None:
+                pair = (row["client"], row["reference"])
+                if pair in taken:
+                    outcomes[index] = CreateOutcome.refused(
+                        DuplicateReference(f"reference {row['reference']!r} is already used")
+                    )
+                    continue
+                taken.add(pair)
+            kept.append(index)
+        return kept
+
+    async def _reserve(
+        self,
+        session: AsyncSession,
+        intents: list[CreateIntent],
+        live: list[int],
+        outcomes: list[CreateOutcome | None],
+    ) -> list[int]:
+        decisions = await self._ctx.policy.check_and_reserve_many(
+            session,
+            [
+                ReservationRequest(
+                    payout_id=intents[i].payout.id,
+                    asset=intents[i].payout.row["asset"],
+                    destination=intents[i].payout.row["to_address"],
+                    amount=intents[i].payout.row["amount"],
+                )
+                for i in live
+            ],
+            now=utcnow(),
+            new_payouts=True,
+        )
+        accepted: list[int] = []
+        refused: list[int] = []
+        for index, decision in zip(live, decisions, strict=True):
+            if isinstance(decision, PolicyDecision):
+                pending = intents[index].payout.row["status"] == PayoutStatus.PENDING_APPROVAL
+                if decision.needs_approval != pending:
+                    raise RuntimeError("policy decision disagrees with its approval threshold")
+                accepted.append(index)
+            else:
+                outcomes[index] = CreateOutcome.refused(decision)
+                refused.append(index)
+        if refused:
+            connection = await session.connection()
+            by_subject: dict[str, list[str]] = {}
+            for index in refused:
+                by_subject.setdefault(intents[index].subject, []).append(intents[index].key)
+            for subject, keys in by_subject.items():
+                await idempotency.release_many(connection, subject, keys)
+            ids = [intents[index].payout.id for index in refused]
+            for start in range(0, len(ids), 500):
+                await connection.execute(
+                    PAYOUTS_TABLE.delete().where(PAYOUTS_TABLE.c.id.in_(ids[start : start + 500]))
+                )
+        return accepted
+
+
+def respond_headers(outcome: CreateOutcome) -> dict[str, str]:
+    """Headers of a successful create answer (``Location``; replay marker)."""
+    body = outcome.body or {}
+    if outcome.replayed:
+        return idempotency.replay_headers(StoredResponse(status=outcome.status, body=body))
+    return {"Location": f"/v1/payouts/{body.get('id')}"}
+
+
+__all__ = [
+    "CreateIntent",
+    "CreateOutcome",
+    "PayoutWriter",
+    "create_one",
+    "respond_headers",
+]
