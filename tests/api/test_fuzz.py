@@ -14,9 +14,18 @@ from schemathesis.checks import not_a_server_error
 from tests.api.conftest import POLICY_TOML
 from tests.api.servers import Server, postgres_database, running_server
 
+from tron_devnet.genesis import demo_address_hex
+from tron_devnet.testing import DevnetHandle, run_devnet
 from tronpay.auth import mint_token
+from tronpay.tron.address import from_hex
 
 ALL_SCOPES = ["payouts:read", "payouts:write", "payouts:approve", "audit:read"]
+
+
+@pytest.fixture(scope="module")
+def fuzz_devnet() -> Iterator[DevnetHandle]:
+    with run_devnet() as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -27,9 +36,13 @@ def fuzz_server(
     secret = secrets.token_hex(32).encode()
     (workdir / "jwt.secret").write_bytes(secret)
     (workdir / "policy.toml").write_text(POLICY_TOML)
+    # A real devnet answers POST /v1/payouts/quote (the quote needs a node and a hot wallet).
+    devnet = request.getfixturevalue("fuzz_devnet")
     env = {
         "TRONPAY_JWT_HS256_SECRET_FILE": str(workdir / "jwt.secret"),
         "TRONPAY_POLICY_FILE": str(workdir / "policy.toml"),
+        "TRONPAY_NODE_URLS": devnet.url,
+        "TRONPAY_HOT_WALLET_ADDRESS": from_hex(demo_address_hex()),
     }
     token = mint_token(secret, sub="fuzzer", scopes=ALL_SCOPES, ttl_s=3600)
     if request.param == "sqlite":
@@ -80,6 +93,7 @@ def test_fuzzer_saw_the_whole_api(api_schema: BaseOpenAPISchema) -> None:
         "/v1/payouts/{payout_id}/cancel",
         "/v1/payouts/{payout_id}/approve",
         "/v1/payouts/{payout_id}/retry",
+        "/v1/payouts/quote",
         "/v1/batches",
         "/v1/batches/{batch_id}",
         "/v1/batches/{batch_id}/payouts",

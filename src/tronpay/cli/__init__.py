@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from tronpay.cli import access, keys, service
+from tronpay.cli import access, engine, keys, service
 
 app = typer.Typer(no_args_is_help=True, help="tronpay: the TRON Payment System API.")
 
-for _module in (service, keys, access):
+for _module in (service, engine, keys, access):
     _module.register(app)
 
 

@@ -12,13 +12,12 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
+import signal
+import socket
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import httpx
@@ -33,6 +32,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from tronpay.app import create_app
 from tronpay.config import ConfigError, Network, Settings
 from tronpay.db import migrate
+from tronpay.devnet_runner import RunningDevnet, devnet_process
+from tronpay.errors import TronpayError
+from tronpay.runtime import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 payouts_app = typer.Typer(no_args_is_help=True, help="Payouts, through the HTTP API.")
@@ -43,6 +45,9 @@ err = Console(stderr=True)
 
 TERMINAL = frozenset({"finalized", "failed", "cancelled"})
 DEFAULT_API_URL = "http://127.0.0.1:8090"
+DEVNET_PORT = 8091
+DEVNET_POLICY = Path(__file__).resolve().parents[3] / "configs" / "policy.devnet.toml"
+DEMO_RECIPIENT = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 
 ApiUrl = Annotated[
     str, typer.Option("--api-url", envvar="TRONPAY_API_URL", help="the service's base URL")
@@ -67,30 +72,6 @@ def _settings(**overrides: Any) -> Settings:
 
 
 # -- serve ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def _devnet_child(port: int) -> Iterator[subprocess.Popen[bytes] | None]:
-    executable = shutil.which("tron-devnet")
-    command = (
-        [executable, "--port", str(port)]
-        if executable
-        else [sys.executable, "-m", "tron_devnet.cli", "--port", str(port)]
-    )
-    try:
-        child = subprocess.Popen(command)  # noqa: S603 - our own console script, fixed args
-    except OSError as exc:
-        err.print(f"[yellow]could not start tron-devnet ({exc}); continuing without it[/yellow]")
-        yield None
-        return
-    try:
-        yield child
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -134,7 +115,7 @@ def serve(  # noqa: PLR0917 - typer options
         ),
     ] = None,
 ) -> None:
-    """Run the HTTP API (and, once it lands, the payout engine) on port 8090."""
+    """Run the HTTP API and the payout engine on port 8090 (``--no-engine``: API only)."""
     settings = _settings(host=host, port=port)
     if devnet:
         settings = settings.model_copy(update={"network": Network.DEVNET})
@@ -144,40 +125,86 @@ def serve(  # noqa: PLR0917 - typer options
     except ConfigError as exc:
         raise _fail(exc.detail) from exc
     _configure_logging(settings)
+    with_engine = not no_engine
+    if workers > 1:
+        if settings.effective_database_url.startswith("sqlite"):
+            raise _fail("--workers > 1 needs PostgreSQL (SQLite has a single writer)")
+        if with_engine:
+            raise _fail(
+                "--workers > 1 serves the API only: add --no-engine and run `tronpay worker`"
+            )
+    if with_engine and not devnet and not signer_configured(settings):
+        raise _fail(
+            "the payout engine needs the hot wallet key: set TRONPAY_HOT_WALLET_KEY_FILE (or "
+            "TRONPAY_KEYSTORE_FILE and TRONPAY_KEYSTORE_PASSPHRASE_FILE), or serve the API "
+            "only with --no-engine (and run `tronpay worker` where the key is)"
+        )
     if migrate_db is None:
         migrate_db = not settings.is_production or settings.effective_database_url.startswith(
             "sqlite"
         )
     if migrate_db:
         migrate.upgrade(settings.effective_database_url)
-    if not no_engine:
-        err.print("[dim]the payout engine is not part of this build yet; serving the API[/dim]")
     if workers > 1:
-        if settings.effective_database_url.startswith("sqlite"):
-            raise _fail("--workers > 1 needs PostgreSQL (SQLite has a single writer)")
-        # Each worker process builds its own app from the environment.
-        os.environ.update(
-            {
-                "TRONPAY_HOST": settings.host,
-                "TRONPAY_PORT": str(settings.port),
-                "TRONPAY_NETWORK": settings.network.value,
-            }
-        )
-        if settings.jwt_hs256_secret_file is not None:
-            os.environ["TRONPAY_JWT_HS256_SECRET_FILE"] = str(settings.jwt_hs256_secret_file)
-        uvicorn.run(
-            "tronpay.cli.service:worker_app",
-            factory=True,
-            workers=workers,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
-            proxy_headers=True,
-            server_header=False,
-        )
+        _serve_workers(settings, workers)
         return
-    app = create_app(settings)
+    if not devnet:
+        _serve(settings, with_engine=with_engine)
+        return
+    try:
+        running = devnet_process(settings.data_dir, port=_devnet_port())
+    except TronpayError as exc:
+        raise _fail(f"could not start the local devnet: {exc.detail}") from exc
+    with running as node:
+        settings = _devnet_settings(settings, node)
+        _print_devnet_banner(settings, node, with_engine=with_engine)
+        _serve(settings, with_engine=with_engine)
+
+
+def _devnet_port() -> int:
+    """The devnet's documented port when it is free, else any free port."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", DEVNET_PORT))
+        except OSError:
+            return 0
+    return DEVNET_PORT
+
+
+def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
+    """Point the service at the child devnet and its funded demo hot wallet."""
+    update: dict[str, Any] = {"network": Network.DEVNET, "node_urls": [node.url]}
+    if not signer_configured(settings):
+        update["hot_wallet_key_file"] = node.demo_key_file
+    if settings.policy_file is None and DEVNET_POLICY.is_file():
+        update["policy_file"] = DEVNET_POLICY
+    return settings.model_copy(update=update)
+
+
+def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine: bool) -> None:
+    api = f"http://{settings.host}:{settings.port}"
+    wallet = hot_wallet_address(settings)
+    tronpay = shutil.which("tronpay") or "tronpay"
+    what = "API + payout engine" if with_engine else "API only"
+    err.print(
+        f"\n[bold]tronpay[/bold] ({what}) on {api}, local TRON devnet on {node.url}\n"
+        f"demo hot wallet {wallet} (devnet play money: 1,000,000 TRX, 10,000,000 USDT)\n"
+        f"data in {settings.data_dir.resolve()}\n\n"
+        "next steps, in another shell from this directory:\n"
+        f"  export TRONPAY_TOKEN=$({tronpay} token --sub demo --scope all)\n"
+        f"  {tronpay} payouts create --to {DEMO_RECIPIENT} --amount 12.5\n"
+        f"  {tronpay} payouts watch <the id it printed>\n"
+        f"  curl -s {api}/ready\n"
+        f"  open {api}/docs for the whole API\n",
+        highlight=False,
+    )
+
+
+def _serve(settings: Settings, *, with_engine: bool) -> None:
+    try:
+        app = create_app(settings, with_engine=with_engine)
+    except TronpayError as exc:
+        raise _fail(exc.detail) from exc
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -187,17 +214,40 @@ def serve(  # noqa: PLR0917 - typer options
         proxy_headers=True,
         server_header=False,
     )
-    if devnet:
-        devnet_port = 8091
-        with _devnet_child(devnet_port):
-            err.print(
-                f"tronpay on http://{settings.host}:{settings.port}, devnet on :{devnet_port}\n"
-                "next: export TRONPAY_TOKEN=$(tronpay token --sub me --scope all)\n"
-                "      tronpay payouts create --to T... --amount 1.5"
-            )
-            uvicorn.Server(config).run()
-        return
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, restores the handlers it found and
+    # raises the signal again: with these handlers that unwinds our context managers (the
+    # devnet child is stopped and saves its chain) and exits 0 instead of dying on the spot.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_gracefully)
     uvicorn.Server(config).run()
+
+
+def _exit_gracefully(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _serve_workers(settings: Settings, workers: int) -> None:
+    # Each worker process builds its own app from the environment.
+    os.environ.update(
+        {
+            "TRONPAY_HOST": settings.host,
+            "TRONPAY_PORT": str(settings.port),
+            "TRONPAY_NETWORK": settings.network.value,
+        }
+    )
+    if settings.jwt_hs256_secret_file is not None:
+        os.environ["TRONPAY_JWT_HS256_SECRET_FILE"] = str(settings.jwt_hs256_secret_file)
+    uvicorn.run(
+        "tronpay.cli.service:worker_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 def worker_app() -> FastAPI:
