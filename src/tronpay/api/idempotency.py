@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -68,6 +68,17 @@ class KeyRecord:
 
 
 _IN_CHUNK: Final = 500
+# Prebuilt (compiled once, cached): the records of one subject for a list of keys.
+_LOOKUP = select(
+    IDEMPOTENCY_TABLE.c.key,
+    IDEMPOTENCY_TABLE.c.operation,
+    IDEMPOTENCY_TABLE.c.request_hash,
+    IDEMPOTENCY_TABLE.c.response_status,
+    IDEMPOTENCY_TABLE.c.response_body,
+).where(
+    IDEMPOTENCY_TABLE.c.subject == bindparam("l_subject"),
+    IDEMPOTENCY_TABLE.c.key.in_(bindparam("l_keys", expanding=True)),
+)
 
 
 def replay_headers(stored: StoredResponse) -> dict[str, str]:
@@ -93,19 +104,10 @@ async def lookup_many(
     connection: AsyncConnection, subject: str, keys: list[str]
 ) -> dict[str, KeyRecord]:
     """The committed records of ``subject`` for ``keys`` (one query per 500 keys)."""
-    table = IDEMPOTENCY_TABLE
     found: dict[str, KeyRecord] = {}
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = keys[start : start + _IN_CHUNK]
-        result = await connection.execute(
-            select(
-                table.c.key,
-                table.c.operation,
-                table.c.request_hash,
-                table.c.response_status,
-                table.c.response_body,
-            ).where(table.c.subject == subject, table.c.key.in_(chunk))
-        )
+        result = await connection.execute(_LOOKUP, {"l_subject": subject, "l_keys": chunk})
         for row in result:
             stored = (
                 None

@@ -45,10 +45,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"audit values must be JSON data, not {type(value).__name__}")
 
 
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
+
+
 def normalize(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A JSON-safe copy of ``data`` (datetimes, decimals, UUIDs, enums made plain)."""
     if data is None:
         return None
+    if all(type(k) is str and type(v) in _PLAIN for k, v in data.items()):
+        # Flat and already plain (a payout snapshot): the JSON round trip would be a copy.
+        return dict(data)
     result: dict[str, Any] = json.loads(
         json.dumps(data, default=_json_default, allow_nan=False, ensure_ascii=False)
     )

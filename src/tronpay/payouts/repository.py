@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.kit.pagination import Cursor, Page
@@ -32,14 +33,23 @@ async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+_PAYOUTS = cast(Table, Payout.__table__)
+# Prebuilt (compiled once, cached): which of these references a client already used.
+_REFERENCES = select(_PAYOUTS.c.reference).where(
+    _PAYOUTS.c.client == bindparam("r_client"),
+    _PAYOUTS.c.reference.in_(bindparam("r_references", expanding=True)),
+)
+
+
 async def existing_references(
     session: AsyncSession, client: str, references: list[str]
 ) -> set[str]:
     found: set[str] = set()
+    connection = await session.connection()
     for start in range(0, len(references), 500):
         chunk = references[start : start + 500]
-        stmt = select(Payout.reference).where(Payout.client == client, Payout.reference.in_(chunk))
-        found.update(ref for ref in (await session.execute(stmt)).scalars() if ref is not None)
+        result = await connection.execute(_REFERENCES, {"r_client": client, "r_references": chunk})
+        found.update(ref for ref in result.scalars() if ref is not None)
     return found
 
 

@@ -60,7 +60,7 @@ log = structlog.get_logger(__name__)
 
 OPERATION: Final = "payouts.create"
 DEFAULT_MAX_GROUP: Final = 256
-DEFAULT_LINGER_S: Final = 0.0
+DEFAULT_LINGER_S: Final = 0.002
 
 
 @dataclass(frozen=True, slots=True)

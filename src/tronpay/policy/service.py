@@ -61,6 +61,20 @@ _TOTALS = select(
     _RES.c.counted_at > bindparam("t_since"),
     _RES.c.payout_id != bindparam("t_exclude"),
 )
+# One pass: the sum per destination of interest, everything else in the '' bucket.
+_BUCKET = case(
+    (_RES.c.destination.in_(bindparam("b_destinations", expanding=True)), _RES.c.destination),
+    else_="",
+)
+_BUCKET_TOTALS = (
+    select(_BUCKET, func.sum(_RES.c.amount))
+    .where(
+        _RES.c.asset == bindparam("b_asset"),
+        _RES.c.released_at.is_(None),
+        _RES.c.counted_at > bindparam("b_since"),
+    )
+    .group_by(_BUCKET)
+)
 _UPSERT_COLUMNS = ("asset", "destination", "amount", "counted_at", "released_at")
 _pg_upsert = pg_insert(_RES)
 _UPSERT_PG = _pg_upsert.on_conflict_do_update(
@@ -260,12 +274,10 @@ class PolicyService:
                 continue
             await self._lock_asset(session, asset, moment)
             destinations = sorted({i.destination for i in items if i.asset.upper() == asset})
-            asset_totals[asset] = await self._asset_total(session, asset=asset, now=moment)
-            for destination, total in (
-                await self._destination_totals(
-                    session, asset=asset, destinations=destinations, now=moment
-                )
-            ).items():
+            asset_totals[asset], per_destination = await self._all_totals(
+                session, asset=asset, destinations=destinations, now=moment
+            )
+            for destination, total in per_destination.items():
                 destination_totals[(asset, destination)] = total
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -503,6 +515,32 @@ class PolicyService:
         }
         row = (await session.execute(_TOTALS, params)).one()
         return int(row[0]), int(row[1])
+
+    async def _all_totals(
+        self, session: AsyncSession, *, asset: str, destinations: Sequence[str], now: datetime
+    ) -> tuple[int, dict[str, int]]:
+        """The asset's rolling total and the totals of ``destinations``.
+
+        Up to ``_IN_CHUNK`` destinations: ONE pass over the active reservations, grouped by
+        "one of ours, or anything else" (the group commit's hot path); more: two queries.
+        """
+        if len(destinations) > _IN_CHUNK:
+            total = await self._asset_total(session, asset=asset, now=now)
+            return total, await self._destination_totals(
+                session, asset=asset, destinations=destinations, now=now
+            )
+        params = {
+            "b_asset": asset,
+            "b_since": now - self._window,
+            "b_destinations": list(destinations),
+        }
+        total = 0
+        totals: dict[str, int] = {}
+        for bucket, amount in await session.execute(_BUCKET_TOTALS, params):
+            total += int(amount or 0)
+            if bucket:
+                totals[bucket] = int(amount or 0)
+        return total, totals
 
     async def _asset_total(self, session: AsyncSession, *, asset: str, now: datetime) -> int:
         stmt = select(func.coalesce(func.sum(PolicyReservation.amount), 0)).where(
