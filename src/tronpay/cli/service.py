@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -184,7 +185,7 @@ def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
 def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine: bool) -> None:
     api = f"http://{settings.host}:{settings.port}"
     wallet = hot_wallet_address(settings)
-    tronpay = shutil.which("tronpay") or "tronpay"
+    tronpay = _own_command()
     what = "API + payout engine" if with_engine else "API only"
     err.print(
         f"\n[bold]tronpay[/bold] ({what}) on {api}, local TRON devnet on {node.url}\n"
@@ -198,6 +199,17 @@ def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine
         f"  open {api}/docs for the whole API\n",
         highlight=False,
     )
+
+
+def _own_command() -> str:
+    """How the operator can call this same ``tronpay`` (e.g. ``.venv/bin/tronpay``)."""
+    here = Path(sys.argv[0]).resolve()
+    if here.name != "tronpay" or not here.is_file():
+        return shutil.which("tronpay") or "tronpay"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
 
 
 def _serve(settings: Settings, *, with_engine: bool) -> None:
