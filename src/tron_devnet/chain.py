@@ -170,6 +170,7 @@ class Chain:
         self._by_id: dict[bytes, Block] = {}
         self._tapos: dict[bytes, bytes] = {}
         self._known: dict[str, TxRecord] = {}
+        self._txid_cache: set[str] = set()  # node.rpc.trxCacheEnable (never expires here)
         self._pending: list[TxRecord] = []
         self._pending_view = Overlay(self._head_state)
         self._admin_delta = Delta()
@@ -351,27 +352,62 @@ class Chain:
         never_include: bool = False,
         force_revert: bool = False,
     ) -> SubmitResult:
-        """Validate a serialized Transaction (raw_data=1, signature=2) and queue it."""
+        """Validate a serialized Transaction (raw_data=1, signature=2) and queue it.
+
+        java-tron's order (Wallet.broadcastTransaction, Manager.pushTransaction and
+        processTransaction): parse, signature sizes, [txid cache], a contract at all, expiration
+        against the next block slot, signature, TAPOS, size and expiration window, exactly one
+        contract, duplicate on chain, bandwidth and memo fee, contract validation/execution."""
         decoded = core_decode.decode(tx_bytes, force_revert=force_revert)
         if isinstance(decoded, SubmitResult):
+            if self.config.trx_cache_enable and decoded.txid:
+                if decoded.txid in self._txid_cache:
+                    return SubmitResult(
+                        False, decoded.txid, "DUP_TRANSACTION_ERROR", core_decode.CACHED_DUP_MESSAGE
+                    )
+                self._txid_cache.add(decoded.txid)
             return decoded
         rec, signatures = decoded
         txid = rec.txid
-        if txid in self._known:
-            return core_decode.fail(txid, "DUP_TRANSACTION_ERROR")
+        if self.config.trx_cache_enable:
+            if txid in self._txid_cache:
+                return SubmitResult(
+                    False, txid, "DUP_TRANSACTION_ERROR", core_decode.CACHED_DUP_MESSAGE
+                )
+            self._txid_cache.add(txid)
+        head_ts = self.head_timestamp
+        exp = rec.raw.expiration
+        # TransactionCapsule.checkExpiration(getNextBlockSlotTime())
+        if exp < head_ts + self.config.block_interval_ms:
+            return core_decode.fail(txid, "TRANSACTION_EXPIRATION_ERROR")
         sig_error = core_decode.check_signatures(rec, signatures)
         if sig_error:
             return core_decode.fail(txid, "SIGERROR", sig_error)
         if not self._tapos_ok(rec.raw):
             return core_decode.fail(txid, "TAPOS_ERROR")
-        head_ts = self.head_timestamp
-        exp = rec.raw.expiration
+        too_big = core_decode.size_error(
+            txid, rec.input.size - core_decode.BANDWIDTH_EXTRA_BYTES, len(tx_bytes)
+        )
+        if too_big is not None:
+            return too_big
         if exp <= head_ts or exp > head_ts + MAX_EXPIRATION_MS:
             return core_decode.fail(txid, "TRANSACTION_EXPIRATION_ERROR")
+        if len(rec.raw.contract) != 1:
+            return core_decode.fail(txid, "CONTRACT_VALIDATE_ERROR", core_decode.MULTI_CONTRACT)
+        known = self._known.get(txid)
+        if known is not None and (known.block is not None or known.never_include):
+            # Manager.validateDup: on chain. (A never_include fault keeps its txid known.)
+            return core_decode.fail(txid, "DUP_TRANSACTION_ERROR")
+        pending_copy = known is not None and not known.dropped
         try:
             self._executor.run(self._pending_view, rec.input, head_ts, apply=not never_include)
         except Rejected as exc:
             return core_decode.fail(txid, exc.code, exc.message)
+        if pending_copy:
+            # java-tron (trxCacheEnable off): a pending transaction broadcast again executes
+            # again on the pending state and is answered SUCCESS; block production later drops
+            # the second copy as a duplicate. It is queued once here.
+            return SubmitResult(True, txid)
         rec.hold_until = self.head_number + 1 + max(hold_blocks, 0)
         rec.never_include = never_include
         self._known[txid] = rec

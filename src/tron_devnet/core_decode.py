@@ -10,24 +10,29 @@ from tron_devnet.core_types import SubmitResult
 from tron_devnet.crypto import SignatureError, recover_address, sha256, to_base58
 from tron_devnet.execution import TxInput
 
-MAX_TX_BYTES = 500 * 1024
+MAX_TX_BYTES = 500 * 1024  # java-tron Constant.TRANSACTION_MAX_BYTE_SIZE
 BANDWIDTH_EXTRA_BYTES = 64  # java-tron Constant.MAX_RESULT_SIZE_IN_TX
+SIGNATURE_BYTES = 65
+NO_CONTRACT = "No contract!"  # java-tron ActuatorConstant.CONTRACT_NOT_EXIST
+MULTI_CONTRACT = "act size should be exactly 1, this is extend feature"
 
 
-# java-tron Wallet.broadcastTransaction messages per code (prefix + exception message)
+# java-tron (GreatVoyage v4.8) Wallet.broadcastTransaction: message per code (prefix + detail)
 BROADCAST_MESSAGES = {
-    "SIGERROR": "validate signature error ",
+    "SIGERROR": "Validate signature error: ",
     "CONTRACT_VALIDATE_ERROR": "contract validate error : ",
-    "CONTRACT_EXE_ERROR": "contract execute error : ",
-    "OTHER_ERROR": "other error : ",
+    "CONTRACT_EXE_ERROR": "Contract execute error : ",
+    "TOO_BIG_TRANSACTION_ERROR": "",  # the exception's own text
+    "OTHER_ERROR": "Error: ",
 }
 FIXED_MESSAGES = {
-    "BANDWITH_ERROR": "AccountResourceInsufficient error",
-    "DUP_TRANSACTION_ERROR": "",  # java-tron's transaction-id cache answers without a message
-    "TAPOS_ERROR": "Tapos check error",
-    "TOO_BIG_TRANSACTION_ERROR": "transaction size is too big",
-    "TRANSACTION_EXPIRATION_ERROR": "transaction expired",
+    "BANDWITH_ERROR": "Account resource insufficient error.",
+    "DUP_TRANSACTION_ERROR": "Dup transaction.",  # Manager.validateDup: already on chain
+    "TAPOS_ERROR": "Tapos check error.",
+    "TRANSACTION_EXPIRATION_ERROR": "Transaction expired",
 }
+# node.rpc.trxCacheEnable = true: the txid cache answers before any validation
+CACHED_DUP_MESSAGE = "Transaction already exists."
 
 
 def fail(txid: str, code: str, detail: str = "") -> SubmitResult:
@@ -36,24 +41,60 @@ def fail(txid: str, code: str, detail: str = "") -> SubmitResult:
     return SubmitResult(False, txid, code, BROADCAST_MESSAGES.get(code, "") + detail)
 
 
+def txid_of(tx_bytes: bytes) -> str:
+    """The txid of serialized Transaction bytes ("" when they do not parse)."""
+    try:
+        tx = proto.Transaction.FromString(tx_bytes)
+    except DecodeError:
+        return ""
+    return sha256(tx.raw_data.SerializeToString()).hex()
+
+
+def size_error(txid: str, size: int, data_len: int) -> SubmitResult | None:
+    """Manager.validateCommon's size rule: the serialized transaction without ``ret`` plus two
+    result allowances (2 x 64 bytes) must fit TRANSACTION_MAX_BYTE_SIZE, and so must the bytes
+    as received."""
+    general = size + 2 * BANDWIDTH_EXTRA_BYTES
+    if general > MAX_TX_BYTES:
+        return fail(
+            txid,
+            "TOO_BIG_TRANSACTION_ERROR",
+            f"Too big transaction with result, TxId {txid}, the size is {general} bytes, "
+            f"maxTxSize {MAX_TX_BYTES}",
+        )
+    if data_len > MAX_TX_BYTES:
+        return fail(
+            txid,
+            "TOO_BIG_TRANSACTION_ERROR",
+            f"too big transaction, the size is {data_len} bytes",
+        )
+    return None
+
+
 def decode(tx_bytes: bytes, *, force_revert: bool) -> tuple[TxRecord, list[bytes]] | SubmitResult:
-    """The record and signatures of a serialized Transaction, or the broadcast failure."""
+    """The record and signatures of a serialized Transaction, or the broadcast failure.
+
+    Only what java-tron checks before anything else happens here (Wallet.broadcastTransaction):
+    the bytes parse, every signature is 65 bytes, there is a contract. The size and the
+    one-contract rule are checked later (``TxRecord.input.size``, ``TxRecord.contracts``),
+    after signature, TAPOS and expiration, as Manager.processTransaction does."""
     try:
         tx = proto.Transaction.FromString(tx_bytes)
     except DecodeError as exc:
         if len(tx_bytes) > MAX_TX_BYTES:
-            return fail("", "TOO_BIG_TRANSACTION_ERROR")
+            return fail("", "TOO_BIG_TRANSACTION_ERROR", "transaction size is too big")
         return fail("", "OTHER_ERROR", f"invalid transaction bytes: {exc}")
     raw = tx.raw_data
     raw_bytes = raw.SerializeToString()
     txid = sha256(raw_bytes).hex()
+    for sig in tx.signature:
+        if len(sig) != SIGNATURE_BYTES:
+            return fail(txid, "SIGERROR", f"Signature size is {len(sig)}")
     if tx.ret:
         tx.ClearField("ret")
     size = tx.ByteSize()
-    if size > MAX_TX_BYTES:
-        return fail(txid, "TOO_BIG_TRANSACTION_ERROR")
-    if len(raw.contract) != 1:
-        return fail(txid, "OTHER_ERROR", "act size should be exactly 1, this is extend feature")
+    if not raw.contract:
+        return fail(txid, "CONTRACT_VALIDATE_ERROR", NO_CONTRACT)
     contract = raw.contract[0]
     type_name = proto.CONTRACT_NAMES.get(contract.type, f"ContractType({contract.type})")
     cls = proto.CONTRACT_CLASSES.get(type_name)
@@ -94,10 +135,8 @@ def check_signatures(rec: TxRecord, signatures: list[bytes]) -> str:
     if len(signatures) > 1:
         return f"Signature count is {len(signatures)} more than key counts of permission : 1"
     sig = signatures[0]
-    if len(sig) < 65:
-        return f"Signature size is {len(sig)}"
     try:
-        signer = recover_address(bytes.fromhex(rec.txid), sig[:65])
+        signer = recover_address(bytes.fromhex(rec.txid), sig)
     except SignatureError as exc:
         return str(exc)
     if signer != rec.input.owner:

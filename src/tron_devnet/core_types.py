@@ -28,6 +28,10 @@ class ChainConfig:
     memo_fee_sun: int = 1_000_000  # getMemoFee: burned for a transaction with raw.data
     max_fee_limit_sun: int = 15_000_000_000  # getMaxFeeLimit
     max_delegate_lock_period: int = 864_000  # getMaxDelegateLockPeriod (blocks)
+    # added by the audit: java-tron's node.rpc.trxCacheEnable (default false). When true, every
+    # broadcast txid is remembered before validation and a repeat answers DUP_TRANSACTION_ERROR
+    # "Transaction already exists." (even after a failure).
+    trx_cache_enable: bool = False
 
 
 @dataclass

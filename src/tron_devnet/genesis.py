@@ -85,7 +85,10 @@ def _config(raw: object, base: ChainConfig) -> ChainConfig:
         if key not in _CONFIG_FIELDS:
             raise GenesisError(f"config: unknown setting {key!r}")
         current = getattr(base, key)
-        if isinstance(current, str):
+        if isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise GenesisError(f"config: {key} must be true or false")
+        elif isinstance(current, str):
             if not isinstance(value, str):
                 raise GenesisError(f"config: {key} must be a string")
         elif key == "genesis_timestamp_ms":

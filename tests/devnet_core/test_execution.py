@@ -185,9 +185,10 @@ def test_hold_blocks_delays_inclusion(net: Net) -> None:
     assert net.chain.submit(tx, hold_blocks=2).ok
     net.produce(2)
     assert net.chain.transaction_info(txid) is None
-    assert net.chain.submit(tx).code == "DUP_TRANSACTION_ERROR"
+    assert net.chain.submit(tx).ok  # still pending: java-tron re-executes and answers SUCCESS
     net.produce()
     assert net.info(txid)["blockNumber"] == 4
+    assert net.chain.submit(tx).code == "DUP_TRANSACTION_ERROR"
 
 
 def test_never_include_is_accepted_then_expires(net: Net) -> None:
@@ -197,6 +198,14 @@ def test_never_include_is_accepted_then_expires(net: Net) -> None:
     net.produce(5)
     assert net.chain.transaction_info(txid) is None
     assert net.balance(A) == 1_000 * TRX
+    # expiration is checked before any duplicate rule
+    assert net.chain.submit(tx).code == "TRANSACTION_EXPIRATION_ERROR"
+
+
+def test_never_include_keeps_its_txid_known_while_valid(net: Net) -> None:
+    tx, _ = net.trx(A, B.address, TRX)
+    assert net.chain.submit(tx, never_include=True).ok
+    net.produce()
     assert net.chain.submit(tx).code == "DUP_TRANSACTION_ERROR"
 
 

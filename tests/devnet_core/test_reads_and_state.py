@@ -195,6 +195,8 @@ def test_build_transaction_then_sign_and_broadcast(net: Net) -> None:
     signed = f_bytes(1, raw) + f_bytes(2, sig)
     assert net.chain.submit(signed).ok
     signed_json = {"raw_data": tx["raw_data"], "signature": [sig.hex()]}
+    assert net.chain.submit_json(signed_json).txid == tx["txID"]
+    net.produce()
     assert net.chain.submit_json(signed_json).code == "DUP_TRANSACTION_ERROR"
 
 

@@ -36,42 +36,106 @@ def test_too_big_transaction(net: Net) -> None:
     tx, txid = net.trx(A, B.address, TRX, memo=b"x" * (500 * 1024))
     res = net.chain.submit(tx)
     assert (res.ok, res.code, res.txid) == (False, "TOO_BIG_TRANSACTION_ERROR", txid)
-    assert res.message == "transaction size is too big"
+    # Manager.validateCommon: serialized size without ret + 2 x 64 result bytes > 500 KiB
+    assert res.message.startswith(f"Too big transaction with result, TxId {txid}, the size is ")
+    assert res.message.endswith(" bytes, maxTxSize 512000")
+
+
+def test_size_limit_counts_two_result_allowances(net: Net) -> None:
+    """java-tron refuses a transaction whose own size is under 500 KiB when it plus 128 bytes
+    of result allowance is over (a lenient check on the bare size would accept it)."""
+    probe, _ = net.trx(A, B.address, TRX, memo=b"x" * 1000)
+    overhead = len(probe) - 1000 - 3  # everything but the memo (its length prefix grows by 1)
+    memo_len = 500 * 1024 - overhead - 64  # tx itself < 512,000 bytes, + 128 > 512,000
+    tx, _ = net.trx(A, B.address, TRX, memo=b"x" * memo_len)
+    assert len(tx) <= 500 * 1024
+    assert len(tx) + 128 > 500 * 1024
+    assert net.chain.submit(tx).code == "TOO_BIG_TRANSACTION_ERROR"
 
 
 def test_malformed_bytes_are_other_error(net: Net) -> None:
     res = net.chain.submit(b"\x0a\xff\xff\xff")
     assert (res.ok, res.code) == (False, "OTHER_ERROR")
-    assert res.message.startswith("other error : ")
+    assert res.message.startswith("Error: ")
 
 
 def test_exactly_one_contract(net: Net) -> None:
     ref_bytes, ref_hash, ts = net.ref()
     c = contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))
+    expected = {
+        0: "contract validate error : No contract!",  # Wallet: ActuatorConstant.CONTRACT_NOT_EXIST
+        2: "contract validate error : act size should be exactly 1, this is extend feature",
+    }
     for contracts in ([], [c, c]):
         raw = raw_bytes(
             contracts, ref_bytes=ref_bytes, ref_hash=ref_hash, expiration=ts + 60_000, timestamp=1
         )
         tx, _ = sign(raw, A)
         res = net.chain.submit(tx)
-        assert res.code == "OTHER_ERROR"
-        assert "act size should be exactly 1" in res.message
+        # ContractSizeNotEqualToOneException is a ContractValidateException
+        assert (res.code, res.message) == ("CONTRACT_VALIDATE_ERROR", expected[len(contracts)])
 
 
 def test_duplicate_pending_and_on_chain(net: Net) -> None:
+    """java-tron (node.rpc.trxCacheEnable=false, the default): a pending transaction broadcast
+    again runs again on the pending state and answers SUCCESS; only one copy reaches a block.
+    Once on chain, Manager.validateDup answers DUP_TRANSACTION_ERROR "Dup transaction."."""
     tx, txid = net.trx(A, B.address, TRX)
     assert net.chain.submit(tx).ok
-    dup = net.chain.submit(tx)
-    assert (dup.code, dup.txid, dup.message) == ("DUP_TRANSACTION_ERROR", txid, "")
+    again = net.chain.submit(tx)
+    assert (again.ok, again.txid) == (True, txid)
     net.produce()
-    assert net.chain.submit(tx).code == "DUP_TRANSACTION_ERROR"
+    block = net.chain.block_json(net.chain.head_number)
+    assert block is not None
+    assert [t["txID"] for t in block["transactions"]] == [txid]
+    dup = net.chain.submit(tx)
+    assert (dup.code, dup.txid, dup.message) == ("DUP_TRANSACTION_ERROR", txid, "Dup transaction.")
+
+
+def test_pending_rebroadcast_executes_again_on_pending_state(net: Net) -> None:
+    """The second copy consumes balance in the pending state like the first (java-tron's
+    pending session), so an account that can pay once is refused the second time."""
+    tx, txid = net.trx(B, A.address, 6 * TRX)
+    assert net.chain.submit(tx).ok
+    again = net.chain.submit(tx)
+    assert again.code == "CONTRACT_VALIDATE_ERROR"
+    assert "balance is not sufficient" in again.message
+    net.produce()
+    block = net.chain.block_json(net.chain.head_number)
+    assert block is not None
+    assert [t["txID"] for t in block["transactions"]] == [txid]
+
+
+def test_on_chain_duplicate_that_expired_is_an_expiration_error(net: Net) -> None:
+    """Expiration is checked before the duplicate rule: an included transaction broadcast
+    again after its expiration answers TRANSACTION_EXPIRATION_ERROR, not DUP."""
+    tx, _ = net.trx(A, B.address, TRX, expiration_delta=4_000)
+    assert net.chain.submit(tx).ok
+    net.produce(2)
+    assert net.chain.submit(tx).code == "TRANSACTION_EXPIRATION_ERROR"
+
+
+def test_trx_cache_enable_answers_dup_even_after_a_failure() -> None:
+    config = ChainConfig(genesis_timestamp_ms=T0, trx_cache_enable=True)
+    net = Net([(A, 1_000 * TRX, 0), (B, 10 * TRX, 0)], config=config)
+    net.produce()
+    tx, txid = net.trx(B, A.address, 50 * TRX)
+    first = net.chain.submit(tx)
+    assert first.code == "CONTRACT_VALIDATE_ERROR"
+    net.chain.mint(B.hex, trx_sun=100 * TRX)
+    again = net.chain.submit(tx)
+    assert (again.code, again.txid, again.message) == (
+        "DUP_TRANSACTION_ERROR",
+        txid,
+        "Transaction already exists.",
+    )
 
 
 def test_signature_by_another_key(net: Net) -> None:
     tx, _ = net.trx(A, B.address, TRX, signers=(B,))
     res = net.chain.submit(tx)
     assert res.code == "SIGERROR"
-    assert res.message.startswith("validate signature error ")
+    assert res.message.startswith("Validate signature error: ")
     assert res.message.endswith(f"is signed by {B_B58} but it is not contained of permission.")
 
 
@@ -91,10 +155,16 @@ def test_signature_missing_twice_and_v27(net: Net) -> None:
     assert res.code == "SIGERROR"
     assert (
         res.message
-        == "validate signature error Signature count is 2 more than key counts of permission : 1"
+        == "Validate signature error: Signature count is 2 more than key counts of permission : 1"
     )
     garbage = f_bytes(1, raw) + f_bytes(2, b"\x01" * 65)
     assert net.chain.submit(garbage).code == "SIGERROR"
+    for size in (64, 66):  # Wallet.broadcastTransaction checks every signature's size first
+        sized = net.chain.submit(f_bytes(1, raw) + f_bytes(2, b"\x01" * size))
+        assert (sized.code, sized.message) == (
+            "SIGERROR",
+            f"Validate signature error: Signature size is {size}",
+        )
     v27, _ = sign(raw, A, v27=True)
     assert net.chain.submit(v27).ok
 
@@ -110,7 +180,7 @@ def test_tapos_unknown_ref_block(net: Net) -> None:
     )
     tx, txid = sign(raw, A)
     res = net.chain.submit(tx)
-    assert (res.code, res.txid, res.message) == ("TAPOS_ERROR", txid, "Tapos check error")
+    assert (res.code, res.txid, res.message) == ("TAPOS_ERROR", txid, "Tapos check error.")
 
 
 def test_tapos_accepts_any_recent_block(net: Net) -> None:
@@ -129,14 +199,35 @@ def test_tapos_accepts_any_recent_block(net: Net) -> None:
 
 @pytest.mark.parametrize(
     ("delta", "ok"),
-    [(0, False), (-1, False), (1, True), (86_400_000, True), (86_400_001, False)],
+    [
+        (0, False),
+        (-1, False),
+        (1, False),  # before the next block slot (TransactionCapsule.checkExpiration)
+        (2_999, False),
+        (3_000, True),  # head + one block interval = the next slot time
+        (86_400_000, True),
+        (86_400_001, False),
+    ],
 )
 def test_expiration_window(net: Net, delta: int, ok: bool) -> None:
     tx, _ = net.trx(A, B.address, TRX, expiration_delta=delta)
     res = net.chain.submit(tx)
     assert res.ok is ok
     if not ok:
-        assert (res.code, res.message) == ("TRANSACTION_EXPIRATION_ERROR", "transaction expired")
+        assert (res.code, res.message) == ("TRANSACTION_EXPIRATION_ERROR", "Transaction expired")
+
+
+def test_check_order_expiration_then_signature_then_tapos(net: Net) -> None:
+    """Wallet.broadcastTransaction checks expiration against the next slot before
+    Manager.pushTransaction checks the signature, and the signature before TAPOS."""
+    _, _, ts = net.ref()
+    c = contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))
+    bad_ref = {"ref_bytes": b"\x00\x01", "ref_hash": b"\xaa" * 8, "timestamp": 1}
+    expired = raw_bytes([c], expiration=ts - 1, **bad_ref)
+    assert net.chain.submit(sign(expired, B)[0]).code == "TRANSACTION_EXPIRATION_ERROR"
+    live = raw_bytes([c], expiration=ts + 60_000, **bad_ref)
+    assert net.chain.submit(sign(live, B)[0]).code == "SIGERROR"
+    assert net.chain.submit(sign(live, A)[0]).code == "TAPOS_ERROR"
 
 
 def _validate_error(net: Net, tx: bytes) -> str:
@@ -204,7 +295,7 @@ def test_bandwidth_error_when_no_free_net_and_no_trx() -> None:
     big_memo = b"m" * 700  # > 600 free bytes, cannot burn with 1 sun
     tx, _ = net.trx(poor, A.address, 1, memo=big_memo)
     res = net.chain.submit(tx)
-    assert (res.code, res.message) == ("BANDWITH_ERROR", "AccountResourceInsufficient error")
+    assert (res.code, res.message) == ("BANDWITH_ERROR", "Account resource insufficient error.")
 
 
 def test_memo_fee_needs_balance() -> None:
