@@ -1,0 +1,89 @@
+"""Red-team review: a failed receipt is acted on before its block is solidified.
+
+``engine/repository.py::apply_receipt`` turns a non-SUCCESS receipt read from the block follower
+(``/wallet/gettransactioninfobyblocknum``, head, NOT solidified) into a terminal ``failed``
+payout at once, releases its policy reservation, and ``POST /v1/payouts/{id}/retry`` then lets
+the engine sign a NEW transaction while the block that holds the first one can still be
+orphaned. On a reorg the first transaction may be re-executed on the winning fork against
+different state (e.g. the recipient became a USDT holder meanwhile, so it no longer runs out
+of energy; a transient REVERT no longer reverts) and succeed: two transfers for one payout.
+The same holds for the OUT_OF_ENERGY re-attempt (``payout.requeue_out_of_energy``).
+
+Real parts: a devnet over real HTTP whose solidified head stays far behind, SQLite and
+PostgreSQL, the real engine, the real retry use case and policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from engine.conftest import make_harness, wait_for
+from node.support import DEMO_KEY, addr, set_faults
+from tron_devnet.testing import DevnetHandle, run_devnet
+from tronpay.db.session import write_transaction
+from tronpay.kit.clock import utcnow
+from tronpay.payouts.schemas import PayoutCreate
+from tronpay.payouts.service import PayoutContext, create_payout, new_payout, retry_payout
+from tronpay.payouts.states import Actor
+from tronpay.policy.config import PolicyConfig
+from tronpay.policy.service import PolicyService
+from tronpay.tron.node import NodeClient
+
+USDT = "USDT"
+
+
+@pytest.fixture
+def slow_solid_devnet() -> Iterator[DevnetHandle]:
+    """Blocks every 0.3 s, but the solidified head trails the head by 500 blocks (2.5 min)."""
+    with run_devnet(block_time_s=0.3, solidify_depth=500, block_interval_ms=300) as handle:
+        yield handle
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "REVIEW-1: a failed receipt in an unsolidified block makes the payout terminal "
+        "'failed' (retryable, reservation released); retry signs a second transaction "
+        "while the first can still be re-included after a reorg"
+    ),
+)
+async def test_failure_is_not_final_before_its_block_solidifies(
+    sessionmaker: async_sessionmaker[AsyncSession], slow_solid_devnet: DevnetHandle
+) -> None:
+    url = slow_solid_devnet.url
+    await set_faults(url, [{"path": "/wallet/broadcasthex", "mode": "revert_next", "count": 1}])
+    policy = PolicyService(PolicyConfig())
+    async with make_harness(sessionmaker, url, policy=policy) as h:
+        ctx = PayoutContext(policy=policy, hot_wallet_address=DEMO_KEY.address)
+        async with write_transaction(sessionmaker) as s:
+            now = utcnow()
+            data = PayoutCreate(to=addr(171), asset=USDT, amount="1")
+            p = new_payout(ctx, data, actor=Actor("alice"), idempotency_key=None, now=now)
+            await create_payout(s, ctx, p, actor=Actor("alice"), now=now)
+            pid = p.id
+        await h.wait_statuses([pid], {"failed"}, timeout=30)
+        [first] = await h.attempts(pid)
+        assert first.status == "failed"
+        assert first.block_number is not None
+        async with NodeClient([url], timeout=httpx.Timeout(2.0)) as node:
+            solid = (await node.node_info()).solid_number
+        # The operator sees "failed" and retries, as the API invites.
+        async with write_transaction(sessionmaker) as s:
+            await retry_payout(s, ctx, pid, actor=Actor(principal="ops"), now=utcnow())
+
+        async def second_attempt() -> bool:
+            return len(await h.attempts(pid)) >= 2
+
+        await wait_for(second_attempt, 30, what="a second attempt")
+        attempts = await h.attempts(pid)
+        # Evidence of the unsafe window: the first transaction's block was NOT solidified
+        # when a second, different transaction for the same payout was signed and sent.
+        assert first.block_number > solid
+        assert attempts[1].txid != first.txid
+        # The invariant the review asks for: a new transaction only once the failing one's
+        # block is solidified. This fails today.
+        assert first.block_number <= solid, "second transaction signed over an unsolid failure"
