@@ -96,7 +96,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 yield
     finally:
         # Drain: every create already queued is written (or refused) before the engine goes.
-        await writer.stop()
+        await app.state.payout_writer.stop()
         await app.state.engine.dispose()
         log.info("app.stopped")
 

@@ -147,6 +147,7 @@ class PayoutWriter:
         self._task: asyncio.Task[None] | None = None
         self._accepting = False
         self.groups_written = 0
+        self.groups_retried = 0
 
     @property
     def running(self) -> bool:
@@ -241,6 +242,7 @@ class PayoutWriter:
                 size=len(intents),
                 error_type=type(exc.orig).__name__ if exc.orig is not None else "DBAPIError",
             )
+            self.groups_retried += 1
             outcomes = [await self._one_safely(intent) for intent in intents]
         except Exception as exc:
             log.error(
