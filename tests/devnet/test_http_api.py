@@ -225,10 +225,14 @@ async def test_broadcasttransaction_json_and_rejections(client: httpx.AsyncClien
     }
     result = (await client.post("/wallet/broadcasttransaction", json=body)).json()
     assert result == {"result": True, "txid": tx["txID"]}
+    # still pending: java-tron (trxCacheEnable off) executes it again and answers SUCCESS
+    again = (await client.post("/wallet/broadcasttransaction", json=body)).json()
+    assert again == {"result": True, "txid": tx["txID"]}
+    await blocks(client, 1)
     dup = (await client.post("/wallet/broadcasttransaction", json=body)).json()
     assert dup["code"] == "DUP_TRANSACTION_ERROR"
     assert dup["txid"] == tx["txID"]
-    bytes.fromhex(dup["message"])  # hex-encoded text
+    assert bytes.fromhex(dup["message"]) == b"Dup transaction."  # hex-encoded text
     other = await build_trx(client, DEMO_HEX, addr(2), 2_000_000)
     forged = {"raw_data": other["raw_data"], "signature": [sign(other["txID"], key(5))]}
     bad = (await client.post("/wallet/broadcasttransaction", json=forged)).json()

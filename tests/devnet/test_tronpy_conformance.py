@@ -121,7 +121,8 @@ async def test_expired_transaction_is_expiration_error(tron: AsyncTron) -> None:
 async def test_duplicate_is_dup_transaction_error(tron: AsyncTron) -> None:
     txn = await tron.trx.transfer(DEMO, hex_to_base58(addr(4)), 3).build()
     txn.sign(PrivateKey(DEMO_KEY))
-    await txn.broadcast()
+    receipt = await txn.broadcast()
+    await receipt.wait()  # on chain: Manager.validateDup (a pending copy would be re-executed)
     with pytest.raises(UnknownError) as caught:
         await txn.broadcast()
     assert caught.value.args[1] == "DUP_TRANSACTION_ERROR"
