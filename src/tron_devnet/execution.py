@@ -200,6 +200,9 @@ class Executor:
         amount = v.amount
         if amount <= 0:
             raise _invalid("Amount must be greater than 0.")
+        if to == self.p.token.address:
+            # java-tron TransferActuator with ForbidTransferToContract (on since 2019)
+            raise _invalid("Cannot transfer TRX to a smartContract.")
         creating = view.account(to) is None
         create_fee = self.p.create_account_fee if creating else 0
         if spendable < amount + create_fee:

@@ -36,6 +36,7 @@ REVERT_ENERGY_BAD_CALL = 300
 REVERT_ENERGY_BLACKLISTED = 1_600
 REVERT_ENERGY_INSUFFICIENT = 2_700
 UINT256_MAX = (1 << 256) - 1
+ZERO_ADDRESS = b"\x41" + b"\0" * 20
 
 ABI_ENTRIES: list[dict[str, object]] = [
     {
@@ -202,6 +203,8 @@ def _transfer(
     if to is None:
         return _revert(REVERT_ENERGY_BAD_CALL, "REVERT opcode executed")
     amount = int.from_bytes(data[36:68], "big")
+    if to == ZERO_ADDRESS:  # BasicToken.transfer: require(_to != address(0))
+        return _revert(REVERT_ENERGY_BAD_CALL, "REVERT opcode executed")
     if view.is_blacklisted(caller):
         return _revert(REVERT_ENERGY_BLACKLISTED, "REVERT opcode executed")
     if view.token_balance(caller) < amount:

@@ -167,6 +167,16 @@ def test_forced_revert_burns_full_energy(net: Net) -> None:
     assert before - net.balance(A) == net.info(txid)["fee"]
 
 
+def test_transfer_to_the_zero_address_reverts(net: Net) -> None:
+    """Tether's BasicToken.transfer requires _to != address(0)."""
+    zero = b"\x41" + b"\0" * 20
+    tx, txid = net.usdt(A, zero, 1)
+    assert net.chain.submit(tx).ok
+    net.produce()
+    assert net.info(txid)["receipt"]["result"] == "REVERT"
+    assert net.tokens(zero) == 0
+
+
 def test_malformed_calldata_reverts(net: Net) -> None:
     usdt = bytes.fromhex(USDT_HEX)
     dirty = bytearray(transfer_data(B.address, 1))

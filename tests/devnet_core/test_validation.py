@@ -246,6 +246,11 @@ def test_transfer_contract_rules(net: Net) -> None:
         == "Validate TransferContract error, balance is not sufficient."
     )
     assert _validate_error(net, net.trx(C, B.address, 1)[0]).endswith("does not exist")
+    # ForbidTransferToContract: TRX cannot be sent to a contract account with TransferContract
+    assert (
+        _validate_error(net, net.trx(A, bytes.fromhex(USDT_HEX), TRX)[0])
+        == "Cannot transfer TRX to a smartContract."
+    )
 
 
 def test_transfer_to_new_account_needs_the_creation_fees(net: Net) -> None:
