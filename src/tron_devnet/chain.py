@@ -559,16 +559,20 @@ class Chain:
             "transaction": tx,
         }
 
-    def estimate_energy(self, owner_hex: str, contract_hex: str, data: bytes) -> dict[str, Any]:
+    def estimate_energy(
+        self, owner_hex: str, contract_hex: str, data: bytes, *, solid: bool = False
+    ) -> dict[str, Any]:
+        """estimateenergy (``solid=True``: /walletsolidity, from the solidified state only)."""
+        state, _ = self._state(solid)
         contract = _addr_or_none(contract_hex)
         if contract != self.token.address:
             return _result_error("CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract")
         owner = _addr_or_none(owner_hex)
-        if owner is None or self._head_state.accounts.get(owner) is None:
+        if owner is None or state.accounts.get(owner) is None:
             return _result_error(
                 "CONTRACT_VALIDATE_ERROR", "Validate TriggerSmartContract error, no OwnerAccount."
             )
-        outcome = token.run_call(Overlay(self._head_state), self.token, owner, data, 0)
+        outcome = token.run_call(Overlay(state), self.token, owner, data, 0)
         if not outcome.ok:
             return _result_error("CONTRACT_EXE_ERROR", outcome.message)
         return {"result": {"result": True}, "energy_required": outcome.energy}

@@ -168,7 +168,7 @@ async def trigger_constant_contract(call: Call) -> Any:
 async def estimate_energy(call: Call) -> Any:
     owner = call.args.required_address("owner_address")
     contract = call.args.required_address("contract_address")
-    return call.chain.estimate_energy(owner, contract, call.args.call_data())
+    return call.chain.estimate_energy(owner, contract, call.args.call_data(), solid=call.solid)
 
 
 def _extention_view(call: Call, result: dict[str, Any]) -> dict[str, Any]:

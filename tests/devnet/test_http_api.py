@@ -402,3 +402,25 @@ async def test_broadcast_endpoints_are_post_only(client: httpx.AsyncClient) -> N
         response = await client.get(f"/wallet/{name}", params={"transaction": "00"})
         assert response.status_code == 405
     assert (await client.put("/wallet/getnodeinfo")).status_code == 405
+
+
+async def test_walletsolidity_estimateenergy_reads_the_solid_state(
+    client: httpx.AsyncClient,
+) -> None:
+    """A holder minted at head is still a new holder for the solidity node."""
+    holder = addr(41)
+    await mint(client, holder, usdt_units=5)
+    await blocks(client, 1)
+    body = {
+        "owner_address": DEMO_HEX,
+        "contract_address": USDT_HEX,
+        "function_selector": "transfer(address,uint256)",
+        "parameter": "00" * 12 + holder[2:] + f"{1:064x}",
+    }
+    head = (await client.post("/wallet/estimateenergy", json=body)).json()
+    solid = (await client.post("/walletsolidity/estimateenergy", json=body)).json()
+    assert head["energy_required"] == 64_285
+    assert solid["energy_required"] == 130_285
+    await blocks(client, 3)
+    solid = (await client.post("/walletsolidity/estimateenergy", json=body)).json()
+    assert solid["energy_required"] == 64_285
