@@ -15,6 +15,7 @@ PostgreSQL, the real engine, the real retry use case and policy.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -65,13 +66,23 @@ async def test_failure_is_not_final_before_its_block_solidifies(
             p = new_payout(ctx, data, actor=Actor("alice"), idempotency_key=None, now=now)
             await create_payout(s, ctx, p, actor=Actor("alice"), now=now)
             pid = p.id
-        await h.wait_statuses([pid], {"failed"}, timeout=30)
-        [first] = await h.attempts(pid)
-        assert first.status == "failed"
+
+        async def receipt_recorded() -> bool:
+            return [a.status for a in await h.attempts(pid)] == ["failed"]
+
+        await wait_for(receipt_recorded, 30, what="the failed receipt")
+        await asyncio.sleep(1.0)  # let the engine act on it
+        [first] = (await h.attempts(pid))[:1]
         assert first.block_number is not None
         async with NodeClient([url], timeout=httpx.Timeout(2.0)) as node:
             solid = (await node.node_info()).solid_number
-        # The operator sees "failed" and retries, as the API invites.
+        assert first.block_number > solid  # precondition: the failing block is not final
+        payout = (await h.payouts())[pid]
+        if payout.status != "failed":
+            return  # fixed: the payout waits for the failure to solidify
+        # Today: "failed" at once; the operator retries, as the API invites, and the engine
+        # signs and sends a second, different transaction while the first block can still
+        # be orphaned.
         async with write_transaction(sessionmaker) as s:
             await retry_payout(s, ctx, pid, actor=Actor(principal="ops"), now=utcnow())
 
@@ -79,11 +90,8 @@ async def test_failure_is_not_final_before_its_block_solidifies(
             return len(await h.attempts(pid)) >= 2
 
         await wait_for(second_attempt, 30, what="a second attempt")
-        attempts = await h.attempts(pid)
-        # Evidence of the unsafe window: the first transaction's block was NOT solidified
-        # when a second, different transaction for the same payout was signed and sent.
-        assert first.block_number > solid
-        assert attempts[1].txid != first.txid
-        # The invariant the review asks for: a new transaction only once the failing one's
-        # block is solidified. This fails today.
-        assert first.block_number <= solid, "second transaction signed over an unsolid failure"
+        second = (await h.attempts(pid))[1]
+        pytest.fail(
+            f"payout failed on an unsolidified receipt (block {first.block_number} > solid "
+            f"{solid}); retry signed a second transaction {second.txid} ({second.status})"
+        )
