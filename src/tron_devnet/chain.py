@@ -9,12 +9,19 @@ Additions to the agreed contract (no agreed name changed): ``produce_block(detai
 (header-only JSON: cheap for a block timer), ``submit_json(..., hold_blocks, never_include,
 force_revert)``, properties ``head_timestamp`` and ``pending_count``, ChainConfig fields
 ``create_account_bandwidth_fee_sun``, ``memo_fee_sun``, ``max_fee_limit_sun``,
-``max_delegate_lock_period``; ``ChainError`` subclasses ValueError.
+``max_delegate_lock_period``, ``trx_cache_enable`` (java-tron's node.rpc.trxCacheEnable);
+``estimate_energy(..., solid=)``; ``ChainError`` subclasses ValueError.
 
-Order of checks in ``submit`` (java-tron's Wallet.broadcastTransaction + Manager.processTransaction,
-as far as practical): size (> 500 KiB) → decode → exactly one contract → txid = sha256(raw) →
-duplicate → signature → TAPOS → expiration → owner account exists → bandwidth (and memo fee) →
-contract validation against head state plus every pending transaction.
+Order of checks in ``submit`` (java-tron v4.8 Wallet.broadcastTransaction, Manager.pushTransaction
+and processTransaction): decode → every signature 65 bytes (SIGERROR "Signature size is N") →
+[txid cache when trx_cache_enable: DUP "Transaction already exists."] → a contract at all
+("No contract!") → expiration >= head time + block interval (the next slot) → signature → TAPOS →
+size (without ret, + 2 x 64 bytes, <= 500 KiB) → expiration window (head, head + 24 h] → exactly
+one contract (CONTRACT_VALIDATE_ERROR) → duplicate ON CHAIN (DUP "Dup transaction.") → owner
+account exists → bandwidth (and memo fee) → contract validation against head state plus every
+pending transaction. A transaction still pending when broadcast again is executed again on the
+pending state and answered SUCCESS (or that execution's error), as java-tron does with its default
+trxCacheEnable=false; it is queued once.
 
 SIMPLIFICATIONS (what differs from java-tron):
 - One witness signs every block; block timestamp = max(previous + block_interval_ms, now_ms()),
@@ -46,7 +53,9 @@ SIMPLIFICATIONS (what differs from java-tron):
   shares usage out on undelegate); lock_period in blocks of 3 s (0 = 3 days); no TRON_POWER
   staking, voting or rewards; no CancelAllUnfreezeV2; no Stake 1.0 contracts.
 - Validation of pending transactions uses the head block time; execution uses the new block's
-  time. Pending transactions are NOT visible in getaccount (head = last produced block).
+  time. Pending transactions are NOT visible in getaccount/triggerconstantcontract (head = last
+  produced block); a java-tron full node reads its pending snapshot, so a balance drops there at
+  broadcast.
 - A pending transaction is dropped (never included) if at sealing time it expired (java-tron's
   rule: expiration <= the parent block's time), its TAPOS ref fell out of the ring, or it no
   longer validates (e.g. it relied on a held transaction). Dropped and never_include txids stay
@@ -64,8 +73,9 @@ SIMPLIFICATIONS (what differs from java-tron):
 - gettransactionbyid/gettransactioninfobyid find on-chain transactions only (not pending).
 - triggerconstantcontract/estimateenergy run against head (or solid) state without the
   pending transactions; estimateenergy needs an existing owner account.
-- Broadcast messages follow java-tron's Wallet.broadcastTransaction texts; a duplicate answers
-  with an empty message (java-tron's transaction-id cache path).
+- Broadcast messages follow java-tron v4.8's Wallet.broadcastTransaction texts. With
+  trx_cache_enable the txid cache never expires (java-tron: 1 hour, 100,000 ids).
+- A signature must be exactly 65 bytes (java-tron v4.8 checks SignUtils.isValidLength first).
 """
 
 from __future__ import annotations
