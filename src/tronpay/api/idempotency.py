@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tronpay.api.models import IdempotencyRecord
+from tronpay.db.session import bulk_insert
 from tronpay.errors import Conflict, ValidationFailed
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
@@ -124,8 +125,7 @@ async def claim_many(connection: AsyncConnection, rows: list[dict[str, Any]]) ->
     """Claim many keys at once, each row with its response (plain INSERT: a key taken
     meanwhile by another transaction raises ``IntegrityError``; the caller then falls back
     to ``claim`` one at a time)."""
-    if rows:
-        await connection.execute(IDEMPOTENCY_TABLE.insert(), rows)
+    await bulk_insert(connection, IDEMPOTENCY_TABLE, rows)
 
 
 async def release_many(connection: AsyncConnection, subject: str, keys: list[str]) -> None:

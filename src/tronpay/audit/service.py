@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit.hashing import entry_hash, normalize, utc
 from tronpay.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
+from tronpay.db.session import bulk_insert
 
 log = structlog.get_logger(__name__)
 
@@ -168,7 +169,7 @@ async def record_many(
         fields = _row(seq=last_seq + offset, prev_hash=prev_hash, created_at=created_at, item=item)
         rows.append(fields)
         prev_hash = fields["hash"]
-    await session.execute(_INSERT_ENTRY, rows)
+    await bulk_insert(await session.connection(), _ENTRIES, rows)
     final_seq = last_seq + len(rows)
     await _store_head(session, final_seq, prev_hash)
     return AuditAppend(first_seq=last_seq + 1, last_seq=final_seq, head_hash=prev_hash)

@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit import AuditRecord, record_many
 from tronpay.batches.models import Batch
 from tronpay.batches.parsing import ParsedBatch
 from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
+from tronpay.db.session import bulk_insert
 from tronpay.errors import NotFound, ValidationFailed
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
@@ -147,7 +148,7 @@ async def create_batch(
     session.add(batch)
     await session.flush()
     connection = await session.connection()
-    await connection.execute(insert(PAYOUTS_TABLE), payout_rows)
+    await bulk_insert(connection, PAYOUTS_TABLE, payout_rows)
     snapshots = [_row_snapshot(r) for r in payout_rows]
     await emit_many(
         session,

@@ -17,16 +17,19 @@ most ``write_concurrency`` write transactions of one process open at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import JSON, Table, TextClause, event, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -171,3 +174,81 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
+# --- bulk inserts ------------------------------------------------------------------------------
+
+# Below this many rows an executemany is as fast as anything else.
+BULK_UNNEST_MIN_ROWS = 16
+_PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_bulk_statements: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a timezone-aware column")
+    return value.astimezone(UTC)
+
+
+def _json_text(none_as_null: bool) -> Callable[[Any], str | None]:
+    def convert(value: Any) -> str | None:
+        if value is None:
+            return None if none_as_null else "null"
+        return json.dumps(value)
+
+    return convert
+
+
+def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
+    """How a value of column ``name`` goes into its array (None: as it is)."""
+    column_type = table.c[name].type
+    if isinstance(column_type, JSON):
+        return _json_text(column_type.none_as_null)
+    if column_type.compile(dialect=_PG_DIALECT).startswith("TIMESTAMP"):
+        return _as_utc
+    return None
+
+
+def _unnest_insert(table: Table, names: tuple[str, ...]) -> TextClause:
+    """``INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:u0 AS T0[]), CAST(:u1 AS T1[]))``."""
+    cache_key = (table.name, names)
+    statement = _bulk_statements.get(cache_key)
+    if statement is None:
+        arrays = ", ".join(
+            f"CAST(:u{i} AS {table.c[name].type.compile(dialect=_PG_DIALECT)}[])"
+            for i, name in enumerate(names)
+        )
+        columns = ", ".join(f'"{name}"' for name in names)
+        # Identifiers come from the table definition, never from input.
+        statement = text(
+            f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'  # noqa: S608
+        )
+        _bulk_statements[cache_key] = statement
+    return statement
+
+
+async def bulk_insert(
+    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert ``rows`` (all with the same keys) in the connection's transaction.
+
+    PostgreSQL, from ``BULK_UNNEST_MIN_ROWS`` rows: ONE ``INSERT ... SELECT * FROM unnest(...)``
+    with one array per column, so the server inserts every row in one statement instead of
+    one protocol round per row (several times faster for a 10,000-row batch). JSON values are
+    serialized like SQLAlchemy's JSON type does (``None`` is JSON ``null`` unless the column
+    says ``none_as_null``), datetimes must be timezone-aware. Otherwise: a Core executemany.
+    """
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql" or len(rows) < BULK_UNNEST_MIN_ROWS:
+        await connection.execute(table.insert(), list(rows))
+        return
+    names = tuple(rows[0].keys())
+    params: dict[str, list[Any]] = {}
+    for index, name in enumerate(names):
+        convert = _converter(table, name)
+        values = [row[name] for row in rows]
+        params[f"u{index}"] = values if convert is None else [convert(v) for v in values]
+    await connection.execute(_unnest_insert(table, names), params)

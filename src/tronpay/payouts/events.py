@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tronpay.db.session import bulk_insert
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
 from tronpay.payouts.models import Payout
@@ -57,5 +58,4 @@ async def emit(
 async def emit_many(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
     batch = list(rows)
     if batch:
-        connection = await session.connection()
-        await connection.execute(insert(OUTBOX_TABLE), batch)
+        await bulk_insert(await session.connection(), OUTBOX_TABLE, batch)

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tronpay.api import idempotency
 from tronpay.api.idempotency import IdempotencyKeyReused, StoredResponse
 from tronpay.audit import AuditRecord, record_many
-from tronpay.db.session import write_transaction
+from tronpay.db.session import bulk_insert, write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
 from tronpay.payouts import repository, service
@@ -288,9 +288,7 @@ class PayoutWriter:
                 await idempotency.claim_many(
                     connection, [self._claim_row(intents[i]) for i in live]
                 )
-                await connection.execute(
-                    PAYOUTS_TABLE.insert(), [intents[i].payout.row for i in live]
-                )
+                await bulk_insert(connection, PAYOUTS_TABLE, [intents[i].payout.row for i in live])
                 # 4. the policy for the whole group.
                 live = await self._reserve(session, intents, live, outcomes)
                 # 5. outbox events and audit entries for what was accepted.

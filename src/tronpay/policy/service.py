@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tronpay.db.session import bulk_insert
 from tronpay.kit.money import format_amount
 from tronpay.policy.config import AssetLimits, PolicyConfig
 from tronpay.policy.errors import (
@@ -319,7 +320,7 @@ class PolicyService:
             results.append(PolicyDecision(needs_approval=self.needs_approval(asset, item.amount)))
         if rows:
             # A Core executemany: no ORM bookkeeping and no RETURNING per row.
-            await session.execute(_RES.insert(), rows)
+            await bulk_insert(await session.connection(), _RES, rows)
         return results
 
     async def release(

@@ -1,0 +1,77 @@
+"""``tronpay.db.session.bulk_insert``: the PostgreSQL unnest path stores exactly what a Core
+executemany stores (JSON, JSON null, aware datetimes, NULLs), on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tronpay.db.session import BULK_UNNEST_MIN_ROWS, bulk_insert, write_transaction
+from tronpay.payouts.models import Payout
+
+PAYOUTS: Table = Payout.__table__  # type: ignore[assignment]
+T0 = datetime(2026, 11, 28, 21, 0, 0, 123456, tzinfo=UTC)
+
+
+def rows(prefix: str, count: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(count):
+        created = T0 + timedelta(seconds=i)
+        if i % 2:  # another offset: stored as the same instant in UTC
+            created = created.astimezone(timezone(timedelta(hours=5)))
+        out.append(
+            {
+                "id": f"{prefix}_{i:04d}",
+                "client": "alice",
+                "reference": None if i % 3 == 0 else f"{prefix}-ref-{i}",
+                "to_address": "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8",
+                "asset": "USDT",
+                "amount": 10**18 + i,
+                "memo": "ünïcode ✓" if i % 5 == 0 else None,
+                "metadata": None if i % 4 == 0 else {"n": i, "nested": {"k": [1, "two", None]}},
+                "status": "queued",
+                "created_by": "alice",
+                "idempotency_key": None,
+                "created_at": created,
+                "updated_at": created,
+                "attempt_count": 0,
+                "version": 1,
+            }
+        )
+    return out
+
+
+@pytest.mark.parametrize("count", [3, BULK_UNNEST_MIN_ROWS + 5])
+async def test_bulk_insert_round_trips_like_executemany(
+    sessionmaker: async_sessionmaker[AsyncSession], count: int
+) -> None:
+    bulk, plain = rows("bulk", count), rows("plain", count)
+    async with write_transaction(sessionmaker) as session:
+        connection = await session.connection()
+        await bulk_insert(connection, PAYOUTS, bulk)
+        await connection.execute(PAYOUTS.insert(), plain)
+    async with sessionmaker() as session:
+        stored = {
+            row.id: row._mapping
+            for row in await session.execute(select(PAYOUTS).order_by(PAYOUTS.c.id))
+        }
+        json_nulls = (
+            await session.execute(
+                select(PAYOUTS.c.id).where(PAYOUTS.c.metadata.is_(None)).order_by(PAYOUTS.c.id)
+            )
+        ).scalars()
+    assert len(stored) == 2 * count
+    for mine, theirs in zip(bulk, plain, strict=True):
+        a, b = stored[mine["id"]], stored[theirs["id"]]
+        for column in mine:
+            if column in ("id", "reference"):
+                continue
+            assert a[column] == b[column] == mine[column], column
+        assert a["created_at"].tzinfo is not None
+        assert a["created_at"] == mine["created_at"]
+    # None in a JSON column is JSON null (not SQL NULL) on both paths: nothing is SQL NULL.
+    assert list(json_nulls) == []
