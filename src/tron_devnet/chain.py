@@ -13,7 +13,7 @@ force_revert)``, properties ``head_timestamp`` and ``pending_count``, ChainConfi
 ``estimate_energy(..., solid=)``; ``ChainError`` subclasses ValueError.
 
 Order of checks in ``submit`` (java-tron v4.8 Wallet.broadcastTransaction, Manager.pushTransaction
-and processTransaction): decode → every signature 65 bytes (SIGERROR "Signature size is N") →
+and processTransaction): decode → every signature 65..68 bytes (SIGERROR "Signature size is N") →
 [txid cache when trx_cache_enable: DUP "Transaction already exists."] → a contract at all
 ("No contract!") → expiration >= head time + block interval (the next slot) → signature → TAPOS →
 size (without ret, + 2 x 64 bytes, <= 500 KiB) → expiration window (head, head + 24 h] → exactly
@@ -75,7 +75,8 @@ SIMPLIFICATIONS (what differs from java-tron):
   pending transactions; estimateenergy needs an existing owner account.
 - Broadcast messages follow java-tron v4.8's Wallet.broadcastTransaction texts. With
   trx_cache_enable the txid cache never expires (java-tron: 1 hour, 100,000 ids).
-- A signature must be exactly 65 bytes (java-tron v4.8 checks SignUtils.isValidLength first).
+- A signature must be 65..68 bytes at admission (v4.8's SignUtils.isValidLength); bytes after the
+  65th are ignored.
 """
 
 from __future__ import annotations
@@ -403,7 +404,11 @@ class Chain:
         if exp <= head_ts or exp > head_ts + MAX_EXPIRATION_MS:
             return core_decode.fail(txid, "TRANSACTION_EXPIRATION_ERROR")
         if len(rec.raw.contract) != 1:
-            return core_decode.fail(txid, "CONTRACT_VALIDATE_ERROR", core_decode.MULTI_CONTRACT)
+            return core_decode.fail(
+                txid,
+                "CONTRACT_VALIDATE_ERROR",
+                core_decode.multi_contract_message(txid, len(rec.raw.contract)),
+            )
         known = self._known.get(txid)
         if known is not None and (known.block is not None or known.never_include):
             # Manager.validateDup: on chain. (A never_include fault keeps its txid known.)

@@ -13,14 +13,19 @@ from tron_devnet.execution import TxInput
 MAX_TX_BYTES = 500 * 1024  # java-tron Constant.TRANSACTION_MAX_BYTE_SIZE
 BANDWIDTH_EXTRA_BYTES = 64  # java-tron Constant.MAX_RESULT_SIZE_IN_TX
 SIGNATURE_BYTES = 65
+MAX_ADMITTED_SIGNATURE_BYTES = 68  # Wallet.broadcastTransaction: SignUtils.isValidLength
 NO_CONTRACT = "No contract!"  # java-tron ActuatorConstant.CONTRACT_NOT_EXIST
-MULTI_CONTRACT = "act size should be exactly 1, this is extend feature"
+
+
+def multi_contract_message(txid: str, count: int) -> str:
+    """Manager.processTransaction's text for a transaction with several contracts."""
+    return f"tx {txid} contract size should be exactly 1, this is extend feature ,actual :{count}"
 
 
 # java-tron (GreatVoyage v4.8) Wallet.broadcastTransaction: message per code (prefix + detail)
 BROADCAST_MESSAGES = {
     "SIGERROR": "Validate signature error: ",
-    "CONTRACT_VALIDATE_ERROR": "contract validate error : ",
+    "CONTRACT_VALIDATE_ERROR": "Contract validate error : ",
     "CONTRACT_EXE_ERROR": "Contract execute error : ",
     "TOO_BIG_TRANSACTION_ERROR": "",  # the exception's own text
     "OTHER_ERROR": "Error: ",
@@ -88,7 +93,7 @@ def decode(tx_bytes: bytes, *, force_revert: bool) -> tuple[TxRecord, list[bytes
     raw_bytes = raw.SerializeToString()
     txid = sha256(raw_bytes).hex()
     for sig in tx.signature:
-        if len(sig) != SIGNATURE_BYTES:
+        if not SIGNATURE_BYTES <= len(sig) <= MAX_ADMITTED_SIGNATURE_BYTES:
             return fail(txid, "SIGERROR", f"Signature size is {len(sig)}")
     if tx.ret:
         tx.ClearField("ret")
@@ -134,7 +139,7 @@ def check_signatures(rec: TxRecord, signatures: list[bytes]) -> str:
         return "permission isn't exit"
     if len(signatures) > 1:
         return f"Signature count is {len(signatures)} more than key counts of permission : 1"
-    sig = signatures[0]
+    sig = signatures[0][:SIGNATURE_BYTES]  # r, s, v; admitted extra bytes are ignored
     try:
         signer = recover_address(bytes.fromhex(rec.txid), sig)
     except SignatureError as exc:

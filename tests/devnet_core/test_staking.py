@@ -45,7 +45,7 @@ def rejected(net: Net, wallet: Wallet, name: str, param: bytes) -> str:
     tx, _ = net.build(wallet, name, param, nonce=7)
     res = net.chain.submit(tx)
     assert res.code == "CONTRACT_VALIDATE_ERROR", res
-    return res.message.removeprefix("contract validate error : ")
+    return res.message.removeprefix("Contract validate error : ")
 
 
 def freeze_energy(net: Net, wallet: Wallet, amount: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tron_devnet import proto
 from tron_devnet.chain import ChainConfig
 from tron_devnet.crypto import to_base58
 
@@ -62,17 +63,17 @@ def test_malformed_bytes_are_other_error(net: Net) -> None:
 def test_exactly_one_contract(net: Net) -> None:
     ref_bytes, ref_hash, ts = net.ref()
     c = contract_bytes("TransferContract", transfer_param(A.address, B.address, 1))
-    expected = {
-        0: "contract validate error : No contract!",  # Wallet: ActuatorConstant.CONTRACT_NOT_EXIST
-        2: "contract validate error : act size should be exactly 1, this is extend feature",
-    }
     for contracts in ([], [c, c]):
         raw = raw_bytes(
             contracts, ref_bytes=ref_bytes, ref_hash=ref_hash, expiration=ts + 60_000, timestamp=1
         )
-        tx, _ = sign(raw, A)
+        tx, txid = sign(raw, A)
         res = net.chain.submit(tx)
-        # ContractSizeNotEqualToOneException is a ContractValidateException
+        expected = {  # ContractSizeNotEqualToOneException is a ContractValidateException
+            0: "Contract validate error : No contract!",  # ActuatorConstant.CONTRACT_NOT_EXIST
+            2: f"Contract validate error : tx {txid} contract size should be exactly 1, "
+            "this is extend feature ,actual :2",
+        }
         assert (res.code, res.message) == ("CONTRACT_VALIDATE_ERROR", expected[len(contracts)])
 
 
@@ -159,7 +160,7 @@ def test_signature_missing_twice_and_v27(net: Net) -> None:
     )
     garbage = f_bytes(1, raw) + f_bytes(2, b"\x01" * 65)
     assert net.chain.submit(garbage).code == "SIGERROR"
-    for size in (64, 66):  # Wallet.broadcastTransaction checks every signature's size first
+    for size in (64, 69):  # Wallet.broadcastTransaction: SignUtils.isValidLength (65..68)
         sized = net.chain.submit(f_bytes(1, raw) + f_bytes(2, b"\x01" * size))
         assert (sized.code, sized.message) == (
             "SIGERROR",
@@ -167,6 +168,13 @@ def test_signature_missing_twice_and_v27(net: Net) -> None:
         )
     v27, _ = sign(raw, A, v27=True)
     assert net.chain.submit(v27).ok
+    signature = proto_signature(v27)
+    padded = f_bytes(1, raw) + f_bytes(2, signature + b"\0\0\0")  # 68 bytes: admitted
+    assert net.chain.submit(padded).ok  # same txid, still pending: executed again
+
+
+def proto_signature(tx: bytes) -> bytes:
+    return bytes(proto.Transaction.FromString(tx).signature[0])
 
 
 def test_tapos_unknown_ref_block(net: Net) -> None:
@@ -233,8 +241,8 @@ def test_check_order_expiration_then_signature_then_tapos(net: Net) -> None:
 def _validate_error(net: Net, tx: bytes) -> str:
     res = net.chain.submit(tx)
     assert res.code == "CONTRACT_VALIDATE_ERROR", res
-    assert res.message.startswith("contract validate error : ")
-    return res.message.removeprefix("contract validate error : ")
+    assert res.message.startswith("Contract validate error : ")
+    return res.message.removeprefix("Contract validate error : ")
 
 
 def test_transfer_contract_rules(net: Net) -> None:
