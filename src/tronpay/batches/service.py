@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit import AuditRecord, record_many
@@ -25,7 +26,7 @@ from tronpay.kit.money import format_amount
 from tronpay.payouts import repository as payout_repository
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.models import Payout
-from tronpay.payouts.service import PAYOUTS_TABLE, PayoutContext
+from tronpay.payouts.service import PAYOUTS_TABLE, DuplicateReference, PayoutContext
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.policy import PolicyViolation, ReservationRequest
 
@@ -103,18 +104,22 @@ async def create_batch(
         created_at=now,
     )
     payout_rows: list[dict[str, Any]] = []
+    needs_approval = ctx.policy.needs_approval
+    queued, pending = PayoutStatus.QUEUED.value, PayoutStatus.PENDING_APPROVAL.value
     for item in parsed.items:
+        asset = item.asset.value
+        amount = item.amount_units
         payout_rows.append(
             {
                 "id": new_id("po"),
                 "client": actor.principal,
                 "reference": item.reference,
                 "to_address": item.to,
-                "asset": item.asset.value,
-                "amount": item.amount_units,
+                "asset": asset,
+                "amount": amount,
                 "memo": item.memo,
                 "metadata": item.metadata,
-                "status": PayoutStatus.QUEUED.value,
+                "status": pending if needs_approval(asset, amount) else queued,
                 "batch_id": batch.id,
                 "created_by": actor.principal,
                 "idempotency_key": None,
@@ -124,6 +129,17 @@ async def create_batch(
                 "version": 1,
             }
         )
+    # The rows first, then the policy's asset locks, then the audit head: the lock order of
+    # every create path (a reference index entry is never awaited while holding a policy lock).
+    session.add(batch)
+    await session.flush()
+    connection = await session.connection()
+    try:
+        await bulk_insert(connection, PAYOUTS_TABLE, payout_rows)
+    except IntegrityError as exc:
+        raise DuplicateReference(
+            "a reference of this batch was used by another request meanwhile; nothing was created"
+        ) from exc
     decisions = await ctx.policy.check_and_reserve_many(
         session,
         [
@@ -133,22 +149,19 @@ async def create_batch(
             for r in payout_rows
         ],
         now=now,
+        new_payouts=True,
     )
     for decision, row, payout_row in zip(decisions, parsed.rows, payout_rows, strict=True):
         if isinstance(decision, PolicyViolation):
             errors.append(
                 RowError(row=row, column="amount", reason=decision.code, message=decision.detail)
             )
-        elif decision.needs_approval:
-            payout_row["status"] = PayoutStatus.PENDING_APPROVAL.value
-    # A violation leaves the transaction with reservations for the other rows: raising here
-    # rolls all of it back (all-or-nothing).
+        elif decision.needs_approval != (payout_row["status"] == pending):
+            raise RuntimeError("policy decision disagrees with its approval threshold")
+    # A violation leaves the transaction with rows and reservations: raising here rolls all
+    # of it back (all-or-nothing).
     _raise_if_errors(errors)
 
-    session.add(batch)
-    await session.flush()
-    connection = await session.connection()
-    await bulk_insert(connection, PAYOUTS_TABLE, payout_rows)
     snapshots = [_row_snapshot(r) for r in payout_rows]
     await emit_many(
         session,
