@@ -430,6 +430,12 @@ class Chain:
             self._pending.append(rec)
         return SubmitResult(True, txid)
 
+    def queued_with_forced_revert(self, txid_hex: str) -> bool:
+        """True when ``txid_hex`` is known and was queued with ``force_revert`` (a pending copy
+        broadcast again keeps its first submission's outcome)."""
+        rec = self._known.get(txid_hex)
+        return rec is not None and rec.input.force_revert
+
     def submit_json(
         self,
         tx: dict[str, Any],

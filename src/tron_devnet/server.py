@@ -325,7 +325,8 @@ async def _submit(call: Call, tx_bytes: bytes) -> SubmitResult:
             never_include=never_include,
             force_revert=revert_index is not None,
         )
-    if result.ok and revert_index is not None:
+        forced = result.ok and rt.chain.queued_with_forced_revert(result.txid)
+    if forced and revert_index is not None:
         rt.faults.consume(revert_index)
         log.info("devnet.fault.fired", mode="revert_next", path=call.path, txid=result.txid)
     return result

@@ -154,3 +154,21 @@ def test_faults_are_deterministic_for_a_seed() -> None:
     assert first != _pattern(43)
     assert 500 in first
     assert 200 in first
+
+
+async def test_revert_next_is_not_used_up_by_a_pending_rebroadcast(
+    client: httpx.AsyncClient,
+) -> None:
+    """A pending transfer broadcast again keeps its first outcome; the next new transfer is
+    the one that reverts."""
+    await blocks(client, 1)
+    first = await build_trc20(client, DEMO_HEX, addr(6), 5)
+    assert (await broadcast_hex(client, first, DEMO_KEY))["result"] is True
+    await set_faults(client, [{"path": "/wallet/broadcast*", "mode": "revert_next", "count": 1}])
+    assert (await broadcast_hex(client, first, DEMO_KEY))["result"] is True  # still pending
+    second = await build_trc20(client, DEMO_HEX, addr(6), 7)
+    assert (await broadcast_hex(client, second, DEMO_KEY))["result"] is True
+    await blocks(client, 1)
+    assert (await info(client, first["txID"]))["receipt"]["result"] == "SUCCESS"
+    assert (await info(client, second["txID"]))["receipt"]["result"] == "REVERT"
+    assert (await client.get("/admin/faults")).json()["fired"] == {"revert_next": 1}
