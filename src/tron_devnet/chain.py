@@ -58,8 +58,8 @@ SIMPLIFICATIONS (what differs from java-tron):
   broadcast.
 - A pending transaction is dropped (never included) if at sealing time it expired (java-tron's
   rule: expiration <= the parent block's time), its TAPOS ref fell out of the ring, or it no
-  longer validates (e.g. it relied on a held transaction). Dropped and never_include txids stay
-  known (DUP on rebroadcast, like java-tron's transaction-id cache).
+  longer validates (e.g. it relied on a held transaction). A dropped transaction broadcast again
+  is checked afresh; a never_include one (a fault) keeps its txid known: DUP while still valid.
 - Node-built transactions expire 60 s after max(head block time, now): java-tron uses the head
   time, which on a live network is about now; a devnet head can be stale between blocks.
 - Admin mint/blacklist apply to the head state at once and reach the solid state with the next
