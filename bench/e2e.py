@@ -3,10 +3,13 @@
     .venv/bin/python bench/e2e.py --n 5000 --block-time 1
 
 1. Starts tron-devnet (block time ``--block-time``) and ``tronpay worker`` as child processes
-   sharing a fresh SQLite database (or ``--database-url``).
-2. Creates ``--n`` USDT payouts in ONE transaction (one batch, policy reservations included)
-   and measures: time until every payout is confirmed, confirmed payouts/s, time until every
-   payout is finalized, the worker's peak RSS, OUT_OF_ENERGY receipts.
+   sharing a fresh PostgreSQL database (created on ``--postgres-url`` for this run and dropped
+   afterwards; ``--sqlite`` uses a fresh SQLite file instead, ``--database-url`` any URL).
+2. Creates ``--n`` USDT payouts as ONE batch (``batches.service.create_batch``: one
+   transaction, policy reservations, audit and outbox included) and measures from the moment
+   the batch is accepted (committed): time until every payout is confirmed, confirmed
+   payouts/s, time until every payout is finalized, the worker's peak RSS, attempts and
+   OUT_OF_ENERGY receipts. The batch insert time is reported apart (``create_batch_s``).
 3. Baseline in the same run: tronpy's AsyncTron sends ``--n`` USDT transfers from a second
    funded wallet with ``--baseline-concurrency`` tasks (build via the node, sign, broadcast,
    wait for the receipt) and the same figures are measured.
@@ -25,13 +28,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
+from tronpay.batches.parsing import ParsedBatch
+from tronpay.batches.service import create_batch
 from tronpay.db.models import Base
 from tronpay.db.session import (
     create_engine,
@@ -44,13 +52,14 @@ from tronpay.kit.clock import utcnow
 from tronpay.kit.money import format_amount
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.service import PayoutContext, create_payout, new_payout
+from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.states import Actor
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
 from tronpay.tron.keys import PrivateKey
 
 USDT_BASE58 = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 def recipient(i: int, salt: int) -> str:
@@ -73,10 +82,37 @@ async def status_counts(sm: Any) -> Counter[str]:
         return Counter({k: int(v) for k, v in rows.all()})
 
 
+@asynccontextmanager
+async def bench_database(args: argparse.Namespace, work: Path) -> AsyncIterator[str]:
+    """The service database for this run: a fresh PostgreSQL database (dropped afterwards),
+    a fresh SQLite file, or ``--database-url`` as given (its tables are recreated)."""
+    if args.database_url:
+        yield args.database_url
+        return
+    if args.sqlite:
+        yield f"sqlite+aiosqlite:///{work / 'bench.db'}"
+        return
+    base = make_url(args.postgres_url)
+    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"tronpay_bench_{os.getpid()}_{int(time.time())}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
 async def run_engine_bench(
-    args: argparse.Namespace, devnet_url: str, key_file: Path, work: Path
+    args: argparse.Namespace, db_url: str, devnet_url: str, key_file: Path, work: Path
 ) -> dict[str, Any]:
-    db_url = args.database_url or f"sqlite+aiosqlite:///{work / 'bench.db'}"
     db = create_engine(db_url)
     async with db.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
@@ -96,25 +132,38 @@ async def run_engine_bench(
             "TRONPAY_ENGINE_TX_EXPIRATION_S": "300",
         }
     )
+    if args.engine_env:
+        for pair in args.engine_env:
+            key, _, value = pair.partition("=")
+            env[key] = value
     log = (work / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from tronpay.cli.engine import worker; worker()"],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+    script = work / "run_worker.py"
+    script.write_text("from tronpay.cli.engine import worker\n\nworker()\n", encoding="utf-8")
+    command = [sys.executable]
+    if args.worker_profile:
+        command += ["-m", "cProfile", "-o", str(args.worker_profile)]
+    command.append(str(script))
+    worker = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     ctx = PayoutContext(policy=PolicyService(PolicyConfig()))
+    items = [
+        PayoutCreate(to=recipient(i, 1), asset="USDT", amount=format_amount(1_000_000 + i))
+        for i in range(args.n)
+    ]
+    parsed = ParsedBatch(items=items, rows=list(range(1, args.n + 1)), errors=[])
     await asyncio.sleep(2.0)  # let the worker connect
-    t0 = time.monotonic()
+    t_submit = time.monotonic()
     async with write_transaction(sm) as session:
-        for i in range(args.n):
-            now = utcnow()
-            data = PayoutCreate(
-                to=recipient(i, 1), asset="USDT", amount=format_amount(1_000_000 + i)
-            )
-            payout = new_payout(ctx, data, actor=Actor("bench"), idempotency_key=None, now=now)
-            await create_payout(session, ctx, payout, actor=Actor("bench"), now=now)
-    t_created = time.monotonic() - t0
+        await create_batch(
+            session,
+            ctx,
+            parsed,
+            source="json",
+            actor=Actor("bench"),
+            idempotency_key=None,
+            now=utcnow(),
+        )
+    t0 = time.monotonic()  # the batch is accepted: committed, every payout queued
+    t_created = t0 - t_submit
     t_confirmed = t_finalized = None
     peak_rss = 0
     deadline = time.monotonic() + args.timeout
@@ -127,7 +176,9 @@ async def run_engine_bench(
         if c.get("finalized", 0) == args.n:
             t_finalized = time.monotonic() - t0
             break
-        await asyncio.sleep(0.25)
+        if worker.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
     hwm = rss_kb(worker.pid, "VmHWM")
     worker.send_signal(signal.SIGTERM)
     worker.wait(60)
@@ -140,7 +191,9 @@ async def run_engine_bench(
     final = await status_counts(sm)
     await db.dispose()
     return {
+        "database": make_url(db_url).get_backend_name(),
         "payouts": args.n,
+        "batch_size": args.batch_size,
         "create_batch_s": round(t_created, 2),
         "all_confirmed_s": round(t_confirmed, 2) if t_confirmed else None,
         "confirmed_per_s": round(args.n / t_confirmed, 1) if t_confirmed else None,
@@ -148,6 +201,7 @@ async def run_engine_bench(
         "attempts": attempts,
         "out_of_energy": oue,
         "statuses": dict(final),
+        "worker_exit_code": worker.returncode,
         "worker_peak_rss_mb": round(max(hwm, peak_rss) / 1024, 1),
     }
 
@@ -213,12 +267,17 @@ async def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--baseline-concurrency", type=int, default=50)
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--sqlite", action="store_true", help="a fresh SQLite file instead")
+    parser.add_argument("--database-url", default=None, help="use this database as is")
+    parser.add_argument("--engine-env", action="append", help="extra KEY=VALUE for the worker")
+    parser.add_argument("--worker-profile", type=Path, default=None, help="cProfile output")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--keep", type=Path, default=None, help="keep work files (logs) here")
     args = parser.parse_args()
     # the JSON result is the only thing on stdout
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="tronpay-bench-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -226,14 +285,30 @@ async def main() -> None:
             work, block_time_s=args.block_time, solidify_depth=args.solidify_depth
         )
         try:
+            async with bench_database(args, work) as db_url:
+                engine = await run_engine_bench(
+                    args, db_url, devnet.url, devnet.demo_key_file, work
+                )
+            load_after_engine = os.getloadavg()
             result: dict[str, Any] = {
                 "block_time_s": args.block_time,
                 "solidify_depth": args.solidify_depth,
-                "engine": await run_engine_bench(args, devnet.url, devnet.demo_key_file, work),
+                "engine": engine,
             }
             if not args.skip_baseline:
-                result["tronpy_baseline"] = await run_baseline(args, devnet.url)
+                base = await run_baseline(args, devnet.url)
+                result["tronpy_baseline"] = base
+                if engine["confirmed_per_s"] and base["confirmed_per_s"]:
+                    result["engine_vs_baseline"] = round(
+                        engine["confirmed_per_s"] / base["confirmed_per_s"], 2
+                    )
             result["devnet_peak_rss_mb"] = round(rss_kb(devnet.pid, "VmHWM") / 1024, 1)
+            result["load_average"] = {
+                "before": [round(x, 2) for x in load_before],
+                "after_engine": [round(x, 2) for x in load_after_engine],
+                "end": [round(x, 2) for x in os.getloadavg()],
+            }
+            result["cpus"] = os.cpu_count()
         finally:
             devnet.stop()
     print(json.dumps(result, indent=2))

@@ -92,8 +92,11 @@ async def test_broadcast_accept_known_and_receipt(devnet: DevnetHandle, node: No
     assert first.kind is BroadcastKind.ACCEPTED
     assert first.node == devnet.url
     again = await node.broadcast_hex(tx, txid)
-    assert again.kind is BroadcastKind.KNOWN
-    assert again.code == "DUP_TRANSACTION_ERROR"
+    # a pending copy is accepted again (java-tron without the txid cache) or refused as a
+    # duplicate (with it): both mean the node holds the transaction
+    assert again.kind in (BroadcastKind.ACCEPTED, BroadcastKind.KNOWN)
+    if again.kind is BroadcastKind.KNOWN:
+        assert again.code == "DUP_TRANSACTION_ERROR"
     assert await node.transaction_info(txid) is None
     head = await produce_blocks(devnet.url, 1)
     info = await node.transaction_info(txid)

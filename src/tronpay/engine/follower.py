@@ -50,24 +50,32 @@ async def apply_receipts(ctx: EngineContext, infos: Sequence[TransactionInfo]) -
         return counts
     now = utcnow()
     t0 = time.monotonic()
+    by_txid = {i.txid: i for i in infos}
     async with ctx.write() as session:
-        for info in infos:
-            res = await repo.apply_receipt(
-                session, info, now=now, lock=ctx.postgres, policy=ctx.policy
-            )
-            counts[res.outcome] = counts.get(res.outcome, 0) + 1
-            if res.outcome != "ignored":
-                PAYOUT_EVENTS.labels(res.outcome).inc()
-                log.info(
-                    "engine.receipt",
-                    payout_id=res.payout_id,
-                    txid=res.txid,
-                    outcome=res.outcome,
-                    result=info.receipt_result,
-                    fee=info.fee_sun,
-                )
+        results = await repo.apply_receipts_bulk(
+            session, infos, now=now, lock=ctx.postgres, policy=ctx.policy
+        )
+    for res in results:
+        counts[res.outcome] = counts.get(res.outcome, 0) + 1
+        if res.outcome in ("ignored", "confirmed"):
+            continue
+        info = by_txid[res.txid]
+        log.info(
+            "engine.receipt",
+            payout_id=res.payout_id,
+            txid=res.txid,
+            outcome=res.outcome,
+            result=info.receipt_result,
+            fee=info.fee_sun,
+        )
+    for outcome, n in counts.items():
+        if outcome != "ignored":
+            PAYOUT_EVENTS.labels(outcome).inc(n)
     log.info(
-        "engine.receipts.applied", receipts=len(infos), seconds=round(time.monotonic() - t0, 3)
+        "engine.receipts.applied",
+        receipts=len(infos),
+        confirmed=counts.get("confirmed", 0),
+        seconds=round(time.monotonic() - t0, 3),
     )
     return counts
 
@@ -134,34 +142,44 @@ class BlockFollower:
 
 
 async def finalize_step(ctx: EngineContext) -> int:
-    """Move confirmed payouts whose block is solidified to ``finalized``."""
+    """Move confirmed payouts whose block is solidified to ``finalized``.
+
+    One ``/walletsolidity/gettransactioninfobyblocknum`` per solidified block that holds
+    candidates: a payout is final when its txid is in that list with SUCCESS. A candidate
+    missing from its block's solidified receipts is checked for a reorg (the block at that
+    height no longer holds the txid) or simply waits (a lagging solidity node)."""
     solid = (await ctx.node.node_info()).solid_number
     async with ctx.read() as session:
         candidates = await repo.confirmed_up_to(session, solid)
     if not candidates:
         return 0
     node = ctx.node
-    infos = await gather_bounded(
+    numbers = sorted({c.block_number for c in candidates})
+    per_block = await gather_bounded(
         ctx.config.read_concurrency,
-        [partial(node.transaction_info, c.txid, solid=True) for c in candidates],
+        [partial(node.transaction_infos_in_block, n, solid=True) for n in numbers],
     )
-    ready = [
-        c.payout_id
-        for c, info in zip(candidates, infos, strict=True)
-        if info is not None and info.success
-    ]
-    for c, info in zip(candidates, infos, strict=True):
-        if info is not None and not info.success:
+    solid_infos: dict[tuple[int, str], TransactionInfo] = {}
+    for n, infos in zip(numbers, per_block, strict=True):
+        for info in infos:
+            solid_infos[(n, info.txid)] = info
+    ready: list[str] = []
+    missing: list[repo.ConfirmedPayout] = []
+    for c in candidates:
+        found = solid_infos.get((c.block_number, c.txid))
+        if found is None:
+            missing.append(c)
+        elif found.success:
+            ready.append(c.payout_id)
+        else:
             log.error("engine.finalize.solid_receipt_not_success", payout_id=c.payout_id)
-    missing = [c for c, info in zip(candidates, infos, strict=True) if info is None]
     orphaned = await _orphaned(ctx, missing) if missing else []
     if not ready and not orphaned:
         return 0
     now = utcnow()
     n = 0
     async with ctx.write() as session:
-        for pid in ready:
-            n += int(await repo.finalize(session, pid, now=now, lock=ctx.postgres))
+        n = await repo.finalize_many(session, ready, now=now, lock=ctx.postgres)
         for c in orphaned:
             recovered = await repo.unconfirm_orphaned(
                 session, c.payout_id, c.txid, now=now, lock=ctx.postgres

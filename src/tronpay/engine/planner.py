@@ -38,6 +38,7 @@ TRX = "TRX"
 # ~345 bytes; a memo adds its own length.
 TRX_TX_BYTES = 300
 TRC20_TX_BYTES = 420
+_CLASS_TRIES = 3  # recipients tried per holder class when an energy estimate fails
 
 
 class Decision(enum.StrEnum):
@@ -324,28 +325,97 @@ class Planner:
 
     async def plan(self, requests: Sequence[PayoutRequest], reserved: Reserved | None) -> Plan:
         """Decide SEND / BLOCK / FAIL for each request, in order, spending a running copy of the
-        wallet so the whole chunk fits. ``NodeUnavailable`` propagates (nothing is decided)."""
+        wallet so the whole chunk fits. ``NodeUnavailable`` propagates (nothing is decided).
+
+        Node reads per round: the wallet, then ONE ``isBlackListed`` + ``balanceOf`` per
+        distinct USDT recipient (or one ``getaccount`` per distinct TRX recipient), all with
+        bounded concurrency, and ONE energy estimate per holder class (a transfer to an
+        existing holder, a transfer to a new holder) against a recipient of that class: the
+        energy of a TRC20 transfer depends only on whether the recipient's balance slot is
+        empty, so the class estimate is what every recipient of the class needs."""
         wallet = await self.wallet_state(reserved)
         sem = asyncio.Semaphore(self.policy.concurrency)
+        flags = [self._probe_needed(r, wallet) for r in requests]
+        probed = [r for r, f in zip(requests, flags, strict=True) if f]
+        usdt_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == USDT))
+        trx_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == TRX))
 
-        async def probe(req: PayoutRequest) -> _Recipient | None:
-            if req.asset not in (USDT, TRX) or _same(req.to_address, self.hot_wallet):
-                return None
-            if wallet.blacklisted and req.asset == USDT:
-                return None
-            if req.asset == USDT and req.amount > wallet.token_units:
-                return None  # an estimate would revert; blocked below anyway
-            return await _bounded(
-                sem, lambda: self._recipient(req.asset, req.to_address, req.amount)
+        async def holder(to: str) -> tuple[bool, int]:
+            listed, balance = await asyncio.gather(
+                _bounded(sem, lambda: self._node.is_blacklisted(self.token_contract, to)),
+                _bounded(sem, lambda: self._node.token_balance(self.token_contract, to)),
             )
+            return listed, balance
 
-        recipients = await asyncio.gather(*(probe(r) for r in requests))
+        async def account_exists(to: str) -> bool:
+            return (await _bounded(sem, lambda: self._node.account(to))).exists
+
+        holders, exists = await asyncio.gather(
+            asyncio.gather(*(holder(t) for t in usdt_to)),
+            asyncio.gather(*(account_exists(t) for t in trx_to)),
+        )
+        facts = dict(zip(usdt_to, holders, strict=True))
+        accounts = dict(zip(trx_to, exists, strict=True))
+        energy = await self._class_energy(probed, facts)
+        recipients: list[_Recipient | None] = []
+        for req, flag in zip(requests, flags, strict=True):
+            if not flag:
+                recipients.append(None)
+            elif req.asset == TRX:
+                known = accounts[req.to_address]
+                recipients.append(_Recipient(known, False, False, 0))
+            else:
+                listed, balance = facts[req.to_address]
+                new_holder = balance == 0
+                if listed:
+                    recipients.append(_Recipient(True, True, new_holder, 0))
+                    continue
+                cls_energy, error = energy[new_holder]
+                recipients.append(_Recipient(True, False, new_holder, cls_energy, error))
         items: list[PlanItem] = []
         running = wallet
         for req, rcpt in zip(requests, recipients, strict=True):
             item, running = self._decide(req, rcpt, running)
             items.append(item)
         return Plan(items=tuple(items), wallet_before=wallet, wallet_after=running)
+
+    def _probe_needed(self, req: PayoutRequest, wallet: WalletState) -> bool:
+        if req.asset not in (USDT, TRX) or _same(req.to_address, self.hot_wallet):
+            return False
+        if wallet.blacklisted and req.asset == USDT:
+            return False
+        # a USDT amount above the balance would make the estimate revert; blocked anyway
+        return not (req.asset == USDT and req.amount > wallet.token_units)
+
+    async def _class_energy(
+        self, probed: Sequence[PayoutRequest], facts: dict[str, tuple[bool, int]]
+    ) -> dict[bool, tuple[int, str | None]]:
+        """Energy of a USDT transfer to a new holder (key True) and to an existing one (key
+        False), each estimated once against a recipient of that class (the next one is
+        tried when an estimate fails, up to ``_CLASS_TRIES``)."""
+
+        async def one(new_holder: bool) -> tuple[int, str | None]:
+            members = [
+                r
+                for r in probed
+                if r.asset == USDT
+                and not facts[r.to_address][0]
+                and (facts[r.to_address][1] == 0) == new_holder
+            ]
+            error: str | None = "no recipient of this class"
+            for req in members[:_CLASS_TRIES]:
+                try:
+                    return await self._node.estimate_energy(
+                        self.hot_wallet,
+                        self.token_contract,
+                        abi.transfer_call(req.to_address, req.amount),
+                    ), None
+                except NodeRejected as exc:
+                    error = exc.detail
+            return 0, error
+
+        new, old = await asyncio.gather(one(True), one(False))
+        return {True: new, False: old}
 
     def _decide(
         self, req: PayoutRequest, rcpt: _Recipient | None, wallet: WalletState

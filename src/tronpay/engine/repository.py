@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.engine.planner import TRX, USDT, Reserved
@@ -24,9 +25,11 @@ from tronpay.payouts.states import (
     ATTEMPT_TRANSITIONS,
     Actor,
     AttemptStatus,
+    BulkChange,
     PayoutStatus,
     check_attempt_transition,
     transition,
+    transition_many,
 )
 from tronpay.policy.errors import PolicyViolation
 from tronpay.policy.service import PolicyService
@@ -39,6 +42,11 @@ LIVE = (AttemptStatus.SIGNED.value, AttemptStatus.BROADCAST.value)
 OUT_OF_ENERGY = "OUT_OF_ENERGY"
 BUG_PREFIX = "bug:"
 _IN_CHUNK = 500
+_PAYOUTS = cast(Table, Payout.__table__)
+_ATTEMPTS = cast(Table, PayoutAttempt.__table__)
+_QUEUED_ONLY = frozenset({PayoutStatus.QUEUED})
+_SUBMITTED_ONLY = frozenset({PayoutStatus.SUBMITTED})
+_CONFIRMED_ONLY = frozenset({PayoutStatus.CONFIRMED})
 
 
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
@@ -66,17 +74,25 @@ async def claim_queued(
     ``updated_at`` is older than ``blocked_before``. On PostgreSQL the rows stay locked
     (``FOR UPDATE SKIP LOCKED``) until the caller's transaction ends."""
     stmt = (
-        select(Payout)
-        .where(
-            Payout.status == PayoutStatus.QUEUED.value,
-            or_(Payout.blocked_reason.is_(None), Payout.updated_at <= blocked_before),
+        select(
+            _PAYOUTS.c.id,
+            _PAYOUTS.c.version,
+            _PAYOUTS.c.asset,
+            _PAYOUTS.c.to_address,
+            _PAYOUTS.c.amount,
+            _PAYOUTS.c.memo,
+            _PAYOUTS.c.attempt_count,
         )
-        .order_by(Payout.created_at, Payout.id)
+        .where(
+            _PAYOUTS.c.status == PayoutStatus.QUEUED.value,
+            or_(_PAYOUTS.c.blocked_reason.is_(None), _PAYOUTS.c.updated_at <= blocked_before),
+        )
+        .order_by(_PAYOUTS.c.created_at, _PAYOUTS.c.id)
         .limit(limit)
     )
     if skip_locked:
         stmt = stmt.with_for_update(skip_locked=True)
-    payouts = list((await session.scalars(stmt)).all())
+    payouts = list((await session.execute(stmt)).all())
     retry_ids = {p.id for p in payouts if p.attempt_count > 0}
     oue: set[str] = set()
     if retry_ids:
@@ -93,10 +109,10 @@ async def claim_queued(
     return [
         ClaimedPayout(
             id=p.id,
-            version=p.version,
+            version=int(p.version),
             asset=p.asset,
             to_address=p.to_address,
-            amount=p.amount,
+            amount=int(p.amount),
             memo=p.memo,
             retry_out_of_energy=p.id in oue,
         )
@@ -135,16 +151,58 @@ async def reserved_by_live_attempts(session: AsyncSession) -> Reserved:
     )
 
 
-async def _payouts_by_id(
+async def _current(
     session: AsyncSession, ids: Sequence[str], *, lock: bool
-) -> dict[str, Payout]:
-    out: dict[str, Payout] = {}
-    for chunk in _chunks(list(ids)):
-        stmt = select(Payout).where(Payout.id.in_(chunk))
+) -> dict[str, tuple[str, int, str | None]]:
+    """(status, version, blocked_reason) of payouts, locked on PostgreSQL."""
+    out: dict[str, tuple[str, int, str | None]] = {}
+    for chunk in _chunks(sorted(ids)):
+        stmt = select(
+            _PAYOUTS.c.id, _PAYOUTS.c.status, _PAYOUTS.c.version, _PAYOUTS.c.blocked_reason
+        ).where(_PAYOUTS.c.id.in_(chunk))
         if lock:
             stmt = stmt.with_for_update()
-        out.update({p.id: p for p in (await session.scalars(stmt)).all()})
+        for pid, status, version, reason in (await session.execute(stmt)).all():
+            out[pid] = (status, int(version), reason)
     return out
+
+
+_SET_BLOCKED = (
+    _PAYOUTS.update()
+    .where(
+        _PAYOUTS.c.id == bindparam("p_id"),
+        _PAYOUTS.c.version == bindparam("p_version"),
+        _PAYOUTS.c.status == PayoutStatus.QUEUED.value,
+    )
+    .values(
+        blocked_reason=bindparam("p_reason"),
+        updated_at=bindparam("p_now"),
+        version=bindparam("p_new_version"),
+    )
+)
+
+
+async def _set_blocked(
+    session: AsyncSession, rows: Sequence[tuple[str, int, str]], *, now: datetime
+) -> None:
+    """Set ``blocked_reason`` on queued payouts read at the given versions (bulk)."""
+    if not rows:
+        return
+    params = [
+        {"p_id": pid, "p_version": v, "p_new_version": v + 1, "p_reason": reason, "p_now": now}
+        for pid, v, reason in rows
+    ]
+    await session.execute(_SET_BLOCKED, params)
+    _forget(session, [pid for pid, _, _ in rows])
+
+
+def _forget(session: AsyncSession, ids: Iterable[str]) -> None:
+    """Detach ORM copies of payouts changed with Core statements (they are stale now)."""
+    sync = session.sync_session
+    for pid in ids:
+        obj = sync.identity_map.get(sync.identity_key(Payout, pid))
+        if obj is not None:
+            sync.expunge(obj)
 
 
 async def block_payouts(
@@ -156,16 +214,16 @@ async def block_payouts(
     lock: bool,
 ) -> None:
     """Keep payouts queued with a ``blocked_reason`` (not a state change)."""
-    payouts = await _payouts_by_id(session, sorted(reasons), lock=lock)
+    current = await _current(session, list(reasons), lock=lock)
+    rows: list[tuple[str, int, str]] = []
     for pid, reason in reasons.items():
-        p = payouts.get(pid)
-        if p is None or p.status != PayoutStatus.QUEUED.value or p.version != versions[pid]:
+        cur = current.get(pid)
+        if cur is None or cur[0] != PayoutStatus.QUEUED.value or cur[1] != versions[pid]:
             continue
-        if p.blocked_reason != reason:
+        if cur[2] != reason:
             log.warning("engine.payout.blocked", payout_id=pid, reason=reason)
-        p.blocked_reason = reason
-        p.updated_at = now
-    await session.flush()
+        rows.append((pid, cur[1], reason))
+    await _set_blocked(session, rows, now=now)
 
 
 async def fail_payouts(
@@ -177,22 +235,21 @@ async def fail_payouts(
     lock: bool,
     policy: PolicyService | None = None,
 ) -> None:
-    payouts = await _payouts_by_id(session, sorted(reasons), lock=lock)
-    for pid, reason in reasons.items():
-        p = payouts.get(pid)
-        if p is None or p.status != PayoutStatus.QUEUED.value or p.version != versions[pid]:
-            continue
-        await transition(
-            session,
-            p,
-            PayoutStatus.FAILED,
-            actor=ENGINE_ACTOR,
-            action="payout.fail",
-            now=now,
-            failure_reason=reason,
-            blocked_reason=None,
-        )
-        if policy is not None:
+    result = await transition_many(
+        session,
+        [
+            BulkChange(pid, versions[pid], {"failure_reason": reason, "blocked_reason": None})
+            for pid, reason in reasons.items()
+        ],
+        PayoutStatus.FAILED,
+        actor=ENGINE_ACTOR,
+        action="payout.fail",
+        now=now,
+        lock=lock,
+        only_from=_QUEUED_ONLY,
+    )
+    if policy is not None:
+        for pid in result.changed:
             await policy.release(session, pid, now=now)
 
 
@@ -206,55 +263,92 @@ async def persist_signed(
     policy: PolicyService | None = None,
 ) -> list[SignedTx]:
     """Re-check policy, insert the attempts and move their payouts to ``submitted`` (the
-    caller commits).
+    caller commits), in bulk: one policy re-check, one attempts insert, one payout update,
+    one audit append and one outbox insert for the whole chunk.
 
     A payout that changed since it was planned (cancelled, or planned by someone else) is
     skipped, and one the policy now refuses stays queued with ``blocked_reason``
     ``policy:<code>``: its signed transaction is dropped unbroadcast, which is harmless.
     """
-    payouts = await _payouts_by_id(session, [s.payout_id for s in signed], lock=lock)
-    kept: list[SignedTx] = []
+    current = await _current(session, [s.payout_id for s in signed], lock=lock)
+    fresh: list[SignedTx] = []
     for s in signed:
-        p = payouts.get(s.payout_id)
-        if p is None or p.status != PayoutStatus.QUEUED.value or p.version != versions[p.id]:
+        cur = current.get(s.payout_id)
+        if cur is None or cur[0] != PayoutStatus.QUEUED.value or cur[1] != versions[s.payout_id]:
             log.info("engine.payout.changed_before_submit", payout_id=s.payout_id)
             continue
-        if policy is not None:
-            try:
-                await policy.recheck(session, payout_id=p.id, now=now)
-            except PolicyViolation as exc:
-                log.warning("engine.payout.policy_blocked", payout_id=p.id, code=exc.code)
-                p.blocked_reason = f"policy:{exc.code}"
-                p.updated_at = now
-                continue
-        session.add(
-            PayoutAttempt(
-                id=new_id("pa"),
-                payout_id=p.id,
-                txid=s.txid,
-                raw_data=s.raw_data,
-                signature=s.signature,
-                expiration_ms=s.expiration_ms,
-                fee_limit=s.fee_limit,
-                status=AttemptStatus.SIGNED.value,
-                created_at=now,
-                updated_at=now,
+        fresh.append(s)
+    if policy is not None and fresh:
+        verdicts = await policy.recheck_many(session, [s.payout_id for s in fresh], now=now)
+        refused: list[tuple[str, int, str]] = []
+        passed: list[SignedTx] = []
+        for s in fresh:
+            verdict = verdicts[s.payout_id]
+            if isinstance(verdict, PolicyViolation):
+                log.warning(
+                    "engine.payout.policy_blocked", payout_id=s.payout_id, code=verdict.code
+                )
+                refused.append((s.payout_id, versions[s.payout_id], f"policy:{verdict.code}"))
+            else:
+                passed.append(s)
+        await _set_blocked(session, refused, now=now)
+        fresh = passed
+    if not fresh:
+        return []
+    counts = await _attempt_counts(session, [s.payout_id for s in fresh])
+    await session.execute(
+        insert(_ATTEMPTS),
+        [
+            {
+                "id": new_id("pa"),
+                "payout_id": s.payout_id,
+                "txid": s.txid,
+                "raw_data": s.raw_data,
+                "signature": s.signature,
+                "expiration_ms": s.expiration_ms,
+                "fee_limit": s.fee_limit,
+                "status": AttemptStatus.SIGNED.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for s in fresh
+        ],
+    )
+    result = await transition_many(
+        session,
+        [
+            BulkChange(
+                s.payout_id,
+                versions[s.payout_id],
+                {
+                    "txid": s.txid,
+                    "fee_limit": s.fee_limit,
+                    "attempt_count": counts.get(s.payout_id, 0) + 1,
+                    "blocked_reason": None,
+                },
             )
+            for s in fresh
+        ],
+        PayoutStatus.SUBMITTED,
+        actor=ENGINE_ACTOR,
+        action="payout.submit",
+        now=now,
+        lock=lock,
+        only_from=_QUEUED_ONLY,
+    )
+    if result.skipped:  # cannot happen: the rows were checked above under the same lock
+        raise RuntimeError("payouts changed while their attempts were being persisted")
+    return fresh
+
+
+async def _attempt_counts(session: AsyncSession, ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(ids)):
+        rows = await session.execute(
+            select(_PAYOUTS.c.id, _PAYOUTS.c.attempt_count).where(_PAYOUTS.c.id.in_(chunk))
         )
-        await transition(
-            session,
-            p,
-            PayoutStatus.SUBMITTED,
-            actor=ENGINE_ACTOR,
-            action="payout.submit",
-            now=now,
-            txid=s.txid,
-            fee_limit=s.fee_limit,
-            attempt_count=p.attempt_count + 1,
-            blocked_reason=None,
-        )
-        kept.append(s)
-    return kept
+        out.update({pid: int(n) for pid, n in rows.all()})
+    return out
 
 
 @dataclass(frozen=True)
@@ -436,6 +530,137 @@ async def apply_receipt(
     if policy is not None:
         await policy.release(session, payout.id, now=now)
     return ReceiptResult(info.txid, payout.id, "failed")
+
+
+_MARK_INCLUDED = (
+    _ATTEMPTS.update()
+    .where(
+        _ATTEMPTS.c.id == bindparam("a_id"),
+        # no IN (...): an expanding parameter cannot be used with executemany
+        or_(_ATTEMPTS.c.status == LIVE[0], _ATTEMPTS.c.status == LIVE[1]),
+    )
+    .values(
+        status=AttemptStatus.INCLUDED.value,
+        receipt_result=bindparam("a_result"),
+        block_number=bindparam("a_block"),
+        block_timestamp_ms=bindparam("a_block_ts"),
+        fee_paid=bindparam("a_fee"),
+        energy_used=bindparam("a_energy"),
+        energy_fee=bindparam("a_energy_fee"),
+        net_fee=bindparam("a_net_fee"),
+        error=bindparam("a_error"),
+        updated_at=bindparam("a_now"),
+    )
+)
+
+
+async def apply_receipts_bulk(
+    session: AsyncSession,
+    infos: Sequence[TransactionInfo],
+    *,
+    now: datetime,
+    lock: bool,
+    policy: PolicyService | None = None,
+) -> list[ReceiptResult]:
+    """``apply_receipt`` for many receipts: the common case (SUCCESS of the payout's live
+    attempt) in bulk, every other case (a failure, OUT_OF_ENERGY, an unexpected state) one
+    by one through ``apply_receipt``."""
+    unique = list({i.txid: i for i in infos}.values())
+    attempts: dict[str, Any] = {}
+    for chunk in _chunks([i.txid for i in unique]):
+        stmt = select(
+            _ATTEMPTS.c.id, _ATTEMPTS.c.payout_id, _ATTEMPTS.c.txid, _ATTEMPTS.c.status
+        ).where(_ATTEMPTS.c.txid.in_(chunk))
+        if lock:
+            stmt = stmt.with_for_update()
+        attempts.update({row.txid: row for row in (await session.execute(stmt)).all()})
+    payouts: dict[str, Any] = {}
+    for chunk in _chunks(sorted({a.payout_id for a in attempts.values()})):
+        pstmt = select(_PAYOUTS.c.id, _PAYOUTS.c.status, _PAYOUTS.c.txid).where(
+            _PAYOUTS.c.id.in_(chunk)
+        )
+        if lock:
+            pstmt = pstmt.with_for_update()
+        payouts.update({row.id: row for row in (await session.execute(pstmt)).all()})
+    results: list[ReceiptResult] = []
+    fast: list[tuple[TransactionInfo, Any]] = []
+    for info in unique:
+        att = attempts.get(info.txid)
+        if att is None or att.status not in LIVE:
+            results.append(ReceiptResult(info.txid, att.payout_id if att else "", "ignored"))
+            continue
+        pay = payouts.get(att.payout_id)
+        if (
+            info.success
+            and pay is not None
+            and pay.status == PayoutStatus.SUBMITTED.value
+            and pay.txid == info.txid
+        ):
+            check_attempt_transition(AttemptStatus(att.status), AttemptStatus.INCLUDED)
+            fast.append((info, att))
+        else:
+            results.append(await apply_receipt(session, info, now=now, lock=lock, policy=policy))
+    if not fast:
+        return results
+    await session.execute(
+        _MARK_INCLUDED,
+        [
+            {
+                "a_id": att.id,
+                "a_result": info.receipt_result,
+                "a_block": info.block_number,
+                "a_block_ts": info.block_timestamp,
+                "a_fee": info.fee_sun,
+                "a_energy": info.energy_usage_total,
+                "a_energy_fee": info.energy_fee_sun,
+                "a_net_fee": info.net_fee_sun,
+                "a_error": info.res_message[:500] if info.res_message else None,
+                "a_now": now,
+            }
+            for info, att in fast
+        ],
+    )
+    moved = await transition_many(
+        session,
+        [
+            BulkChange(
+                att.payout_id,
+                None,
+                {"fee_paid": info.fee_sun, "energy_used": info.energy_usage_total},
+            )
+            for info, att in fast
+        ],
+        PayoutStatus.CONFIRMED,
+        actor=ENGINE_ACTOR,
+        action="payout.confirm",
+        now=now,
+        lock=lock,
+        only_from=_SUBMITTED_ONLY,
+    )
+    changed = set(moved.changed)
+    for info, att in fast:
+        outcome = "confirmed" if att.payout_id in changed else "ignored"
+        results.append(ReceiptResult(info.txid, att.payout_id, outcome))
+    return results
+
+
+async def finalize_many(
+    session: AsyncSession, payout_ids: Sequence[str], *, now: datetime, lock: bool
+) -> int:
+    """``confirmed`` -> ``finalized`` for many payouts (others are skipped); returns how many."""
+    if not payout_ids:
+        return 0
+    moved = await transition_many(
+        session,
+        [BulkChange(pid) for pid in dict.fromkeys(payout_ids)],
+        PayoutStatus.FINALIZED,
+        actor=ENGINE_ACTOR,
+        action="payout.finalize",
+        now=now,
+        lock=lock,
+        only_from=_CONFIRMED_ONLY,
+    )
+    return len(moved.changed)
 
 
 async def _had_out_of_energy(session: AsyncSession, payout_id: str, except_id: str) -> bool:

@@ -218,6 +218,7 @@ async def run_engine(
             list(settings.effective_node_urls),
             api_key=api_key,
             timeout=httpx.Timeout(cfg.node_timeout_s, connect=min(5.0, cfg.node_timeout_s)),
+            max_connections=cfg.broadcast_concurrency + cfg.read_concurrency + 8,
         ) as node:
             while not stop_event.is_set():
                 try:

@@ -8,18 +8,22 @@ raises ``InvalidTransition`` and never overwrites silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import structlog
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from tronpay.audit import AuditRecord, record_many
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
-from tronpay.payouts.events import emit, payout_snapshot
+from tronpay.kit.money import format_amount
+from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot
 from tronpay.payouts.models import Payout
 
 log = structlog.get_logger(__name__)
@@ -169,3 +173,164 @@ async def transition(
         to_status=new.value,
         action=action,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# bulk transitions (the engine moves hundreds of payouts per transaction)
+
+_PAYOUTS = cast(Table, Payout.__table__)
+_ATTR_TO_COLUMN: Final = {attr.key: attr.columns[0].name for attr in Payout.__mapper__.column_attrs}
+_IN_CHUNK: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BulkChange:
+    """One payout of a ``transition_many`` call: the version it was read at (``None``: any)
+    and the other columns to set (mapped attribute names, as for ``transition``)."""
+
+    payout_id: str
+    version: int | None = None
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkTransition:
+    """What ``transition_many`` did: ``changed`` moved (audit + outbox written), ``skipped``
+    were missing, at another version, or not in one of the ``only_from`` states."""
+
+    changed: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def row_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``payout_snapshot`` of a payout given as a table row (column names as keys)."""
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "to": row["to_address"],
+        "asset": row["asset"],
+        "amount": format_amount(int(row["amount"])),
+        "reference": row["reference"],
+        "batch_id": row["batch_id"],
+        "blocked_reason": row["blocked_reason"],
+        "failure_reason": row["failure_reason"],
+        "created_by": row["created_by"],
+        "approved_by": row["approved_by"],
+        "txid": row["txid"],
+    }
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _column_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        column = _ATTR_TO_COLUMN.get(name)
+        if column is None or name in ("id", "status", "version", "updated_at"):
+            raise AttributeError(f"Payout has no settable column {name!r}")
+        out[column] = value
+    return out
+
+
+def _forget_loaded(session: AsyncSession, ids: Iterable[str]) -> None:
+    """Detach ORM copies of rows changed behind the ORM's back (they are stale now)."""
+    sync = session.sync_session
+    for pid in ids:
+        obj = sync.identity_map.get(sync.identity_key(Payout, pid))
+        if obj is not None:
+            sync.expunge(obj)
+
+
+async def transition_many(
+    session: AsyncSession,
+    items: Sequence[BulkChange],
+    new: PayoutStatus,
+    *,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    lock: bool,
+    only_from: frozenset[PayoutStatus] | None = None,
+) -> BulkTransition:
+    """``transition`` for many payouts in the caller's transaction, in bulk.
+
+    Reads the rows (``FOR UPDATE`` when ``lock``, i.e. on PostgreSQL; SQLite's single writer
+    serializes otherwise), skips a payout that is missing, was changed since it was read at
+    ``version``, or is not in ``only_from``; checks every other against the transition table
+    (an invalid transition raises ``InvalidTransition``, nothing is written); then updates
+    them with one executemany (status, ``updated_at``, version + 1 and the changes) and
+    writes one audit entry and one outbox event per payout (``record_many``, ``emit_many``).
+    Call it after any policy check of the same transaction (lock order: policy, then audit).
+    """
+    ids = list(dict.fromkeys(item.payout_id for item in items))
+    if len(ids) != len(items):
+        raise ValueError("a payout appears twice in one transition_many call")
+    rows: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        stmt = select(_PAYOUTS).where(_PAYOUTS.c.id.in_(chunk))
+        if lock:
+            stmt = stmt.with_for_update()
+        result = await session.execute(stmt)
+        rows.update({r["id"]: dict(r) for r in result.mappings()})
+    moving: list[tuple[BulkChange, dict[str, Any], dict[str, Any]]] = []
+    skipped: list[str] = []
+    for item in items:
+        row = rows.get(item.payout_id)
+        if row is None or (item.version is not None and row["version"] != item.version):
+            skipped.append(item.payout_id)
+            continue
+        current = PayoutStatus(row["status"])
+        if only_from is not None and current not in only_from:
+            skipped.append(item.payout_id)
+            continue
+        check_payout_transition(current, new)
+        moving.append((item, row, _column_changes(item.changes)))
+    if not moving:
+        return BulkTransition((), tuple(skipped))
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for item, row, cols in moving:
+        params = {f"p_{k}": v for k, v in cols.items()}
+        params["p_id"] = item.payout_id
+        params["p_version"] = row["version"]
+        params["p_new_version"] = row["version"] + 1
+        groups.setdefault(tuple(sorted(cols)), []).append(params)
+    for columns, batch in groups.items():
+        stmt_u = (
+            _PAYOUTS.update()
+            .where(
+                _PAYOUTS.c.id == bindparam("p_id"),
+                _PAYOUTS.c.version == bindparam("p_version"),
+            )
+            .values(
+                status=new.value,
+                updated_at=now,
+                version=bindparam("p_new_version"),
+                **{c: bindparam(f"p_{c}") for c in columns},
+            )
+        )
+        await session.execute(stmt_u, batch)
+    _forget_loaded(session, (item.payout_id for item, _, _ in moving))
+    audit: list[AuditRecord] = []
+    events: list[dict[str, Any]] = []
+    for item, row, cols in moving:
+        before = row_snapshot(row)
+        after = row_snapshot({**row, **cols, "status": new.value})
+        audit.append(
+            AuditRecord(
+                action=action,
+                principal=actor.principal,
+                request_id=actor.request_id,
+                entity_type="payout",
+                entity_id=item.payout_id,
+                before=before,
+                after=after,
+            )
+        )
+        events.append(outbox_row(f"payout.{new.value}", item.payout_id, after, now))
+    await record_many(session, audit, now=now)
+    await emit_many(session, events)
+    log.info("payout.transition_many", to_status=new.value, action=action, payouts=len(moving))
+    return BulkTransition(tuple(item.payout_id for item, _, _ in moving), tuple(skipped))
