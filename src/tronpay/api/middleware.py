@@ -94,24 +94,28 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            except Exception as exc:  # the last resort: log, never leak
-                # Frames only (file, line, function): no exception message and no locals,
-                # which could carry a token or a key.
-                frames = [
-                    f"{frame.filename}:{frame.lineno} in {frame.name}"
-                    for frame in traceback.extract_tb(exc.__traceback__)[-8:]
-                ]
-                log.error(
-                    "api.unhandled_exception",
-                    error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-                    path=scope.get("path"),
-                    frames=frames,
-                )
-                if not started:
-                    await _send_problem(send, internal_error_body(request_id), 500, request_id)
+        # bind + reset by token: cheaper than ``bound_contextvars`` (which copies the whole
+        # context to save and restore keys) on every request.
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # the last resort: log, never leak
+            # Frames only (file, line, function): no exception message and no locals,
+            # which could carry a token or a key.
+            frames = [
+                f"{frame.filename}:{frame.lineno} in {frame.name}"
+                for frame in traceback.extract_tb(exc.__traceback__)[-8:]
+            ]
+            log.error(
+                "api.unhandled_exception",
+                error_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                path=scope.get("path"),
+                frames=frames,
+            )
+            if not started:
+                await _send_problem(send, internal_error_body(request_id), 500, request_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
 
 class BodyLimitMiddleware:
@@ -120,16 +124,23 @@ class BodyLimitMiddleware:
         self.max_json_bytes = max_json_bytes
         self.max_csv_bytes = max_csv_bytes
 
-    def _limit_for(self, scope: Scope) -> int:
-        content_type = (_header(scope, b"content-type") or "").lower()
-        return self.max_csv_bytes if content_type.startswith("text/csv") else self.max_json_bytes
+    def _limit_and_length(self, scope: Scope) -> tuple[int, str | None]:
+        """The body limit for the content type, and the declared length (one header pass)."""
+        content_type = b""
+        declared: str | None = None
+        for key, value in scope.get("headers", ()):
+            if key == b"content-type":
+                content_type = bytes(value).lower()
+            elif key == b"content-length":
+                declared = bytes(value).decode("latin-1")
+        limit = self.max_csv_bytes if content_type.startswith(b"text/csv") else self.max_json_bytes
+        return limit, declared
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limit_for(scope)
-        declared = _header(scope, b"content-length")
+        limit, declared = self._limit_and_length(scope)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             request_id = str(scope.get("state", {}).get("request_id", ""))
             body = problem_body(
