@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tronpay.policy import AssetLimits, PolicyConfigError, load_policy
+from tronpay.tron.address import to_hex
+from tronpay.tron.keys import PrivateKey
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -82,11 +84,14 @@ def test_no_file_is_unlimited() -> None:
     assert config.for_asset("USDT") == AssetLimits()
 
 
+A, B, C, D, E, F = (PrivateKey((0x9000 + n).to_bytes(32, "big")).address for n in range(6))
+
+
 def test_env_overrides(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         '[limits.USDT]\nmax_per_payout = "100"\ndaily_total = "1000"\n'
-        '[destinations]\ndeny = ["TA"]\nallow = ["TB", "TC"]\n',
+        f'[destinations]\ndeny = ["{A}"]\nallow = ["{B}", "{C}"]\n',
     )
     config = load_policy(
         path,
@@ -94,15 +99,24 @@ def test_env_overrides(tmp_path: Path) -> None:
             "TRONPAY_POLICY_MAX_PER_PAYOUT_USDT": "50.5",
             "TRONPAY_POLICY_DAILY_TOTAL_USDT": "",
             "TRONPAY_POLICY_APPROVAL_THRESHOLD_TRX": "7",
-            "TRONPAY_POLICY_DENY_LIST": "TD, TE",
-            "TRONPAY_POLICY_ALLOW_LIST": "TF",
+            "TRONPAY_POLICY_DENY_LIST": f"{D}, {to_hex(E)}",
+            "TRONPAY_POLICY_ALLOW_LIST": F,
         },
     )
     assert config.for_asset("USDT").max_per_payout == 50_500_000
     assert config.for_asset("USDT").daily_total is None
     assert config.for_asset("TRX").approval_threshold == 7_000_000
-    assert config.deny_list == frozenset({"TA", "TD", "TE"})
-    assert config.allow_list == frozenset({"TF"})
+    assert config.deny_list == frozenset({A, D, E})  # hex entries are normalized to base58
+    assert config.allow_list == frozenset({F})
+
+
+@pytest.mark.parametrize("entry", ["TA", A[:-1] + ("1" if A[-1] != "1" else "2"), "0x41"])
+def test_an_address_the_policy_cannot_match_is_refused(tmp_path: Path, entry: str) -> None:
+    path = write(tmp_path, f'[destinations]\ndeny = ["{entry}"]\n')
+    with pytest.raises(PolicyConfigError, match=r"destinations\.deny"):
+        load_policy(path, {})
+    with pytest.raises(PolicyConfigError, match="TRONPAY_POLICY_ALLOW_LIST"):
+        load_policy(None, {"TRONPAY_POLICY_ALLOW_LIST": entry})
 
 
 def test_env_override_is_validated() -> None:

@@ -27,13 +27,6 @@ from tronpay.policy.service import PolicyService
 from tronpay.tron.address import to_hex
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW-4: deny-list entries are neither validated nor normalized; an entry in hex "
-        "form (or with a typo) loads silently and never denies the address"
-    ),
-)
 async def test_deny_list_entry_in_hex_form_denies_the_address(
     tmp_path: Path, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +33,8 @@ import structlog
 from tronpay.errors import TronpayError
 from tronpay.kit.money import DECIMALS, MAX_BASE_UNITS, format_amount, parse_amount
 from tronpay.policy.errors import PolicyConfigError
+from tronpay.tron.address import normalize
+from tronpay.tron.errors import InvalidAddressError
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +108,21 @@ def parse_limit(value: Any, *, where: str, decimals: int = DECIMALS) -> int:
 def _addresses(value: Any, *, where: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise PolicyConfigError(f"{where}: expected a list of address strings")
-    return frozenset(item.strip() for item in value if item.strip())
+    return _normalized((item.strip() for item in value if item.strip()), where=where)
+
+
+def _normalized(entries: Iterable[str], *, where: str) -> frozenset[str]:
+    """Every entry as base58 (the form destinations are compared in). An entry that is not a
+    valid address is refused: a deny list must never load with an entry it cannot match."""
+    out: set[str] = set()
+    for entry in entries:
+        try:
+            out.add(normalize(entry))
+        except InvalidAddressError as exc:
+            raise PolicyConfigError(
+                f"{where}: {entry!r} is not a TRON address ({exc.reason})"
+            ) from exc
+    return frozenset(out)
 
 
 def policy_from_mapping(data: Mapping[str, Any], *, source: str = "policy") -> PolicyConfig:
@@ -165,15 +181,15 @@ def apply_env_overrides(config: PolicyConfig, environ: Mapping[str, str]) -> Pol
             limits[asset] = replace(current, **changes)
     deny = config.deny_list
     if f"{ENV_PREFIX}DENY_LIST" in environ:
-        deny = deny | _split(environ[f"{ENV_PREFIX}DENY_LIST"])
+        deny = deny | _split(environ[f"{ENV_PREFIX}DENY_LIST"], where=f"{ENV_PREFIX}DENY_LIST")
     allow = config.allow_list
     if f"{ENV_PREFIX}ALLOW_LIST" in environ:
-        allow = _split(environ[f"{ENV_PREFIX}ALLOW_LIST"])
+        allow = _split(environ[f"{ENV_PREFIX}ALLOW_LIST"], where=f"{ENV_PREFIX}ALLOW_LIST")
     return PolicyConfig(limits=limits, deny_list=deny, allow_list=allow)
 
 
-def _split(text: str) -> frozenset[str]:
-    return frozenset(item.strip() for item in text.split(",") if item.strip())
+def _split(text: str, *, where: str) -> frozenset[str]:
+    return _normalized((item.strip() for item in text.split(",") if item.strip()), where=where)
 
 
 def load_policy(path: Path | None, environ: Mapping[str, str] | None = None) -> PolicyConfig:
