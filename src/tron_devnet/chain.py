@@ -41,7 +41,8 @@ SIMPLIFICATIONS (what differs from java-tron):
   pool limit.
 - Energy limit of a call = min(stake-left energy + spendable balance / price, fee_limit / price)
   (java-tron's fix-ratio rule, so fee_limit caps staked energy too). The caller pays all energy;
-  the contract creator pays none (origin_energy_usage is always 0). No dynamic energy penalty.
+  the contract creator pays none (origin_energy_usage is always 0). The dynamic energy model is
+  one fixed factor (trc20_energy_factor_permille, default off) on successful transfers.
 - The TRC20 token is native Python, not TVM bytecode. Energy: transfer = trc20_energy_existing
   (recipient balance > 0) or trc20_energy_new; views 1,000; REVERT costs a fixed figure per
   failing check (blacklisted sender 1,600, insufficient balance 2,700, malformed call 300);
@@ -141,6 +142,7 @@ class Chain:
             decimals=config.token_decimals,
             energy_existing=config.trc20_energy_existing,
             energy_new=config.trc20_energy_new,
+            energy_factor_permille=config.trc20_energy_factor_permille,
         )
         self._executor = Executor(
             Params(
@@ -573,12 +575,15 @@ class Chain:
             tx["ret"] = [{"ret": "FAILED"}]
         else:
             tx["ret"] = [{}]
-        return {
+        out: dict[str, Any] = {
             "result": result,
             "energy_used": outcome.energy,
             "constant_result": [outcome.return_data.hex()],
             "transaction": tx,
         }
+        if outcome.penalty:
+            out["energy_penalty"] = outcome.penalty  # TransactionExtention.energy_penalty
+        return out
 
     def estimate_energy(
         self, owner_hex: str, contract_hex: str, data: bytes, *, solid: bool = False

@@ -32,6 +32,10 @@ class ChainConfig:
     # broadcast txid is remembered before validation and a repeat answers DUP_TRANSACTION_ERROR
     # "Transaction already exists." (even after a failure).
     trx_cache_enable: bool = False
+    # added by the audit: the dynamic energy model's factor for the token contract, per mille
+    # (0 = off, mainnet's USDT has had factors up to 3,400). A transfer costs
+    # trc20_energy_* x (1 + factor/1000); the extra is receipt.energy_penalty_total.
+    trc20_energy_factor_permille: int = 0
 
 
 @dataclass

@@ -48,6 +48,8 @@ def info_json(rec: TxRecord, block: Block, token_info: token.TokenInfo) -> dict[
     )
     if r.is_vm:
         receipt["result"] = r.result
+    if r.energy_penalty:
+        receipt["energy_penalty_total"] = r.energy_penalty
     info["receipt"] = receipt
     if r.move is not None:
         info["log"] = [token.transfer_log(token_info, r.move)]
@@ -197,7 +199,7 @@ def chain_parameters(cfg: ChainConfig) -> dict[str, int]:
         "getTotalNetLimit": cfg.total_net_limit,
         "getMemoFee": cfg.memo_fee_sun,
         "getUnfreezeDelayDays": cfg.unfreeze_delay_ms // 86_400_000,
-        "getAllowDynamicEnergy": 0,
+        "getAllowDynamicEnergy": 1 if cfg.trc20_energy_factor_permille else 0,
         "getAllowTvmShangHai": 1,
         "getAllowCancelAllUnfreezeV2": 1,
         "getMaxDelegateLockPeriod": cfg.max_delegate_lock_period,

@@ -79,6 +79,7 @@ class Receipt:
     energy_usage: int = 0
     energy_fee: int = 0
     energy_total: int = 0
+    energy_penalty: int = 0
     contract_result: bytes = b""
     is_vm: bool = False
     move: tuple[bytes, bytes, int] | None = None  # token transfer (from, to, amount) done
@@ -271,6 +272,7 @@ class Executor:
             energy_usage=from_stake,
             energy_fee=energy_fee,
             energy_total=total,
+            energy_penalty=outcome.penalty if ok else 0,
             contract_result=outcome.return_data if ok else b"",
             is_vm=True,
             move=outcome.move if ok else None,

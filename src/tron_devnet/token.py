@@ -119,6 +119,7 @@ class TokenInfo:
     decimals: int
     energy_existing: int
     energy_new: int
+    energy_factor_permille: int = 0  # dynamic energy model: extra energy per 1,000 of a transfer
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class CallOutcome:
     move: tuple[bytes, bytes, int] | None = None
     message: str = ""
     is_view: bool = False
+    penalty: int = 0  # part of ``energy`` due to the dynamic energy factor
 
 
 def word(value: int) -> bytes:
@@ -209,10 +211,14 @@ def _transfer(
         return _revert(REVERT_ENERGY_BLACKLISTED, "REVERT opcode executed")
     if view.token_balance(caller) < amount:
         return _revert(REVERT_ENERGY_INSUFFICIENT, "REVERT opcode executed")
-    energy = token.energy_existing if view.token_balance(to) > 0 else token.energy_new
+    base = token.energy_existing if view.token_balance(to) > 0 else token.energy_new
+    penalty = base * token.energy_factor_permille // 1000
+    energy = base + penalty
     if force_revert:
         return _revert(energy, "REVERT opcode executed")
-    return CallOutcome(ok=True, energy=energy, return_data=word(1), move=(caller, to, amount))
+    return CallOutcome(
+        ok=True, energy=energy, return_data=word(1), move=(caller, to, amount), penalty=penalty
+    )
 
 
 def apply_move(view: Overlay, move: tuple[bytes, bytes, int]) -> None:

@@ -322,3 +322,26 @@ def test_inclusion_checks_expiration_against_the_parent_block_like_java_tron(net
     net.clock.advance(600_000)  # the next block is stamped ten minutes later
     net.chain.produce_block()
     assert net.info(txid)["blockNumber"] == 2
+
+
+def test_dynamic_energy_factor_charges_a_penalty() -> None:
+    """trc20_energy_factor_permille models mainnet's dynamic energy model: the transfer costs
+    more, the receipt shows energy_penalty_total, estimates include it, and a fee_limit sized
+    for the base figure runs out of energy."""
+    config = ChainConfig(genesis_timestamp_ms=T0, trc20_energy_factor_permille=500)
+    net = Net([(A, 1_000 * TRX, 500 * TRX), (B, 50 * TRX, 1)], config=config)
+    net.produce()
+    est = net.chain.estimate_energy(A.hex, USDT_HEX, transfer_data(B.address, 1))
+    assert est["energy_required"] == 64_285 + 32_142
+    tx, txid = net.usdt(A, B.address, 1)
+    assert net.chain.submit(tx).ok
+    tight, tight_id = net.usdt(C, B.address, 1, fee_limit=64_285 * 100)  # base figure only
+    net.chain.mint(C.hex, trx_sun=100 * TRX, usdt_units=5)
+    assert net.chain.submit(tight).ok
+    net.produce()
+    receipt = net.info(txid)["receipt"]
+    assert receipt["energy_usage_total"] == 96_427
+    assert receipt["energy_penalty_total"] == 32_142
+    assert net.info(tight_id)["receipt"]["result"] == "OUT_OF_ENERGY"
+    params = {p["key"]: p["value"] for p in net.chain.chain_parameters_json()["chainParameter"]}
+    assert params["getAllowDynamicEnergy"] == 1
