@@ -45,6 +45,7 @@ log = structlog.get_logger(__name__)
 _T = TypeVar("_T")
 TOKEN_DECIMALS = 6
 SUBMIT_BUDGET_S = 2.0
+UNEXPECTED_BACKOFF_MAX_S = 30.0
 
 
 class EngineStartError(TronpayError):
@@ -74,10 +75,18 @@ class Engine:
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
         self._last_sweep = 0.0
+        self._unexpected: dict[str, int] = {}  # consecutive unexpected errors per step
+        self._stop: asyncio.Event | None = None
+
+    async def _backoff(self, seconds: float) -> None:
+        if self._stop is None:
+            await asyncio.sleep(seconds)
+        else:
+            await _sleep_or_stop(self._stop, seconds)
 
     async def _guard(self, name: str, fn: Callable[[], Awaitable[_T]]) -> _T | None:
         try:
-            return await fn()
+            result = await fn()
         except NodeError as exc:
             self.stats.step_errors += 1
             STEP_ERRORS.labels(name).inc()
@@ -86,6 +95,25 @@ class Engine:
             self.stats.step_errors += 1
             STEP_ERRORS.labels(name).inc()
             log.warning("engine.step.db_error", step=name, error=type(exc).__name__)
+        except Exception as exc:  # one unexpected error must not end the engine
+            # Only the type: str(exc) may carry SQL parameters, URLs or other secrets.
+            self.stats.step_errors += 1
+            STEP_ERRORS.labels(name).inc()
+            streak = self._unexpected.get(name, 0) + 1
+            self._unexpected[name] = streak
+            delay = min(UNEXPECTED_BACKOFF_MAX_S, self.ctx.config.tick_s * (2 ** min(streak, 10)))
+            log.error(
+                "engine.step.unexpected_error",
+                step=name,
+                error=type(exc).__name__,
+                streak=streak,
+                backoff_s=round(delay, 3),
+            )
+            await self._backoff(delay)
+            return None
+        else:
+            self._unexpected.pop(name, None)
+            return result
         return None
 
     async def submit_all(self) -> int:
@@ -165,6 +193,7 @@ class Engine:
         into a wrong state; running them apart keeps a large batch being planned from
         delaying the receipts of the previous one."""
         log.info("engine.start", hot_wallet=self.ctx.signer.address)
+        self._stop = stop
         while not stop.is_set() and self.follower.cursor is None:
             await self._guard("resume", self.follower.start)
             if self.follower.cursor is None:
