@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 TOKEN_DECIMALS: Final = 6
 # A node whose head block is older than this is not in sync (mainnet makes a block every 3 s).
 MAX_HEAD_AGE_S: Final = 60
+RESTART_MIN_S: Final = 1.0
+RESTART_MAX_S: Final = 60.0
 
 
 class NotReady(TronpayError):
@@ -163,9 +165,19 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _engine(settings: Settings, stop: asyncio.Event) -> None:
-    try:
-        await run_engine(settings, stop)
-    except TronpayError as exc:
-        log.error("engine.stopped_on_error", code=exc.code, detail=exc.detail)
-    except Exception as exc:
-        log.exception("engine.crashed", error=type(exc).__name__)
+    """Run the engine until ``stop``; restart it (with backoff) if it dies of an unexpected
+    error, so one bad step never leaves payouts unattended while the API takes new ones. A
+    configuration error (no key, wrong token) is final: ``/ready`` reports it."""
+    delay = RESTART_MIN_S
+    while not stop.is_set():
+        try:
+            await run_engine(settings, stop)
+            return
+        except TronpayError as exc:
+            log.error("engine.stopped_on_error", code=exc.code, detail=exc.detail)
+            return
+        except Exception as exc:
+            log.error("engine.crashed", error=type(exc).__name__, restart_in_s=delay)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, RESTART_MAX_S)
