@@ -305,3 +305,27 @@ async def test_key_taken_by_another_replica_mid_group_falls_back_and_replays(
         assert (
             await session.execute(text("SELECT count(*) FROM payouts WHERE reference = 'raced'"))
         ).scalar_one() == 0
+
+
+async def test_a_group_that_cannot_be_written_answers_500_and_writes_nothing(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    # A real broken database: the outbox table is gone, so every write of a create fails.
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE outbox_events"))
+    writer = await lingering(app, linger_s=0.05)
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/payouts",
+                json={"to": ADDR_A, "amount": f"{i + 1}"},
+                headers={"Idempotency-Key": key()},
+            )
+            for i in range(3)
+        )
+    )
+    assert [r.status_code for r in responses] == [500] * 3
+    assert {r.json()["code"] for r in responses} == {"internal_error"}
+    assert writer.groups_retried == 1  # the group, then each item alone, all rolled back
+    assert await count(app, Payout) == 0
+    assert await count(app, IdempotencyRecord) == 0

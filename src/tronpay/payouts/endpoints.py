@@ -94,7 +94,8 @@ async def create_payout(
     if outcome.error is not None:
         raise outcome.error
     if outcome.failure is not None:
-        raise outcome.failure
+        # One failure may answer a whole group: raise a fresh error per request (a 500).
+        raise RuntimeError("the payout could not be written") from outcome.failure
     return JSONResponse(outcome.body, status_code=outcome.status, headers=respond_headers(outcome))
 
 
