@@ -79,14 +79,6 @@ def two_backends() -> Iterator[tuple[DevnetHandle, DevnetHandle]]:
         yield current, lagging
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW-2: the sweeper proves an attempt dead with a solid head from one backend and "
-        "'unknown' answers from another (lagging) one: an included transfer is re-signed and "
-        "paid twice"
-    ),
-)
 async def test_lagging_backend_cannot_prove_an_included_attempt_dead(
     sessionmaker: async_sessionmaker[AsyncSession],
     two_backends: tuple[DevnetHandle, DevnetHandle],

@@ -44,14 +44,6 @@ def slow_solid_devnet() -> Iterator[DevnetHandle]:
         yield handle
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW-1: a failed receipt in an unsolidified block makes the payout terminal "
-        "'failed' (retryable, reservation released); retry signs a second transaction "
-        "while the first can still be re-included after a reorg"
-    ),
-)
 async def test_failure_is_not_final_before_its_block_solidifies(
     sessionmaker: async_sessionmaker[AsyncSession], slow_solid_devnet: DevnetHandle
 ) -> None:

@@ -4,11 +4,14 @@ The block follower reads ``gettransactioninfobyblocknum`` once for every new blo
 the txids against live attempts and records their receipts (confirmed / failed). On start it
 remembers the head FIRST, then looks every live attempt up by txid, then follows from that
 head: a transaction included before the head is found by the lookup, one included after it
-by the follower. A block a lagging node answered empty is caught later by the sweeper's
-direct lookups, so nothing is lost, only delayed.
+by the follower. An empty receipts answer passes the cursor only when the block itself is
+there and holds none of our transactions (a lagging backend answers ``[]`` for a block it does
+not have yet); otherwise the follower waits at that block.
 
 The solidity follower finalizes confirmed payouts whose block is at or below the solidified
-head once ``/walletsolidity/gettransactioninfobyid`` shows the receipt SUCCESS.
+head once the solidified receipts show SUCCESS. A failure receipt is provisional (REVIEW-1): the
+payout stays ``submitted`` with its reservation until the failing block is solidified and the
+solidified state agrees; only then is it failed (or re-queued once after OUT_OF_ENERGY).
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ import structlog
 from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
 from tronpay.engine.metrics import FOLLOWER_CURSOR, PAYOUT_EVENTS
+from tronpay.engine.proof import is_actual_block
 from tronpay.kit.clock import utcnow
+from tronpay.payouts.states import AttemptStatus
 from tronpay.tron.node import TransactionInfo
 
 log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
 _WINDOW = 8
+# Receipts the follower hands on: live attempts, and expired ones (an alarm: REVIEW-2).
+_RECEIPT_STATUSES = frozenset({*repo.LIVE, AttemptStatus.EXPIRED.value})
 
 
 async def gather_bounded(limit: int, fns: Sequence[Callable[[], Awaitable[_T]]]) -> list[_T]:
@@ -96,6 +103,45 @@ async def _orphaned(
     ]
 
 
+async def _solid_failures(
+    ctx: EngineContext,
+    failures: Sequence[repo.ProvisionalFailure],
+    solid_infos: dict[tuple[int, str], TransactionInfo],
+) -> tuple[list[TransactionInfo], list[repo.ConfirmedPayout]]:
+    """Provisional failures whose solidified block agrees (the block's solidified receipts
+    AND ``/walletsolidity/gettransactioninfobyid`` show the same failure in the same block),
+    and those whose block no longer holds the txid (orphaned)."""
+    if not failures:
+        return [], []
+    agreed: list[TransactionInfo] = []
+    missing: list[repo.ConfirmedPayout] = []
+    for f in failures:
+        found = solid_infos.get((f.block_number, f.txid))
+        if found is None:
+            missing.append(repo.ConfirmedPayout(f.payout_id, f.txid, f.block_number))
+        elif found.success:
+            log.error(
+                "engine.finalize.solid_receipt_success_after_failure",
+                payout_id=f.payout_id,
+                txid=f.txid,
+                block=f.block_number,
+            )
+        else:
+            agreed.append(found)
+    node = ctx.node
+    by_id = await gather_bounded(
+        ctx.config.read_concurrency,
+        [partial(node.transaction_info, i.txid, solid=True) for i in agreed],
+    )
+    settle = [
+        i
+        for i, again in zip(agreed, by_id, strict=True)
+        if again is not None and not again.success and again.block_number == i.block_number
+    ]
+    orphaned = await _orphaned(ctx, missing) if missing else []
+    return settle, orphaned
+
+
 class BlockFollower:
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
@@ -128,17 +174,51 @@ class BlockFollower:
         while self.cursor < last:
             numbers = list(range(self.cursor + 1, min(last, self.cursor + _WINDOW) + 1))
             per_block = await asyncio.gather(*(node.transaction_infos_in_block(n) for n in numbers))
-            infos = [i for block in per_block for i in block]
+            readable = await self._readable(numbers, per_block)
+            infos = [i for block in per_block[:readable] for i in block]
             if infos:
                 async with self._ctx.read() as session:
-                    live = await repo.live_txids(session, [i.txid for i in infos])
-                matched = [i for i in infos if i.txid in live]
+                    ours = await repo.attempt_statuses(session, [i.txid for i in infos])
+                matched = [i for i in infos if ours.get(i.txid) in _RECEIPT_STATUSES]
                 if matched:
                     await apply_receipts(self._ctx, matched)
-            self.cursor = numbers[-1]
-            FOLLOWER_CURSOR.set(self.cursor)
-            done += len(numbers)
+            if readable:
+                self.cursor = numbers[readable - 1]
+                FOLLOWER_CURSOR.set(self.cursor)
+                done += readable
+            if readable < len(numbers):
+                log.warning("engine.follower.block_unconfirmed_empty", block=numbers[readable])
+                break
         return done
+
+    async def _readable(
+        self, numbers: Sequence[int], per_block: Sequence[tuple[TransactionInfo, ...]]
+    ) -> int:
+        """How many leading blocks the follower may pass. An empty receipts answer is
+        trusted only when the block itself (``getblockbynum``) is there and holds no
+        transaction of ours: a lagging backend answers ``[]`` for a block it lacks."""
+        empty = [n for n, infos in zip(numbers, per_block, strict=True) if not infos]
+        if not empty:
+            return len(numbers)
+        node = self._ctx.node
+        blocks = await gather_bounded(
+            self._ctx.config.read_concurrency, [partial(node.block_by_number, n) for n in empty]
+        )
+        by_number = dict(zip(empty, blocks, strict=True))
+        txids = [t for b in blocks if b is not None for t in b.txids]
+        ours: dict[str, str] = {}
+        if txids:
+            async with self._ctx.read() as session:
+                ours = await repo.attempt_statuses(session, txids)
+        for index, n in enumerate(numbers):
+            if n not in by_number:
+                continue
+            block = by_number[n]
+            if not is_actual_block(block, n) or block is None:
+                return index
+            if any(t in ours for t in block.txids):
+                return index
+        return len(numbers)
 
 
 async def finalize_step(ctx: EngineContext) -> int:
@@ -151,10 +231,11 @@ async def finalize_step(ctx: EngineContext) -> int:
     solid = (await ctx.node.node_info()).solid_number
     async with ctx.read() as session:
         candidates = await repo.confirmed_up_to(session, solid)
-    if not candidates:
+        failures = await repo.failures_up_to(session, solid)
+    if not candidates and not failures:
         return 0
     node = ctx.node
-    numbers = sorted({c.block_number for c in candidates})
+    numbers = sorted({c.block_number for c in candidates} | {f.block_number for f in failures})
     per_block = await gather_bounded(
         ctx.config.read_concurrency,
         [partial(node.transaction_infos_in_block, n, solid=True) for n in numbers],
@@ -174,12 +255,36 @@ async def finalize_step(ctx: EngineContext) -> int:
         else:
             log.error("engine.finalize.solid_receipt_not_success", payout_id=c.payout_id)
     orphaned = await _orphaned(ctx, missing) if missing else []
-    if not ready and not orphaned:
+    settle, failed_orphans = await _solid_failures(ctx, failures, solid_infos)
+    if not ready and not orphaned and not settle and not failed_orphans:
         return 0
     now = utcnow()
     n = 0
     async with ctx.write() as session:
         n = await repo.finalize_many(session, ready, now=now, lock=ctx.postgres)
+        for info in settle:
+            outcome = await repo.settle_failure(
+                session, info, now=now, lock=ctx.postgres, policy=ctx.policy
+            )
+            if outcome != "ignored":
+                PAYOUT_EVENTS.labels(outcome).inc()
+            log.info(
+                "engine.failure.settled",
+                txid=info.txid,
+                block=info.block_number,
+                result=info.receipt_result,
+                outcome=outcome,
+            )
+        for c in failed_orphans:
+            revived = await repo.unfail_orphaned(session, c.txid, now=now, lock=ctx.postgres)
+            PAYOUT_EVENTS.labels("failure_orphaned").inc()
+            log.error(
+                "engine.reorg.failure_orphaned",
+                payout_id=c.payout_id,
+                txid=c.txid,
+                block=c.block_number,
+                live_again=revived,
+            )
         for c in orphaned:
             recovered = await repo.unconfirm_orphaned(
                 session, c.payout_id, c.txid, now=now, lock=ctx.postgres

@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.engine.planner import TRX, USDT, Reserved
+from tronpay.engine.proof import EXPIRED_INCLUDED
 from tronpay.engine.signing import SignedTx
 from tronpay.kit.ids import new_id
 from tronpay.payouts.models import Payout, PayoutAttempt
@@ -399,6 +400,17 @@ async def live_txids(session: AsyncSession, txids: Sequence[str]) -> set[str]:
     return found
 
 
+async def attempt_statuses(session: AsyncSession, txids: Sequence[str]) -> dict[str, str]:
+    """The status of every attempt among ``txids`` that is ours (any status)."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(list(dict.fromkeys(txids))):
+        rows = await session.execute(
+            select(_ATTEMPTS.c.txid, _ATTEMPTS.c.status).where(_ATTEMPTS.c.txid.in_(chunk))
+        )
+        found.update((str(txid), str(status)) for txid, status in rows.all())
+    return found
+
+
 async def mark_broadcast(session: AsyncSession, txids: Sequence[str], *, now: datetime) -> None:
     """``signed`` -> ``broadcast`` for attempts a node accepted or already knew."""
     for chunk in _chunks(list(txids)):
@@ -444,7 +456,7 @@ async def _payout_for_update(session: AsyncSession, pid: str, *, lock: bool) -> 
 class ReceiptResult:
     txid: str
     payout_id: str
-    outcome: str  # confirmed | failed | requeued | ignored
+    outcome: str  # confirmed | failure_recorded | expired_included | ignored
 
 
 async def apply_receipt(
@@ -457,6 +469,9 @@ async def apply_receipt(
 ) -> ReceiptResult:
     """Record a live attempt's on-chain receipt and move its payout on."""
     attempt = await _attempt_for_update(session, info.txid, lock=lock)
+    if attempt is not None and attempt.status == AttemptStatus.EXPIRED.value:
+        alarm_expired_included(info, attempt.payout_id)
+        return ReceiptResult(info.txid, attempt.payout_id, "expired_included")
     if attempt is None or attempt.status not in LIVE:
         return ReceiptResult(info.txid, attempt.payout_id if attempt else "", "ignored")
     payout = await _payout_for_update(session, attempt.payout_id, lock=lock)
@@ -501,6 +516,71 @@ async def apply_receipt(
             **fees,
         )
         return ReceiptResult(info.txid, payout.id, "confirmed")
+    # A failure is provisional until its block is solidified (REVIEW-1): after a reorg the
+    # same transaction may still succeed. The payout stays submitted and keeps its
+    # reservation; settle_failure acts on it once the solidified state agrees.
+    await session.flush()
+    log.warning(
+        "engine.receipt.failure_provisional",
+        payout_id=payout.id,
+        txid=attempt.txid,
+        result=attempt.receipt_result,
+        block=info.block_number,
+    )
+    return ReceiptResult(info.txid, payout.id, "failure_recorded")
+
+
+@dataclass(frozen=True)
+class ProvisionalFailure:
+    """A submitted payout whose current attempt has a failure receipt in a solidified block."""
+
+    payout_id: str
+    txid: str
+    block_number: int
+    receipt_result: str
+
+
+async def failures_up_to(session: AsyncSession, solid_number: int) -> list[ProvisionalFailure]:
+    rows = await session.execute(
+        select(
+            Payout.id, PayoutAttempt.txid, PayoutAttempt.block_number, PayoutAttempt.receipt_result
+        )
+        .join(PayoutAttempt, PayoutAttempt.txid == Payout.txid)
+        .where(
+            Payout.status == PayoutStatus.SUBMITTED.value,
+            PayoutAttempt.status == AttemptStatus.FAILED.value,
+            PayoutAttempt.block_number <= solid_number,
+        )
+        .order_by(PayoutAttempt.block_number)
+    )
+    return [
+        ProvisionalFailure(pid, txid, int(bn or 0), result or "FAILED")
+        for pid, txid, bn, result in rows.all()
+    ]
+
+
+async def settle_failure(
+    session: AsyncSession,
+    info: TransactionInfo,
+    *,
+    now: datetime,
+    lock: bool,
+    policy: PolicyService | None = None,
+) -> str:
+    """The failure receipt of a submitted payout's attempt is solidified (``info`` is the
+    solidified receipt): fail the payout and release its reservation, or re-queue it once
+    after OUT_OF_ENERGY. Returns ``failed``, ``requeued`` or ``ignored``."""
+    attempt = await _attempt_for_update(session, info.txid, lock=lock)
+    if attempt is None or attempt.status != AttemptStatus.FAILED.value or info.success:
+        return "ignored"
+    payout = await _payout_for_update(session, attempt.payout_id, lock=lock)
+    if (
+        payout is None
+        or payout.status != PayoutStatus.SUBMITTED.value
+        or payout.txid != attempt.txid
+    ):
+        return "ignored"
+    fees = {"fee_paid": info.fee_sun, "energy_used": info.energy_usage_total}
     result = attempt.receipt_result or "FAILED"
     if result == OUT_OF_ENERGY and not await _had_out_of_energy(session, payout.id, attempt.id):
         log.warning("engine.attempt.out_of_energy", payout_id=payout.id, txid=attempt.txid)
@@ -513,7 +593,7 @@ async def apply_receipt(
             now=now,
             **fees,
         )
-        return ReceiptResult(info.txid, payout.id, "requeued")
+        return "requeued"
     reason = f"chain:{result}"
     if info.res_message:
         reason += f": {info.res_message}"
@@ -529,7 +609,44 @@ async def apply_receipt(
     )
     if policy is not None:
         await policy.release(session, payout.id, now=now)
-    return ReceiptResult(info.txid, payout.id, "failed")
+    return "failed"
+
+
+def failure_recovery_enabled() -> bool:
+    """Whether the attempt table lets an orphaned failure receipt become live again."""
+    return AttemptStatus.BROADCAST in ATTEMPT_TRANSITIONS[AttemptStatus.FAILED]
+
+
+async def unfail_orphaned(session: AsyncSession, txid: str, *, now: datetime, lock: bool) -> bool:
+    """The block that held a provisional failure is no longer on the chain: the attempt is
+    live again (its payout is still ``submitted``). Returns False, changing nothing, when
+    the shared attempt table keeps ``failed`` terminal; the caller raises the alarm and the
+    payout stays ``submitted`` (never re-signed, which is safe)."""
+    attempt = await _attempt_for_update(session, txid, lock=lock)
+    if attempt is None or attempt.status != AttemptStatus.FAILED.value:
+        return False
+    if not failure_recovery_enabled():
+        return False
+    check_attempt_transition(AttemptStatus.FAILED, AttemptStatus.BROADCAST)
+    attempt.status = AttemptStatus.BROADCAST.value
+    attempt.block_number = None
+    attempt.block_timestamp_ms = None
+    attempt.receipt_result = None
+    attempt.updated_at = now
+    await session.flush()
+    return True
+
+
+def alarm_expired_included(info: TransactionInfo, payout_id: str) -> None:
+    """A receipt for an attempt the sweeper declared dead: the proof was wrong somewhere."""
+    EXPIRED_INCLUDED.inc()
+    log.error(
+        "engine.receipt.expired_attempt_included",
+        payout_id=payout_id,
+        txid=info.txid,
+        block=info.block_number,
+        result=info.receipt_result,
+    )
 
 
 _MARK_INCLUDED = (
@@ -586,6 +703,10 @@ async def apply_receipts_bulk(
     fast: list[tuple[TransactionInfo, Any]] = []
     for info in unique:
         att = attempts.get(info.txid)
+        if att is not None and att.status == AttemptStatus.EXPIRED.value:
+            alarm_expired_included(info, att.payout_id)
+            results.append(ReceiptResult(info.txid, att.payout_id, "expired_included"))
+            continue
         if att is None or att.status not in LIVE:
             results.append(ReceiptResult(info.txid, att.payout_id if att else "", "ignored"))
             continue

@@ -1,10 +1,12 @@
 """The expiry sweeper: the only place a live attempt is declared dead (DESIGN §4).
 
-An attempt is dead when the solidified head's timestamp is past its expiration plus a margin
-AND every configured node answered that it does not know the txid (neither
-``/wallet/gettransactionbyid`` nor ``/walletsolidity/gettransactioninfobyid``). An unreachable
-node proves nothing, so one unreachable node postpones the decision. The payout then goes back
-to ``queued`` and the planner makes a new attempt.
+An attempt is dead when the engine itself read every block it could be included in, from
+its reference block + 1 to the first block stamped after expiration + margin, as one chain at
+or below the solidified head, and none holds the txid (``engine/proof.py``; answers from a
+lagging backend cannot prove it), AND every configured node answered that it does not know the
+txid (neither ``/wallet/gettransactionbyid`` nor ``/walletsolidity/gettransactioninfobyid``).
+A missing block or an unreachable node proves nothing: the decision is postponed. The payout
+then goes back to ``queued`` and the planner makes a new attempt.
 
 The sweeper also looks up live attempts that have waited a while (a follower that read a block
 from a lagging node may have missed them).
@@ -22,6 +24,7 @@ from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
 from tronpay.engine.follower import apply_receipts, gather_bounded
 from tronpay.engine.metrics import PAYOUT_EVENTS
+from tronpay.engine.proof import BlockWindow, Candidate, Verdict
 from tronpay.kit.clock import utcnow
 from tronpay.tron.node import TxidPresence
 
@@ -84,10 +87,25 @@ class Sweeper:
                 found += len(got)
         if not past:
             return SweepResult(0, found, 0)
-        presences: list[TxidPresence] = await gather_bounded(
-            ctx.config.read_concurrency, [partial(node.txid_presence, a.txid) for a in past]
+        window = BlockWindow(
+            node.block_by_number,
+            solid_number=info.solid_number,
+            margin_ms=margin_ms,
+            concurrency=ctx.config.read_concurrency,
         )
-        known = [p.txid for p in presences if p.known_on]
+        proofs = await window.prove([Candidate(a.txid, a.raw_data, a.expiration_ms) for a in past])
+        included = [p.txid for p in proofs if p.verdict is Verdict.INCLUDED]
+        window_dead = [p.txid for p in proofs if p.verdict is Verdict.DEAD]
+        for p in proofs:
+            if p.verdict is Verdict.INCLUDED:
+                log.warning("engine.sweep.found_in_block", txid=p.txid, block=p.block_number)
+            elif p.verdict is Verdict.UNDECIDED:
+                log.info("engine.sweep.window_undecided", txid=p.txid, reason=p.reason)
+        # The per-node txid lookups stay as a second, independent condition.
+        presences: list[TxidPresence] = await gather_bounded(
+            ctx.config.read_concurrency, [partial(node.txid_presence, t) for t in window_dead]
+        )
+        known = included + [p.txid for p in presences if p.known_on]
         dead = [p.txid for p in presences if p.proven_unknown]
         undecided = len(past) - len(known) - len(dead)
         if known:
