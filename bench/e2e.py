@@ -76,6 +76,16 @@ def rss_kb(pid: int, field: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (and its waited-for children), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def status_counts(sm: Any) -> Counter[str]:
     async with read_transaction(sm) as s:
         rows = await s.execute(select(Payout.status, func.count()).group_by(Payout.status))
@@ -111,7 +121,13 @@ async def bench_database(args: argparse.Namespace, work: Path) -> AsyncIterator[
 
 
 async def run_engine_bench(
-    args: argparse.Namespace, db_url: str, devnet_url: str, key_file: Path, work: Path
+    args: argparse.Namespace,
+    *,
+    db_url: str,
+    devnet_url: str,
+    devnet_pid: int,
+    key_file: Path,
+    work: Path,
 ) -> dict[str, Any]:
     db = create_engine(db_url)
     async with db.begin() as conn:
@@ -163,6 +179,8 @@ async def run_engine_bench(
             now=utcnow(),
         )
     t0 = time.monotonic()  # the batch is accepted: committed, every payout queued
+    cpu0 = cpu_seconds(worker.pid), cpu_seconds(devnet_pid)
+    cpu_confirmed: tuple[float, float] | None = None
     t_created = t0 - t_submit
     t_confirmed = t_finalized = None
     peak_rss = 0
@@ -173,6 +191,7 @@ async def run_engine_bench(
         done = c.get("confirmed", 0) + c.get("finalized", 0)
         if t_confirmed is None and done == args.n:
             t_confirmed = time.monotonic() - t0
+            cpu_confirmed = cpu_seconds(worker.pid), cpu_seconds(devnet_pid)
         if c.get("finalized", 0) == args.n:
             t_finalized = time.monotonic() - t0
             break
@@ -180,6 +199,7 @@ async def run_engine_bench(
             break
         await asyncio.sleep(0.1)
     hwm = rss_kb(worker.pid, "VmHWM")
+    cpu_end = cpu_seconds(worker.pid), cpu_seconds(devnet_pid)
     worker.send_signal(signal.SIGTERM)
     worker.wait(60)
     log.close()
@@ -203,6 +223,16 @@ async def run_engine_bench(
         "statuses": dict(final),
         "worker_exit_code": worker.returncode,
         "worker_peak_rss_mb": round(max(hwm, peak_rss) / 1024, 1),
+        "cpu_s_until_confirmed": {
+            "worker": round(cpu_confirmed[0] - cpu0[0], 2),
+            "devnet": round(cpu_confirmed[1] - cpu0[1], 2),
+        }
+        if cpu_confirmed
+        else None,
+        "cpu_s_until_finalized": {
+            "worker": round(cpu_end[0] - cpu0[0], 2),
+            "devnet": round(cpu_end[1] - cpu0[1], 2),
+        },
     }
 
 
@@ -287,7 +317,12 @@ async def main() -> None:
         try:
             async with bench_database(args, work) as db_url:
                 engine = await run_engine_bench(
-                    args, db_url, devnet.url, devnet.demo_key_file, work
+                    args,
+                    db_url=db_url,
+                    devnet_url=devnet.url,
+                    devnet_pid=devnet.pid,
+                    key_file=devnet.demo_key_file,
+                    work=work,
                 )
             load_after_engine = os.getloadavg()
             result: dict[str, Any] = {

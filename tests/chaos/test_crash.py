@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import secrets
 import signal
 import subprocess
@@ -85,6 +86,23 @@ def _engine_env(db_url: str, node_url: str, key_file: Path) -> dict[str, str]:
     return env
 
 
+_STARTED = re.compile(r"engine\.start(?![.\w])")
+
+
+def _starts(log: Path) -> int:
+    """How many workers have logged ``engine.start`` so far."""
+    try:
+        return len(_STARTED.findall(log.read_text(errors="replace")))
+    except FileNotFoundError:
+        return 0
+
+
+async def _wait_started(log: Path, before: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _starts(log) <= before and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
 def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     code = "from tronpay.cli.engine import worker; worker()"
     with log.open("ab") as sink:
@@ -154,6 +172,7 @@ async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(
         env = _engine_env(db_url, devnet.url, key_file)
         await _create(sm, plan[:half])
         kills = 0
+        starts_before_last_spawn = _starts(log)
         proc = _spawn(env, log)
         try:
             while kills < N_KILLS:
@@ -163,6 +182,7 @@ async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(
                 kills += 1
                 if kills == max(1, N_KILLS // 2):
                     await _create(sm, plan[half:])
+                starts_before_last_spawn = _starts(log)
                 proc = _spawn(env, log)
             if half == N_PAYOUTS or kills < max(1, N_KILLS // 2):
                 await _create(sm, plan[half:])
@@ -172,6 +192,9 @@ async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(
                 if counts.get("finalized", 0) == N_PAYOUTS:
                     break
                 await asyncio.sleep(0.5)
+            # the last worker may still be importing (the engine can finish everything
+            # between two kills): SIGTERM only once it runs and its handler is installed
+            await _wait_started(log, starts_before_last_spawn)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(30) == 0, "the worker did not stop cleanly on SIGTERM"
         finally:

@@ -82,9 +82,10 @@ async def test_happy_path_usdt_and_trx(harness: Harness, live_devnet: DevnetHand
     old_usdt = (await harness.attempts(ids[1]))[0]
     assert new_usdt.energy_used == 130_285
     assert old_usdt.energy_used == 64_285
-    # fee_limit = estimate * price * 1.2; the burn is exactly the energy used
+    # fee_limit = new-holder estimate (the dearer class, covering every recipient) * price
+    # * 1.2 while the wallet can afford it; the burn is exactly the energy used
     assert new_usdt.fee_limit == percent(130_285 * 100, 120)
-    assert old_usdt.fee_limit == percent(64_285 * 100, 120)
+    assert old_usdt.fee_limit == percent(130_285 * 100, 120)
     assert new_usdt.energy_fee == 130_285 * 100
     assert old_usdt.energy_fee == 64_285 * 100
     # every state change wrote an outbox event

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import structlog
 
 from tronpay.tron import abi
-from tronpay.tron.address import to_bytes
+from tronpay.tron.address import encode_base58, to_bytes
+from tronpay.tron.hashing import sha256
 from tronpay.tron.node import ChainParameters, NodeClient, NodeRejected
 
 log = structlog.get_logger(__name__)
@@ -39,6 +40,7 @@ TRX = "TRX"
 TRX_TX_BYTES = 300
 TRC20_TX_BYTES = 420
 _CLASS_TRIES = 3  # recipients tried per holder class when an energy estimate fails
+_PROBE_TRIES = 3  # probe addresses tried for the new-holder estimate
 
 
 class Decision(enum.StrEnum):
@@ -327,12 +329,16 @@ class Planner:
         """Decide SEND / BLOCK / FAIL for each request, in order, spending a running copy of the
         wallet so the whole chunk fits. ``NodeUnavailable`` propagates (nothing is decided).
 
-        Node reads per round: the wallet, then ONE ``isBlackListed`` + ``balanceOf`` per
-        distinct USDT recipient (or one ``getaccount`` per distinct TRX recipient), all with
-        bounded concurrency, and ONE energy estimate per holder class (a transfer to an
-        existing holder, a transfer to a new holder) against a recipient of that class: the
-        energy of a TRC20 transfer depends only on whether the recipient's balance slot is
-        empty, so the class estimate is what every recipient of the class needs."""
+        Node reads per round: the wallet; ONE ``isBlackListed`` per distinct USDT recipient
+        (one ``getaccount`` per distinct TRX recipient), with bounded concurrency; and the
+        energy of a transfer to a NEW holder, estimated once against a probe address whose
+        balance is checked to be zero. The energy of a TRC20 transfer depends only on
+        whether the recipient's balance slot is empty, and a new holder is the dearer case,
+        so that fee_limit covers every recipient (it is a cap: the chain burns what is used).
+
+        Only when that worst case blocks a USDT payout (``fee_limit_cap``,
+        ``insufficient_trx``) is the round planned precisely: one ``balanceOf`` per distinct
+        recipient and one estimate per holder class (existing / new)."""
         wallet = await self.wallet_state(reserved)
         sem = asyncio.Semaphore(self.policy.concurrency)
         flags = [self._probe_needed(r, wallet) for r in requests]
@@ -340,44 +346,92 @@ class Planner:
         usdt_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == USDT))
         trx_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == TRX))
 
-        async def holder(to: str) -> tuple[bool, int]:
-            listed, balance = await asyncio.gather(
-                _bounded(sem, lambda: self._node.is_blacklisted(self.token_contract, to)),
-                _bounded(sem, lambda: self._node.token_balance(self.token_contract, to)),
-            )
-            return listed, balance
+        async def listed(to: str) -> bool:
+            return await _bounded(sem, lambda: self._node.is_blacklisted(self.token_contract, to))
 
         async def account_exists(to: str) -> bool:
             return (await _bounded(sem, lambda: self._node.account(to))).exists
 
-        holders, exists = await asyncio.gather(
-            asyncio.gather(*(holder(t) for t in usdt_to)),
+        amount = min((r.amount for r in probed if r.asset == USDT), default=1)
+        blacklisted, exists, worst = await asyncio.gather(
+            asyncio.gather(*(listed(t) for t in usdt_to)),
             asyncio.gather(*(account_exists(t) for t in trx_to)),
+            self._new_holder_energy(amount) if usdt_to else _none(),
         )
-        facts = dict(zip(usdt_to, holders, strict=True))
+        listed_by = dict(zip(usdt_to, blacklisted, strict=True))
         accounts = dict(zip(trx_to, exists, strict=True))
-        energy = await self._class_energy(probed, facts)
-        recipients: list[_Recipient | None] = []
-        for req, flag in zip(requests, flags, strict=True):
-            if not flag:
-                recipients.append(None)
-            elif req.asset == TRX:
-                known = accounts[req.to_address]
-                recipients.append(_Recipient(known, False, False, 0))
-            else:
-                listed, balance = facts[req.to_address]
-                new_holder = balance == 0
-                if listed:
-                    recipients.append(_Recipient(True, True, new_holder, 0))
-                    continue
-                cls_energy, error = energy[new_holder]
-                recipients.append(_Recipient(True, False, new_holder, cls_energy, error))
+
+        def recipient(
+            req: PayoutRequest, energy: Mapping[str, tuple[bool | None, int, str | None]]
+        ) -> _Recipient:
+            if req.asset == TRX:
+                return _Recipient(accounts[req.to_address], False, False, 0)
+            new_holder, joules, error = energy[req.to_address]
+            if listed_by[req.to_address]:
+                return _Recipient(True, True, new_holder, 0)
+            return _Recipient(True, False, new_holder, joules, error)
+
+        if worst is not None and worst[1] is None:
+            energy = dict.fromkeys(usdt_to, (None, worst[0], worst[1]))
+            plan = self._decide_all(
+                requests,
+                [recipient(r, energy) if f else None for r, f in zip(requests, flags, strict=True)],
+                wallet,
+            )
+            if not any(_worst_case_hurts(i) for i in plan.items):
+                return plan
+        # precise: the holder class of every recipient
+        clean = [t for t in usdt_to if not listed_by[t]]
+
+        async def balance(to: str) -> int:
+            return await _bounded(sem, lambda: self._node.token_balance(self.token_contract, to))
+
+        balances = await asyncio.gather(*(balance(t) for t in clean))
+        facts = {t: (False, bal) for t, bal in zip(clean, balances, strict=True)}
+        facts.update({t: (True, 0) for t in usdt_to if listed_by[t]})
+        by_class = await self._class_energy(probed, facts)
+        precise: dict[str, tuple[bool | None, int, str | None]] = {}
+        for t in usdt_to:
+            new_holder = facts[t][1] == 0
+            joules, error = by_class[new_holder]
+            precise[t] = (new_holder, joules, error)
+        return self._decide_all(
+            requests,
+            [recipient(r, precise) if f else None for r, f in zip(requests, flags, strict=True)],
+            wallet,
+        )
+
+    def _decide_all(
+        self,
+        requests: Sequence[PayoutRequest],
+        recipients: Sequence[_Recipient | None],
+        wallet: WalletState,
+    ) -> Plan:
         items: list[PlanItem] = []
         running = wallet
         for req, rcpt in zip(requests, recipients, strict=True):
             item, running = self._decide(req, rcpt, running)
             items.append(item)
         return Plan(items=tuple(items), wallet_before=wallet, wallet_after=running)
+
+    async def _new_holder_energy(self, amount: int) -> tuple[int, str | None] | None:
+        """Energy of a USDT transfer of ``amount`` to an address holding no USDT (a probe
+        derived from the hot wallet whose zero balance is checked first); None when no
+        probe with a zero balance was found (plan precisely instead)."""
+        for n in range(_PROBE_TRIES):
+            probe = encode_base58(
+                b"\x41" + sha256(f"tronpay energy probe {self.hot_wallet} {n}".encode())[:20]
+            )
+            if await self._node.token_balance(self.token_contract, probe) != 0:
+                continue
+            try:
+                energy = await self._node.estimate_energy(
+                    self.hot_wallet, self.token_contract, abi.transfer_call(probe, amount)
+                )
+            except NodeRejected as exc:
+                return 0, exc.detail
+            return energy, None
+        return None
 
     def _probe_needed(self, req: PayoutRequest, wallet: WalletState) -> bool:
         if req.asset not in (USDT, TRX) or _same(req.to_address, self.hot_wallet):
@@ -449,6 +503,20 @@ class Planner:
         if quote.trx_required_sun > wallet.trx_sun:
             return _block(req, BlockReason.INSUFFICIENT_TRX, quote), wallet
         return PlanItem(req.payout_id, Decision.SEND, quote=quote), wallet.spend(quote)
+
+
+def _worst_case_hurts(item: PlanItem) -> bool:
+    """A USDT payout the worst-case energy blocked that a precise class might let through."""
+    return (
+        item.decision is Decision.BLOCK
+        and item.quote is not None
+        and item.quote.asset == USDT
+        and item.reason in (BlockReason.FEE_LIMIT_CAP, BlockReason.INSUFFICIENT_TRX)
+    )
+
+
+async def _none() -> None:
+    return None
 
 
 def _block(req: PayoutRequest, reason: BlockReason, quote: Quote | None = None) -> PlanItem:

@@ -44,7 +44,7 @@ log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
 TOKEN_DECIMALS = 6
-SUBMIT_BUDGET_S = 2.0
+SUBMIT_BUDGET_S = 10.0
 UNEXPECTED_BACKOFF_MAX_S = 30.0
 
 
@@ -75,6 +75,7 @@ class Engine:
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
         self._last_sweep = 0.0
+        self._backlog = False  # the last submit round stopped on its budget, not a short claim
         self._unexpected: dict[str, int] = {}  # consecutive unexpected errors per step
         self._stop: asyncio.Event | None = None
 
@@ -125,6 +126,7 @@ class Engine:
         started = time.monotonic()
         total = 0
         pending: list[asyncio.Task[object]] = []
+        self._backlog = False
         try:
             while True:
                 result = await submit_once(self.ctx)
@@ -139,6 +141,7 @@ class Engine:
                 if result.claimed < self.ctx.config.batch_size:
                     break
                 if time.monotonic() - started > SUBMIT_BUDGET_S:
+                    self._backlog = True
                     break
         finally:
             for outcome in await asyncio.gather(*pending, return_exceptions=True):
@@ -184,6 +187,9 @@ class Engine:
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[None]]) -> None:
         while not stop.is_set():
             await step()
+            if step == self.submit_tick and self._backlog:
+                await asyncio.sleep(0)  # more is queued: go on at once
+                continue
             await _sleep_or_stop(stop, self.ctx.config.tick_s)
 
     async def run(self, stop: asyncio.Event) -> None:
