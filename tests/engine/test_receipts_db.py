@@ -70,11 +70,17 @@ async def test_out_of_energy_requeues_once_then_fails(
 ) -> None:
     (pid,) = await add_payouts(sessionmaker, [("USDT", addr(300), 1_000_000)])
     await _submit(sessionmaker, pid, "aa" * 32)
+    oue = _info("aa" * 32, "OUT_OF_ENERGY", failed=True)
     async with write_transaction(sessionmaker) as s:
-        res = await repo.apply_receipt(
-            s, _info("aa" * 32, "OUT_OF_ENERGY", failed=True), now=utcnow(), lock=False
-        )
-    assert res.outcome == "requeued"
+        res = await repo.apply_receipt(s, oue, now=utcnow(), lock=False)
+    # provisional (REVIEW-1): recorded on the attempt, the payout stays submitted
+    assert res.outcome == "failure_recorded"
+    async with write_transaction(sessionmaker) as s:
+        assert (await s.get_one(Payout, pid)).status == "submitted"
+        assert await repo.failures_up_to(s, 6) == []
+        [pending] = await repo.failures_up_to(s, 7)
+        assert (pending.payout_id, pending.receipt_result) == (pid, "OUT_OF_ENERGY")
+        assert await repo.settle_failure(s, oue, now=utcnow(), lock=False) == "requeued"
     async with write_transaction(sessionmaker) as s:
         claimed = await repo.claim_queued(
             s, limit=10, blocked_before=utcnow() + timedelta(seconds=1), skip_locked=False
@@ -89,8 +95,15 @@ async def test_out_of_energy_requeues_once_then_fails(
         again = await repo.apply_receipt(
             s, _info("bb" * 32, "OUT_OF_ENERGY", failed=True), now=utcnow(), lock=False
         )
-    assert res.outcome == "failed"
+        settled = await repo.settle_failure(
+            s, _info("bb" * 32, "OUT_OF_ENERGY", failed=True), now=utcnow(), lock=False
+        )
+        settled_again = await repo.settle_failure(
+            s, _info("bb" * 32, "OUT_OF_ENERGY", failed=True), now=utcnow(), lock=False
+        )
+    assert res.outcome == "failure_recorded"
     assert again.outcome == "ignored"
+    assert (settled, settled_again) == ("failed", "ignored")
     async with write_transaction(sessionmaker) as s:
         p = (await s.scalars(select(Payout).where(Payout.id == pid))).one()
         attempts = (
