@@ -7,10 +7,12 @@ block numbered after R, and java-tron accepts it while E is later than the paren
 time. So the window is R+1 up to and including the first block stamped after E + margin:
 every later block has a parent stamped after E. The proof holds only when each block of the
 window was read as an actual block (number and id agree, each parentHash is the previous
-block's id, the first one's parent is block R) and the window ends at or below the
-solidified head. A node that answers ``{}`` (it does not have the block: a lagging backend
-behind a load balancer) proves nothing: the attempt stays undecided. Answers from different
-backends cannot be mixed into a false proof: they must chain together block by block.
+block's id, the first one's parent is block R), the window ends at or below the solidified
+head, and the blocks read chain up hash by hash to the solidified head's id as a node
+reported it (``getnodeinfo``): then every block of the window is final. A node that answers
+``{}`` (it does not have the block: a lagging backend behind a load balancer) proves nothing:
+the attempt stays undecided. Answers from different backends cannot be mixed into a false
+proof: they must chain together block by block up to one solidified block.
 
 Blocks are read once per sweep (``BlockWindow`` caches them) for all attempts that share them.
 """
@@ -128,11 +130,13 @@ class BlockWindow:
         fetch: Callable[[int], Awaitable[BlockRef | None]],
         *,
         solid_number: int,
+        solid_id: str,
         margin_ms: int,
         concurrency: int,
     ) -> None:
         self._fetch = fetch
         self._solid = solid_number
+        self._solid_id = solid_id.lower()
         self._margin_ms = margin_ms
         self._sem = asyncio.Semaphore(max(1, concurrency))
         self.blocks: dict[int, BlockRef | None] = {}
@@ -162,7 +166,46 @@ class BlockWindow:
             await self.load(need)
             for w in active:
                 self._advance(w)
-        return [w.result for w in walks if w.result is not None]
+        results = [w.result for w in walks if w.result is not None]
+        dead_ends = [r.last_number for r in results if r.last_number is not None]
+        if not dead_ends:
+            return results
+        linked_from = await self._linked_from(min(dead_ends))
+        return [
+            r
+            if r.verdict is not Verdict.DEAD or (r.last_number or -1) >= linked_from
+            else WindowProof(
+                r.txid,
+                Verdict.UNDECIDED,
+                "window not linked to the solidified head",
+                ref_number=r.ref_number,
+            )
+            for r in results
+        ]
+
+    async def _linked_from(self, lowest: int) -> int:
+        """The lowest block number from which the blocks read chain up, hash by hash, to the
+        solidified head ``(solid_number, solid_id)`` one node reported: every such block is
+        final. A window proved on blocks of a lagging or forked backend does not link up.
+        Returns ``solid_number + 1`` when not even the head itself matches."""
+        top = self._solid
+        if top - lowest > MAX_WINDOW_BLOCKS:
+            lowest = top - MAX_WINDOW_BLOCKS
+        await self.load(range(lowest, top + 1))
+        head = self.blocks.get(top)
+        if not is_actual_block(head, top) or head is None or head.id.lower() != self._solid_id:
+            return top + 1
+        child = head
+        number = top
+        while number > lowest:
+            parent = self.blocks.get(number - 1)
+            if not is_actual_block(parent, number - 1) or parent is None:
+                break
+            if child.parent_id.lower() != parent.id.lower():
+                break
+            child = parent
+            number -= 1
+        return number
 
     def _start(self, cand: Candidate) -> _Walk:
         walk = _Walk(cand, self._margin_ms)
@@ -200,7 +243,7 @@ class BlockWindow:
             return
         if w.ref is not None and block.id[16:32].lower() != w.ref.hash_hex:
             # This chain does not hold the transaction's reference block: it can never be
-            # included here. The window below still has to be read to prove it.
+            # included here. The window is still read and must link to the solidified head.
             log.warning("engine.proof.reference_not_on_chain", txid=w.cand.txid, block=number)
         w.prev = block
         w.next_number = number + 1

@@ -1,11 +1,12 @@
 """Periodic reconciliation: every finalized payout's transaction is on chain with SUCCESS,
-from the hot wallet, to the right recipient, for the right amount. A mismatch is logged as
-an error (it means a bug or a lying node; it never changes a payout's state by itself)."""
+from the hot wallet, to the right recipient, for the right amount, and no recently expired
+attempt turned out to be on chain after all. A mismatch is logged as an error (it means a bug
+or a lying node; it never changes a payout's state by itself)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import structlog
@@ -14,6 +15,7 @@ from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
 from tronpay.engine.follower import gather_bounded
 from tronpay.engine.planner import USDT
+from tronpay.kit.clock import utcnow
 from tronpay.tron import abi
 from tronpay.tron.address import to_bytes
 from tronpay.tron.errors import TronError
@@ -21,6 +23,9 @@ from tronpay.tron.hashing import sha256
 from tronpay.tron.node import Transaction, TransactionInfo
 
 log = structlog.get_logger(__name__)
+
+EXPIRED_RECHECK_S = 600.0  # how long after expiry an attempt is looked up again
+EXPIRED_RECHECK_LIMIT = 100  # per reconcile run, newest first
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class ReconcileReport:
     checked: int
     mismatches: tuple[Mismatch, ...]
     last_seen: datetime | None
+    expired_included: tuple[str, ...] = ()  # txids of dead-declared attempts found on chain
 
 
 def check_transfer(
@@ -87,11 +93,13 @@ def _hex(addr: object) -> str:
 async def reconcile(
     ctx: EngineContext, since: datetime | None, *, limit: int = 500
 ) -> ReconcileReport:
-    """Check finalized payouts changed after ``since`` (oldest first, at most ``limit``)."""
+    """Check finalized payouts changed after ``since`` (oldest first, at most ``limit``),
+    and that no recently expired attempt is known to the node after all."""
+    expired_included = await recheck_expired(ctx)
     async with ctx.read() as session:
         rows = await repo.finalized_since(session, since, limit)
     if not rows:
-        return ReconcileReport(0, (), since)
+        return ReconcileReport(0, (), since, expired_included)
     node = ctx.node
     conc = ctx.config.read_concurrency
     txs = await gather_bounded(conc, [partial(node.transaction_by_id, r.txid) for r in rows])
@@ -113,4 +121,30 @@ async def reconcile(
                 "engine.reconcile.mismatch", payout_id=row.payout_id, txid=row.txid, problem=problem
             )
     log.info("engine.reconcile.done", checked=len(rows), mismatches=len(problems))
-    return ReconcileReport(len(rows), tuple(problems), rows[-1].updated_at)
+    return ReconcileReport(len(rows), tuple(problems), rows[-1].updated_at, expired_included)
+
+
+async def recheck_expired(
+    ctx: EngineContext,
+    *,
+    within_s: float = EXPIRED_RECHECK_S,
+    limit: int = EXPIRED_RECHECK_LIMIT,
+) -> tuple[str, ...]:
+    """Look attempts declared dead in the last ``within_s`` seconds up again: one the node
+    has a receipt for was included after all (a wrong proof, maybe a double pay). Raises the
+    alarm (error log + metric); never changes a payout by itself."""
+    since = utcnow() - timedelta(seconds=within_s)
+    async with ctx.read() as session:
+        expired = await repo.recently_expired(session, since, limit)
+    if not expired:
+        return ()
+    node = ctx.node
+    infos = await gather_bounded(
+        ctx.config.read_concurrency, [partial(node.transaction_info, e.txid) for e in expired]
+    )
+    found: list[str] = []
+    for e, info in zip(expired, infos, strict=True):
+        if info is not None:
+            repo.alarm_expired_included(info, e.payout_id)
+            found.append(e.txid)
+    return tuple(found)

@@ -411,6 +411,28 @@ async def attempt_statuses(session: AsyncSession, txids: Sequence[str]) -> dict[
     return found
 
 
+@dataclass(frozen=True)
+class ExpiredAttempt:
+    payout_id: str
+    txid: str
+
+
+async def recently_expired(
+    session: AsyncSession, since: datetime, limit: int
+) -> list[ExpiredAttempt]:
+    """Attempts declared dead after ``since``, newest first (re-checked by reconcile)."""
+    rows = await session.execute(
+        select(_ATTEMPTS.c.payout_id, _ATTEMPTS.c.txid)
+        .where(
+            _ATTEMPTS.c.status == AttemptStatus.EXPIRED.value,
+            _ATTEMPTS.c.updated_at > since,
+        )
+        .order_by(_ATTEMPTS.c.updated_at.desc(), _ATTEMPTS.c.id)
+        .limit(limit)
+    )
+    return [ExpiredAttempt(str(pid), str(txid)) for pid, txid in rows.all()]
+
+
 async def mark_broadcast(session: AsyncSession, txids: Sequence[str], *, now: datetime) -> None:
     """``signed`` -> ``broadcast`` for attempts a node accepted or already knew."""
     for chunk in _chunks(list(txids)):

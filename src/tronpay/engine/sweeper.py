@@ -90,6 +90,7 @@ class Sweeper:
         window = BlockWindow(
             node.block_by_number,
             solid_number=info.solid_number,
+            solid_id=info.solid_id,
             margin_ms=margin_ms,
             concurrency=ctx.config.read_concurrency,
         )
