@@ -45,6 +45,12 @@ _IN_CHUNK = 500
 # Prebuilt Core statements for the hot path (no ORM bookkeeping, compiled once).
 _RES = cast(Table, PolicyReservation.__table__)
 _LOCKS = cast(Table, PolicyLock.__table__)
+_READ_LOCK = select(_LOCKS.c.updated_at).where(_LOCKS.c.asset == bindparam("lock_asset"))
+_READ_LOCK_FOR_UPDATE = _READ_LOCK.with_for_update()
+_STAMP_STEP = timedelta(microseconds=1)
+# How long exact totals may be reused (they only over-count as reservations age out).
+KNOWN_TOTALS_MAX_AGE = timedelta(seconds=30)
+_KNOWN_DESTINATIONS_MAX = 10_000
 _LOCK_ASSET = (
     _LOCKS.update()
     .where(_LOCKS.c.asset == bindparam("lock_asset"))
@@ -96,6 +102,32 @@ class PolicyDecision:
     needs_approval: bool
 
 
+@dataclass(slots=True)
+class _KnownTotals:
+    """Rolling totals of one asset this service summed exactly, plus what it reserved since.
+
+    Valid while the asset's lock row still carries ``stamp`` (the stamp this service wrote
+    when it last held the lock): every path that can add to the totals (reserve, re-check)
+    takes the lock and moves the stamp, in any process. Releases (which only lower the
+    totals) and reservations ageing out of the window make these totals too high, never too
+    low: a refusal judged on them is re-judged on exact sums, and they are re-summed after
+    ``KNOWN_TOTALS_MAX_AGE`` anyway.
+    """
+
+    stamp: datetime
+    summed_at: datetime
+    asset_total: int
+    destinations: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    results: list[PolicyDecision | PolicyViolation]
+    rows: list[dict[str, Any]]
+    asset_totals: dict[str, int]
+    destination_totals: dict[tuple[str, str], int]
+
+
 @dataclass(frozen=True, slots=True)
 class ReservationRequest:
     """One item of ``check_and_reserve_many``."""
@@ -125,6 +157,8 @@ class PolicyService:
     def __init__(self, config: PolicyConfig, *, window: timedelta = WINDOW) -> None:
         self._config = config
         self._window = window
+        self._known: dict[str, _KnownTotals] = {}
+        self.exact_sums = 0  # how often the rolling totals were summed (observability, tests)
 
     @property
     def config(self) -> PolicyConfig:
@@ -261,25 +295,98 @@ class PolicyService:
         skipped.
         """
         moment = _utc(now)
-        results: list[PolicyDecision | PolicyViolation] = []
         existing = (
             {}
             if new_payouts
             else await self._existing_reservations(session, [item.payout_id for item in items])
         )
         assets = sorted({item.asset.upper() for item in items})
-        asset_totals: dict[str, int] = {}
-        destination_totals: dict[tuple[str, str], int] = {}
+        totals: dict[str, _KnownTotals] = {}
+        stamps: dict[str, datetime] = {}
+        from_known: set[str] = set()
         for asset in assets:
             if not self._needs_totals(self._config.for_asset(asset)):
                 continue
-            await self._lock_asset(session, asset, moment)
+            previous, stamps[asset] = await self._lock_asset(session, asset, moment)
             destinations = sorted({i.destination for i in items if i.asset.upper() == asset})
-            asset_totals[asset], per_destination = await self._all_totals(
-                session, asset=asset, destinations=destinations, now=moment
-            )
-            for destination, total in per_destination.items():
-                destination_totals[(asset, destination)] = total
+            known = self._known.get(asset)
+            if (
+                known is not None
+                and known.stamp == previous
+                and moment - known.summed_at < KNOWN_TOTALS_MAX_AGE
+            ):
+                missing = [d for d in destinations if d not in known.destinations]
+                if missing:
+                    found = await self._destination_totals(
+                        session, asset=asset, destinations=missing, now=moment
+                    )
+                    known.destinations.update({d: found.get(d, 0) for d in missing})
+                totals[asset] = known
+                from_known.add(asset)
+            else:
+                totals[asset] = await self._exact(session, asset, destinations, moment)
+        judgement = self._judge(items, existing, totals, moment)
+        recount = {
+            item.asset.upper()
+            for item, result in zip(items, judgement.results, strict=True)
+            if isinstance(result, DailyTotalExceeded | DailyDestinationExceeded)
+            and item.asset.upper() in from_known
+        }
+        if recount:
+            # Refused on totals that may count reservations gone since: judge again, exactly.
+            for asset in recount:
+                destinations = sorted({i.destination for i in items if i.asset.upper() == asset})
+                totals[asset] = await self._exact(session, asset, destinations, moment)
+            judgement = self._judge(items, existing, totals, moment)
+        # What this transaction leaves behind, valid while the lock row keeps its new stamp.
+        for asset, stamp in stamps.items():
+            known = totals[asset]
+            known.stamp = stamp
+            known.asset_total = judgement.asset_totals.get(asset, 0)
+            for destination in known.destinations:
+                known.destinations[destination] = judgement.destination_totals.get(
+                    (asset, destination), 0
+                )
+            if len(known.destinations) > _KNOWN_DESTINATIONS_MAX:
+                self._known.pop(asset, None)
+            else:
+                self._known[asset] = known
+        results, rows = judgement.results, judgement.rows
+        if rows:
+            # A Core executemany: no ORM bookkeeping and no RETURNING per row.
+            await bulk_insert(await session.connection(), _RES, rows)
+        return results
+
+    async def _exact(
+        self, session: AsyncSession, asset: str, destinations: Sequence[str], now: datetime
+    ) -> _KnownTotals:
+        self.exact_sums += 1
+        asset_total, per_destination = await self._all_totals(
+            session, asset=asset, destinations=destinations, now=now
+        )
+        return _KnownTotals(
+            stamp=now,  # replaced by the lock's stamp once the items are judged
+            summed_at=now,
+            asset_total=asset_total,
+            destinations={d: per_destination.get(d, 0) for d in destinations},
+        )
+
+    def _judge(
+        self,
+        items: Sequence[ReservationRequest],
+        existing: dict[str, int],
+        totals: dict[str, _KnownTotals],
+        moment: datetime,
+    ) -> _Judgement:
+        """Judge ``items`` in order against ``totals`` (not modified): each accepted amount
+        counts for the items after it."""
+        asset_totals = {asset: known.asset_total for asset, known in totals.items()}
+        destination_totals = {
+            (asset, destination): total
+            for asset, known in totals.items()
+            for destination, total in known.destinations.items()
+        }
+        results: list[PolicyDecision | PolicyViolation] = []
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         for item in items:
@@ -318,10 +425,7 @@ class PolicyService:
                 }
             )
             results.append(PolicyDecision(needs_approval=self.needs_approval(asset, item.amount)))
-        if rows:
-            # A Core executemany: no ORM bookkeeping and no RETURNING per row.
-            await bulk_insert(await session.connection(), _RES, rows)
-        return results
+        return _Judgement(results, rows, asset_totals, destination_totals)
 
     async def release(
         self, session: AsyncSession, payout_id: str, *, now: datetime | None = None
@@ -480,18 +584,30 @@ class PolicyService:
             found.update({row[0]: row[1] for row in result})
         return found
 
-    async def _lock_asset(self, session: AsyncSession, asset: str, now: datetime) -> None:
-        """Take the asset's lock row (created on first use)."""
-        params = {"lock_asset": asset, "lock_now": now}
-        result = cast("CursorResult[Any]", await session.execute(_LOCK_ASSET, params))
-        if result.rowcount > 0:
-            return
-        if session.get_bind().dialect.name == "postgresql":
-            stmt: Any = pg_insert(_LOCKS).values(asset=asset).on_conflict_do_nothing()
-        else:
-            stmt = sqlite_insert(_LOCKS).values(asset=asset).on_conflict_do_nothing()
-        await session.execute(stmt)
-        await session.execute(_LOCK_ASSET, params)
+    async def _lock_asset(
+        self, session: AsyncSession, asset: str, now: datetime
+    ) -> tuple[datetime | None, datetime]:
+        """Take the asset's lock row (created on first use) and stamp it.
+
+        Returns the stamp the previous holder left and the new one. Stamps only grow
+        (``max(now, previous + 1 µs)``), so a stamp this service wrote is still there exactly
+        when nobody else has taken the lock since (see ``_KnownTotals``).
+        """
+        postgres = session.get_bind().dialect.name == "postgresql"
+        read = _READ_LOCK_FOR_UPDATE if postgres else _READ_LOCK
+        params = {"lock_asset": asset}
+        row = (await session.execute(read, params)).first()
+        if row is None:
+            if postgres:
+                stmt: Any = pg_insert(_LOCKS).values(asset=asset).on_conflict_do_nothing()
+            else:
+                stmt = sqlite_insert(_LOCKS).values(asset=asset).on_conflict_do_nothing()
+            await session.execute(stmt)
+            row = (await session.execute(read, params)).one()
+        previous = None if row[0] is None else _utc(row[0])
+        stamp = now if previous is None or now > previous else previous + _STAMP_STEP
+        await session.execute(_LOCK_ASSET, {"lock_asset": asset, "lock_now": stamp})
+        return previous, stamp
 
     def _active(self, now: datetime) -> list[Any]:
         return [
