@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -10,6 +11,12 @@ from sqlalchemy import func, select
 from tests.api.conftest import ADDR_A, ADDR_B, ADDR_C
 
 from tronpay.payouts.models import Payout
+
+
+async def post_batch(client: httpx.AsyncClient, **kwargs: Any) -> httpx.Response:
+    """POST /v1/batches with a fresh Idempotency-Key unless the test gives one."""
+    headers = {"Idempotency-Key": str(uuid.uuid4()), **kwargs.pop("headers", {})}
+    return await client.post("/v1/batches", headers=headers, **kwargs)
 
 
 async def payout_count(app: FastAPI) -> int:
@@ -29,7 +36,7 @@ async def test_csv_batch_is_accepted_and_summarized(client: httpx.AsyncClient) -
             f"{ADDR_A},20000,USDT,r-3,needs approval",
         ]
     )
-    response = await client.post("/v1/batches", content=body, headers={"content-type": "text/csv"})
+    response = await post_batch(client, content=body, headers={"content-type": "text/csv"})
     assert response.status_code == 201, response.text
     batch = response.json()
     assert batch["id"].startswith("ba_")
@@ -69,7 +76,7 @@ async def test_every_bad_row_is_reported_and_nothing_is_written(
             f"{ADDR_A},1,USDT",  # line 10: wrong field count
         ]
     )
-    response = await client.post("/v1/batches", content=body, headers={"content-type": "text/csv"})
+    response = await post_batch(client, content=body, headers={"content-type": "text/csv"})
     assert response.status_code == 422, response.text
     problem = response.json()
     assert problem["code"] == "batch_invalid"
@@ -86,9 +93,7 @@ async def test_every_bad_row_is_reported_and_nothing_is_written(
     assert await payout_count(app) == 1
 
     policy_only = csv_body([f"{ADDR_A},1,USDT,,", f"{ADDR_C},1,USDT,,"])
-    refused = await client.post(
-        "/v1/batches", content=policy_only, headers={"content-type": "text/csv"}
-    )
+    refused = await post_batch(client, content=policy_only, headers={"content-type": "text/csv"})
     assert refused.status_code == 422
     assert [(e["row"], e["reason"]) for e in refused.json()["errors"]] == [
         (3, "policy_denied_destination")
@@ -98,17 +103,17 @@ async def test_every_bad_row_is_reported_and_nothing_is_written(
 
 async def test_json_batch_and_its_errors(client: httpx.AsyncClient, app: FastAPI) -> None:
     good = {"items": [{"to": ADDR_A, "amount": "1"}, {"to": ADDR_A, "amount": "2", "memo": "m"}]}
-    created = await client.post("/v1/batches", json=good)
+    created = await post_batch(client, json=good)
     assert created.status_code == 201
     assert created.json()["source"] == "json"
     bad = {"items": [{"to": ADDR_A, "amount": "1"}, {"to": ADDR_A}, "nope", {"amount": "x"}]}
-    refused = await client.post("/v1/batches", json=bad)
+    refused = await post_batch(client, json=bad)
     assert refused.status_code == 422
     rows = sorted((e["row"], e["column"]) for e in refused.json()["errors"])
     assert rows == [(2, "amount"), (3, None), (4, "amount"), (4, "to")]
-    assert (await client.post("/v1/batches", json={"items": []})).status_code == 422
+    assert (await post_batch(client, json={"items": []})).status_code == 422
     assert (
-        await client.post("/v1/batches", content=b"[", headers={"content-type": "application/json"})
+        await post_batch(client, content=b"[", headers={"content-type": "application/json"})
     ).status_code == 422
     assert await payout_count(app) == 2
 
@@ -119,23 +124,23 @@ async def test_csv_header_problems(client: httpx.AsyncClient) -> None:
         ("to,asset", "missing_column"),
         ("to,amount,amount", "duplicate_column"),
     ]:
-        r = await client.post(
-            "/v1/batches",
+        r = await post_batch(
+            client,
             content=csv_body([f"{ADDR_A},1"], header=header),
             headers={"content-type": "text/csv"},
         )
         assert r.status_code == 422
         assert reason in {e["reason"] for e in r.json()["errors"]}
-    empty = await client.post("/v1/batches", content=b"", headers={"content-type": "text/csv"})
+    empty = await post_batch(client, content=b"", headers={"content-type": "text/csv"})
     assert empty.status_code == 422
-    other = await client.post("/v1/batches", content=b"x", headers={"content-type": "text/xml"})
+    other = await post_batch(client, content=b"x", headers={"content-type": "text/xml"})
     assert other.status_code == 415
     assert other.json()["code"] == "unsupported_media_type"
 
 
 async def test_batch_row_limit(client: httpx.AsyncClient, app: FastAPI) -> None:
     body = csv_body([f"{ADDR_A},1,USDT,,"] * 10_001)
-    r = await client.post("/v1/batches", content=body, headers={"content-type": "text/csv"})
+    r = await post_batch(client, content=body, headers={"content-type": "text/csv"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["reason"] == "batch_too_large"
     assert await payout_count(app) == 0
@@ -144,8 +149,8 @@ async def test_batch_row_limit(client: httpx.AsyncClient, app: FastAPI) -> None:
 async def test_batch_idempotency_key(client: httpx.AsyncClient, app: FastAPI) -> None:
     headers = {"content-type": "text/csv", "Idempotency-Key": "batch-1"}
     body = csv_body([f"{ADDR_A},1,USDT,,"])
-    first = await client.post("/v1/batches", content=body, headers=headers)
-    second = await client.post("/v1/batches", content=body, headers=headers)
+    first = await post_batch(client, content=body, headers=headers)
+    second = await post_batch(client, content=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert second.json()["id"] == first.json()["id"]
     assert second.headers["idempotent-replayed"] == "true"

@@ -12,20 +12,12 @@ Real parts: the app over httpx.ASGITransport on SQLite and PostgreSQL, real JWTs
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from api.conftest import ADDR_A
 
 CSV = f"to,amount,asset\n{ADDR_A},10.5,USDT\n{ADDR_A},7,USDT\n".encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW-3: POST /v1/batches accepts a request without Idempotency-Key (and items "
-        "without reference): a retried upload creates and pays every row twice"
-    ),
-)
 async def test_retried_batch_upload_does_not_pay_twice(client: httpx.AsyncClient) -> None:
     headers = {"content-type": "text/csv"}
     first = await client.post("/v1/batches", content=CSV, headers=headers)

@@ -72,9 +72,17 @@ async def create_batch(
     ctx: Ctx,
     session: SessionDep,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=255, description="optional")
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="required: a retried upload replays the first batch instead of paying "
+            "every row again",
+        ),
     ] = None,
 ) -> JSONResponse:
+    key = idempotency.check_key(idempotency_key, required=True)
+    assert key is not None  # noqa: S101 - required=True guarantees it
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     max_rows: int = request.app.state.settings.max_batch_rows
@@ -84,26 +92,24 @@ async def create_batch(
         parsed, source = parse_json(body, max_rows=max_rows), "json"
     else:
         raise UnsupportedMediaType("send application/json or text/csv")
-    key = idempotency.check_key(idempotency_key, required=False)
     now = utcnow()
-    if key is not None:
-        fingerprint = idempotency.request_hash(
-            "batches.create", [source, hashlib.sha256(body).hexdigest()]
+    fingerprint = idempotency.request_hash(
+        "batches.create", [source, hashlib.sha256(body).hexdigest()]
+    )
+    stored = await idempotency.claim(
+        session,
+        subject=principal.subject,
+        key=key,
+        operation="batches.create",
+        fingerprint=fingerprint,
+        now=now,
+    )
+    if stored is not None:
+        return JSONResponse(
+            stored.body,
+            status_code=stored.status,
+            headers={idempotency.REPLAYED_HEADER: "true"},
         )
-        stored = await idempotency.claim(
-            session,
-            subject=principal.subject,
-            key=key,
-            operation="batches.create",
-            fingerprint=fingerprint,
-            now=now,
-        )
-        if stored is not None:
-            return JSONResponse(
-                stored.body,
-                status_code=stored.status,
-                headers={idempotency.REPLAYED_HEADER: "true"},
-            )
     result = await service.create_batch(
         session,
         ctx,
@@ -114,10 +120,9 @@ async def create_batch(
         now=now,
     )
     out = service.batch_out(result).model_dump(mode="json")
-    if key is not None:
-        await idempotency.store_response(
-            session, subject=principal.subject, key=key, status=201, body=out
-        )
+    await idempotency.store_response(
+        session, subject=principal.subject, key=key, status=201, body=out
+    )
     return JSONResponse(
         out, status_code=201, headers={"Location": f"/v1/batches/{result.batch.id}"}
     )

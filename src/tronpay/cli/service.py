@@ -8,6 +8,7 @@ the base URL from ``--api-url`` / ``TRONPAY_API_URL`` and the bearer token from 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -423,12 +424,15 @@ def batches_import(
     api_url: ApiUrl = DEFAULT_API_URL,
     token: Token = "",
     idempotency_key: Annotated[
-        str | None, typer.Option(help="defaults to a new random key")
+        str | None, typer.Option(help="defaults to the file's SHA-256: re-importing replays")
     ] = None,
 ) -> None:
     """Upload a CSV (header: to,amount,asset,reference,memo) as one all-or-nothing batch."""
     content = file.read_bytes()
-    headers = {"Content-Type": "text/csv", "Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+    # The default key is the file's digest: importing the same file again replays the first
+    # batch instead of paying every row twice.
+    digest = hashlib.sha256(content).hexdigest()[:40]
+    headers = {"Content-Type": "text/csv", "Idempotency-Key": idempotency_key or f"csv-{digest}"}
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
     ) as progress:
