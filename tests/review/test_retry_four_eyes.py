@@ -15,7 +15,6 @@ receipt is recorded with the engine's own transition (``payouts.states.transitio
 from __future__ import annotations
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -37,13 +36,6 @@ def _client(app: FastAPI, bearer: str) -> httpx.AsyncClient:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW-5: the approver of a failed payout can retry it and approve the retry alone "
-        "(approve only refuses created_by, retry records no retrier)"
-    ),
-)
 async def test_retrier_cannot_approve_their_own_retry(app: FastAPI, token: TokenFactory) -> None:
     async with (
         _client(app, token(sub="alice", scopes=ALL)) as alice,
@@ -79,3 +71,11 @@ async def test_retrier_cannot_approve_their_own_retry(app: FastAPI, token: Token
             f"{approved.status_code}: bob retried and approved a 20000 USDT payout alone "
             f"(status {approved.json().get('status')})"
         )
+        assert approved.json()["code"] == "approver_is_retrier"
+        # the creator may not approve either; a third person can
+        assert (await alice.post(f"/v1/payouts/{pid}/approve")).status_code == 403
+        async with _client(app, token(sub="carol", scopes=ALL)) as carol:
+            third = await carol.post(f"/v1/payouts/{pid}/approve")
+        assert third.status_code == 200, third.text
+        assert third.json()["status"] == "queued"
+        assert third.json()["approved_by"] == "carol"

@@ -9,8 +9,11 @@ from typing import cast
 from sqlalchemy import Select, Table, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tronpay.audit.models import AuditEntry
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts.models import Payout
+
+RETRY_ACTION = "payout.retry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +92,19 @@ async def list_page(
         last = rows[-1]
         next_cursor = Cursor(created_at=last.created_at, id=last.id).encode()
     return Page(items=rows, next_cursor=next_cursor)
+
+
+async def last_retrier(session: AsyncSession, payout_id: str) -> str | None:
+    """Who asked for the latest retry of a payout (from the audit log), if anyone did."""
+    query = (
+        select(AuditEntry.principal)
+        .where(
+            AuditEntry.entity_type == "payout",
+            AuditEntry.entity_id == payout_id,
+            AuditEntry.action == RETRY_ACTION,
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+    principal: str | None = await session.scalar(query)
+    return principal

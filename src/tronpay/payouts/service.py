@@ -70,6 +70,11 @@ class ApproverIsCreator(Forbidden):
     title = "The creator of a payout cannot approve it"
 
 
+class ApproverIsRetrier(Forbidden):
+    code = "approver_is_retrier"
+    title = "Whoever retried a payout cannot approve the retry"
+
+
 class NotPendingApproval(InvalidTransition):
     code = "not_pending_approval"
     title = "The payout is not waiting for approval"
@@ -341,6 +346,9 @@ async def approve_payout(
         )
     if payout.created_by == actor.principal:
         raise ApproverIsCreator("a second person must approve this payout")
+    if await repository.last_retrier(session, payout.id) == actor.principal:
+        # Four eyes hold for a retry too: whoever asked to send it again may not approve it.
+        raise ApproverIsRetrier("a second person must approve the retry of this payout")
     await transition(
         session,
         payout,
@@ -376,7 +384,7 @@ async def retry_payout(
         payout,
         new,
         actor=actor,
-        action="payout.retry",
+        action=repository.RETRY_ACTION,
         now=now,
         failure_reason=None,
         approved_by=None,
