@@ -196,7 +196,8 @@ class BlockFollower:
     ) -> int:
         """How many leading blocks the follower may pass. An empty receipts answer is
         trusted only when the block itself (``getblockbynum``) is there and holds no
-        transaction of ours: a lagging backend answers ``[]`` for a block it lacks."""
+        transaction of ours still waiting for its receipt: a lagging backend answers ``[]``
+        for a block it lacks."""
         empty = [n for n, infos in zip(numbers, per_block, strict=True) if not infos]
         if not empty:
             return len(numbers)
@@ -216,7 +217,7 @@ class BlockFollower:
             block = by_number[n]
             if not is_actual_block(block, n) or block is None:
                 return index
-            if any(t in ours for t in block.txids):
+            if any(ours.get(t) in _RECEIPT_STATUSES for t in block.txids):
                 return index
         return len(numbers)
 
