@@ -9,6 +9,8 @@ HS/RS confusion are rejected by construction.
 from __future__ import annotations
 
 import json
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,9 @@ from tronpay.auth.principal import Principal
 log = structlog.get_logger(__name__)
 
 MAX_TOKEN_CHARS = 8192
+# Verified tokens remembered (exact token text -> caller and expiry): a client sends the same
+# bearer token on every request, and a signature check costs more than the rest of a create.
+VERIFIED_CACHE_SIZE = 4096
 MAX_LEEWAY_S = 600
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 EC_CURVES: dict[str, type[EllipticCurve]] = {
@@ -97,6 +102,7 @@ class JWTVerifier:
         self._jwks = list(jwks or [])
         self._audience = audience
         self._issuer = issuer
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._leeway = leeway_s
 
     @classmethod
@@ -126,7 +132,25 @@ class JWTVerifier:
         return self._algorithms
 
     def verify(self, token: str) -> Principal:
-        """Check signature and claims; return the caller or raise an ``InvalidToken``."""
+        """Check signature and claims; return the caller or raise an ``InvalidToken``.
+
+        A token that verified before is answered from a small cache until its ``exp`` (plus
+        the leeway) passes; after that it goes through the full check again, which refuses it.
+        """
+        hit = self._verified.get(token)
+        if hit is not None:
+            principal, valid_until = hit
+            if time.time() <= valid_until:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, valid_until = self._verify(token)
+        self._verified[token] = (principal, valid_until)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("the token is empty or too long")
         try:
@@ -166,7 +190,11 @@ class JWTVerifier:
             raise InvalidToken(f"the token lacks the {exc.claim!r} claim") from exc
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken("the token's signature or claims are not valid") from exc
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        expires = claims["exp"]
+        if isinstance(expires, bool) or not isinstance(expires, int | float):
+            raise InvalidToken("the token's exp claim is not a number")
+        return principal, float(expires) + self._leeway
 
     def _key_for(self, alg: str, kid: str | None) -> bytes | PublicKey:
         if alg in HMAC_ALGORITHMS:
