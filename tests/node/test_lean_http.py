@@ -158,8 +158,10 @@ async def test_hang_is_a_timeout_and_5xx_is_unavailable(
     raw_server: MakeServer,
 ) -> None:
     async def never(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(5)
-        writer.close()
+        try:
+            await reader.read()  # until the client gives up and closes
+        finally:
+            writer.close()
 
     hang = await asyncio.start_server(never, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{hang.sockets[0].getsockname()[1]}"

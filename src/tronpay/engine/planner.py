@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -41,6 +42,7 @@ TRX_TX_BYTES = 300
 TRC20_TX_BYTES = 420
 _CLASS_TRIES = 3  # recipients tried per holder class when an energy estimate fails
 _PROBE_TRIES = 3  # probe addresses tried for the new-holder estimate
+LISTED_FRESH_S = 5.0  # how long an isBlackListed answer is used for planning
 
 
 class Decision(enum.StrEnum):
@@ -202,6 +204,9 @@ class Planner:
         self.hot_wallet = hot_wallet
         self.token_contract = token_contract
         self.policy = policy or FeePolicy()
+        # isBlackListed answers by recipient: (monotonic time the question was sent, answer)
+        self._listed: dict[str, tuple[float, bool]] = {}
+        self._warming: asyncio.Task[None] | None = None
 
     # -- wallet ---------------------------------------------------------------------------------
 
@@ -347,7 +352,10 @@ class Planner:
         trx_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == TRX))
 
         async def listed(to: str) -> bool:
-            return await _bounded(sem, lambda: self._node.is_blacklisted(self.token_contract, to))
+            cached = self._fresh_listed(to)
+            if cached is not None:
+                return cached
+            return await _bounded(sem, lambda: self._ask_listed(to))
 
         async def account_exists(to: str) -> bool:
             return (await _bounded(sem, lambda: self._node.account(to))).exists
@@ -400,6 +408,44 @@ class Planner:
             [recipient(r, precise) if f else None for r, f in zip(requests, flags, strict=True)],
             wallet,
         )
+
+    # -- blacklist answers (fresh for LISTED_FRESH_S) ------------------------------------------
+
+    def _fresh_listed(self, to: str) -> bool | None:
+        hit = self._listed.get(to)
+        if hit is None or time.monotonic() - hit[0] > LISTED_FRESH_S:
+            return None
+        return hit[1]
+
+    async def _ask_listed(self, to: str) -> bool:
+        asked = time.monotonic()
+        answer = await self._node.is_blacklisted(self.token_contract, to)
+        self._listed[to] = (asked, answer)
+        return answer
+
+    def prefetch_listed(self, addresses: Sequence[str]) -> None:
+        """Ask ``isBlackListed`` for the recipients of the NEXT round in the background (the
+        engine calls this once a round's own reads are done, so the questions overlap its
+        signing and commit). An answer counts for ``LISTED_FRESH_S`` from when it was asked,
+        a few seconds, like the gap between any check and the broadcast; failures are
+        ignored (the round asks again)."""
+        now = time.monotonic()
+        self._listed = {a: v for a, v in self._listed.items() if now - v[0] <= LISTED_FRESH_S}
+        todo = [a for a in dict.fromkeys(addresses) if a not in self._listed]
+        if not todo or (self._warming is not None and not self._warming.done()):
+            return
+        sem = asyncio.Semaphore(self.policy.concurrency)
+
+        async def ask(to: str) -> bool:
+            return await _bounded(sem, lambda: self._ask_listed(to))
+
+        async def warm() -> None:
+            outcomes = await asyncio.gather(*(ask(a) for a in todo), return_exceptions=True)
+            failed = sum(1 for o in outcomes if isinstance(o, BaseException))
+            if failed:
+                log.info("engine.plan.prefetch_failed", addresses=len(todo), failed=failed)
+
+        self._warming = asyncio.create_task(warm())
 
     def _decide_all(
         self,

@@ -964,3 +964,22 @@ async def finalized_since(
         FinalizedPayout(p.id, p.txid or "", p.asset, p.to_address, p.amount, p.updated_at)
         for p in (await session.scalars(stmt)).all()
     ]
+
+
+async def next_queued_recipients(
+    session: AsyncSession, *, skip: int, limit: int, blocked_before: datetime
+) -> list[str]:
+    """USDT recipients of the queued payouts a following claim would take (the ``skip``
+    oldest are being planned now). A hint for prefetching node reads: nothing is locked."""
+    rows = await session.execute(
+        select(_PAYOUTS.c.to_address)
+        .where(
+            _PAYOUTS.c.status == PayoutStatus.QUEUED.value,
+            _PAYOUTS.c.asset == USDT,
+            or_(_PAYOUTS.c.blocked_reason.is_(None), _PAYOUTS.c.updated_at <= blocked_before),
+        )
+        .order_by(_PAYOUTS.c.created_at, _PAYOUTS.c.id)
+        .offset(skip)
+        .limit(limit)
+    )
+    return [str(r[0]) for r in rows.all()]

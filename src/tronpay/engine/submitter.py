@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +45,10 @@ class SubmitResult:
 
 
 async def _prepare(
-    ctx: EngineContext, claimed: list[repo.ClaimedPayout], reserved: Reserved
+    ctx: EngineContext,
+    claimed: list[repo.ClaimedPayout],
+    reserved: Reserved,
+    upcoming: list[str],
 ) -> Prepared:
     versions = {c.id: c.version for c in claimed}
     memos = {c.id: c.memo for c in claimed}
@@ -62,9 +65,10 @@ async def _prepare(
     ]
     t0 = time.monotonic()
     try:
-        plan = await ctx.planner.plan(requests, reserved)
+        plan, ref = await asyncio.gather(ctx.planner.plan(requests, reserved), ctx.node.now_block())
         sends = plan.to_send
-        ref = await ctx.node.now_block() if sends else None
+        # the next round's blacklist questions overlap this round's signing and commit
+        ctx.planner.prefetch_listed(upcoming)
     except NodeError as exc:
         log.warning("engine.plan.node_error", error=exc.detail, payouts=len(claimed))
         reason = BlockReason.NODE_UNAVAILABLE.value
@@ -109,6 +113,17 @@ async def _write(ctx: EngineContext, session: AsyncSession, prep: Prepared) -> l
     )
 
 
+async def _upcoming(
+    ctx: EngineContext, session: AsyncSession, claimed: int, blocked_before: datetime
+) -> list[str]:
+    """Recipients of the next round, when this one is full (a backlog)."""
+    if claimed < ctx.config.batch_size:
+        return []
+    return await repo.next_queued_recipients(
+        session, skip=claimed, limit=ctx.config.batch_size, blocked_before=blocked_before
+    )
+
+
 async def submit_once(ctx: EngineContext) -> SubmitResult:
     """One claim-to-commit round. The returned attempts are committed and may be broadcast."""
     cfg = ctx.config
@@ -123,7 +138,8 @@ async def submit_once(ctx: EngineContext) -> SubmitResult:
             if not claimed:
                 return SubmitResult(0, (), 0, 0)
             reserved = await repo.reserved_by_live_attempts(session)
-            prep = await _prepare(ctx, claimed, reserved)
+            upcoming = await _upcoming(ctx, session, len(claimed), blocked_before)
+            prep = await _prepare(ctx, claimed, reserved, upcoming)
             kept = await _write(ctx, session, prep)
     else:
         async with ctx.read() as session:
@@ -133,7 +149,8 @@ async def submit_once(ctx: EngineContext) -> SubmitResult:
             if not claimed:
                 return SubmitResult(0, (), 0, 0)
             reserved = await repo.reserved_by_live_attempts(session)
-        prep = await _prepare(ctx, claimed, reserved)
+            upcoming = await _upcoming(ctx, session, len(claimed), blocked_before)
+        prep = await _prepare(ctx, claimed, reserved, upcoming)
         async with ctx.write() as session:
             kept = await _write(ctx, session, prep)
     PAYOUT_EVENTS.labels("submitted").inc(len(kept))
