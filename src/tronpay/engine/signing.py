@@ -12,9 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
+
 from tronpay.engine.planner import USDT, Quote
+from tronpay.tron import abi
+from tronpay.tron.address import to_bytes
+from tronpay.tron.builders import memo_bytes
+from tronpay.tron.contracts import TRIGGER_SMART_CONTRACT
 from tronpay.tron.keys import recover_address
 from tronpay.tron.node import BlockRef
+from tronpay.tron.protobuf import bytes_field, varint_field
 from tronpay.tron.transaction import (
     RefBlock,
     build_trc20_transfer,
@@ -23,6 +30,8 @@ from tronpay.tron.transaction import (
     encode_transaction,
     txid,
 )
+
+log = structlog.get_logger(__name__)
 
 
 class TxSigner(Protocol):
@@ -73,6 +82,58 @@ def unique_timestamp_ms(floor_ms: int) -> int:
         return _last_ts
 
 
+class Trc20Encoder:
+    """``Transaction.raw`` bytes of TRC20 ``transfer`` calls written directly (field by field,
+    in the order ``encode_raw_data`` writes them) instead of building java-tron JSON, encoding,
+    decoding and encoding again: about five times less CPU per transaction. ``sign_batch``
+    compares its first transaction with the generic encoder and uses this only when the
+    bytes are identical."""
+
+    def __init__(self, owner: str, contract: str, ref: RefBlock) -> None:
+        self._head = bytes_field(1, ref.ref_block_bytes) + bytes_field(4, ref.ref_block_hash)
+        self._call_prefix = bytes_field(1, to_bytes(owner)) + bytes_field(2, to_bytes(contract))
+        self._type = varint_field(1, TRIGGER_SMART_CONTRACT.number)
+        self._type_url = bytes_field(1, TRIGGER_SMART_CONTRACT.type_url.encode())
+
+    def raw(
+        self,
+        to: str,
+        amount: int,
+        *,
+        timestamp_ms: int,
+        expiration_ms: int,
+        fee_limit: int,
+        memo: str | None,
+    ) -> bytes:
+        call = self._call_prefix + bytes_field(4, abi.transfer_call(to, amount))
+        contract = self._type + bytes_field(2, self._type_url + bytes_field(2, call))
+        data = memo_bytes(memo)
+        return b"".join(
+            (
+                self._head,
+                varint_field(8, expiration_ms),
+                bytes_field(10, data) if data else b"",
+                bytes_field(11, contract),
+                varint_field(14, timestamp_ms),
+                varint_field(18, fee_limit),
+            )
+        )
+
+
+def _signed(item: ToSign, raw: bytes, expiration_ms: int, signer: TxSigner) -> SignedTx:
+    tid = txid(raw)
+    q = item.quote
+    return SignedTx(
+        payout_id=item.payout_id,
+        txid=tid.hex(),
+        raw_data=raw,
+        signature=signer.sign(tid),
+        expiration_ms=expiration_ms,
+        fee_limit=q.fee_limit_sun if q.asset == USDT else None,
+        quote=q,
+    )
+
+
 def sign_batch(
     items: Sequence[ToSign],
     *,
@@ -87,10 +148,24 @@ def sign_batch(
     base_ms = max(ref_block.timestamp, int(time.time() * 1000))
     expiration_ms = base_ms + expiration_s * 1000
     out: list[SignedTx] = []
+    fast: Trc20Encoder | None = None
+    checked = False
     for n, item in enumerate(items):
         q = item.quote
         ts = unique_timestamp_ms(base_ms)
         if q.asset == USDT:
+            exp = max(expiration_ms, ts + 1000)
+            if fast is not None:
+                raw = fast.raw(
+                    q.to_address,
+                    q.amount,
+                    timestamp_ms=ts,
+                    expiration_ms=exp,
+                    fee_limit=q.fee_limit_sun,
+                    memo=item.memo,
+                )
+                out.append(_signed(item, raw, exp, signer))
+                continue
             raw_json = build_trc20_transfer(
                 signer.address,
                 token_contract,
@@ -98,10 +173,25 @@ def sign_batch(
                 q.amount,
                 ref=ref,
                 timestamp_ms=ts,
-                expiration_ms=max(expiration_ms, ts + 1000),
+                expiration_ms=exp,
                 fee_limit=q.fee_limit_sun,
                 memo=item.memo,
             )
+            if not checked:
+                checked = True
+                candidate = Trc20Encoder(signer.address, token_contract, ref)
+                direct = candidate.raw(
+                    q.to_address,
+                    q.amount,
+                    timestamp_ms=ts,
+                    expiration_ms=exp,
+                    fee_limit=q.fee_limit_sun,
+                    memo=item.memo,
+                )
+                if direct == encode_raw_data(raw_json):
+                    fast = candidate
+                else:
+                    log.warning("engine.sign.direct_encoding_differs")
         else:
             raw_json = build_trx_transfer(
                 signer.address,
