@@ -180,3 +180,18 @@ async def test_hang_is_a_timeout_and_5xx_is_unavailable(
     async with NodeClient([server.url], timeout=FAST, read_rounds=1) as node:
         with pytest.raises(NodeUnavailable):
             await node.now_block()
+
+
+async def test_tls_urls_and_proxies_from_the_environment_stay_on_httpx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timeout = httpx.Timeout(2.0)
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with NodeClient(["http://127.0.0.1:1"], timeout=timeout) as plain:
+        assert plain._lean is not None
+    async with NodeClient(["https://node.example:443"], timeout=timeout) as tls:
+        assert tls._lean is None  # certificate checks and routing are httpx's
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
+    async with NodeClient(["http://127.0.0.1:1"], timeout=timeout) as proxied:
+        assert proxied._lean is None

@@ -27,8 +27,8 @@ import asyncio
 import contextlib
 import enum
 import json
+import os
 import random
-import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -315,8 +315,18 @@ class _Conn:
     last_used: float
 
 
+_PROXY_ENV = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _lean_eligible(urls: Sequence[str]) -> bool:
+    """Only plain http:// URLs and no proxy configured in the environment."""
+    if any(os.environ.get(name) for name in _PROXY_ENV):
+        return False
+    return all(urlsplit(url).scheme == "http" for url in urls)
+
+
 class _LeanHttp:
-    """POST JSON over pooled keep-alive HTTP/1.1 connections (plain or TLS), no proxy.
+    """POST JSON over pooled keep-alive plain HTTP/1.1 connections, no proxy.
 
     httpx spends about 1.5 ms of CPU per request; the engine makes thousands per batch, so
     direct connections use this instead (about a tenth of that). Proxies (SOCKS, Tor) and
@@ -341,7 +351,6 @@ class _LeanHttp:
         self._max = max(1, max_connections)
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
         self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
-        self._ssl: ssl.SSLContext | None = None
         self._closed = False
 
     async def aclose(self) -> None:
@@ -351,17 +360,12 @@ class _LeanHttp:
                 c.writer.close()
         self._idle.clear()
 
-    def _ssl_context(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            self._ssl = ssl.create_default_context()
-        return self._ssl
-
     async def post_json(self, url: str, body: Mapping[str, Any], *, retry_stale: bool) -> _Response:
         parts = urlsplit(url)
         scheme = parts.scheme
-        if scheme not in ("http", "https") or not parts.hostname:
+        if scheme != "http" or not parts.hostname:
             raise _HttpFailure(f"unsupported URL scheme {scheme!r}")
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port or 80
         key = (scheme, parts.hostname, port)
         path = parts.path or "/"
         if parts.query:
@@ -420,14 +424,11 @@ class _LeanHttp:
         return await self._connect(key), False
 
     async def _connect(self, key: tuple[str, str, int]) -> _Conn:
-        scheme, hostname, port = key
+        _, hostname, port = key
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 reader, writer = await asyncio.open_connection(
-                    hostname,
-                    port,
-                    ssl=self._ssl_context() if scheme == "https" else None,
-                    limit=_MAX_HEADER_BYTES,
+                    hostname, port, limit=_MAX_HEADER_BYTES
                 )
         except TimeoutError as exc:
             raise _HttpFailure("ConnectTimeout") from exc
@@ -519,9 +520,11 @@ class NodeClient:
                 keepalive_expiry=30.0,
             ),
         )
-        # direct connections take the lean client; a proxy or an injected transport, httpx
+        # Plain-HTTP direct connections (the operator's own full nodes, the devnet) take the
+        # lean client; TLS endpoints (TronGrid), proxies (explicit or from the environment)
+        # and injected transports keep httpx, which verifies and routes them.
         self._lean: _LeanHttp | None = None
-        if transport is None and proxy is None:
+        if transport is None and proxy is None and _lean_eligible(urls):
             self._lean = _LeanHttp(
                 headers,
                 timeout_s=_total_timeout(timeout),
