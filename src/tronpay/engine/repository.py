@@ -639,6 +639,16 @@ def failure_recovery_enabled() -> bool:
     return AttemptStatus.BROADCAST in ATTEMPT_TRANSITIONS[AttemptStatus.FAILED]
 
 
+def _revive(attempt: PayoutAttempt, old: AttemptStatus, now: datetime) -> None:
+    """Its block left the chain: the attempt is live again, to be rebroadcast byte for byte."""
+    check_attempt_transition(old, AttemptStatus.BROADCAST)
+    attempt.status = AttemptStatus.BROADCAST.value
+    attempt.block_number = None
+    attempt.block_timestamp_ms = None
+    attempt.receipt_result = None
+    attempt.updated_at = now
+
+
 async def unfail_orphaned(session: AsyncSession, txid: str, *, now: datetime, lock: bool) -> bool:
     """The block that held a provisional failure is no longer on the chain: the attempt is
     live again (its payout is still ``submitted``). Returns False, changing nothing, when
@@ -649,12 +659,7 @@ async def unfail_orphaned(session: AsyncSession, txid: str, *, now: datetime, lo
         return False
     if not failure_recovery_enabled():
         return False
-    check_attempt_transition(AttemptStatus.FAILED, AttemptStatus.BROADCAST)
-    attempt.status = AttemptStatus.BROADCAST.value
-    attempt.block_number = None
-    attempt.block_timestamp_ms = None
-    attempt.receipt_result = None
-    attempt.updated_at = now
+    _revive(attempt, AttemptStatus.FAILED, now)
     await session.flush()
     return True
 
@@ -924,12 +929,7 @@ async def unconfirm_orphaned(
         return False
     if not orphan_recovery_enabled():
         return False
-    check_attempt_transition(AttemptStatus.INCLUDED, AttemptStatus.BROADCAST)
-    attempt.status = AttemptStatus.BROADCAST.value
-    attempt.block_number = None
-    attempt.block_timestamp_ms = None
-    attempt.receipt_result = None
-    attempt.updated_at = now
+    _revive(attempt, AttemptStatus.INCLUDED, now)
     await transition(
         session,
         payout,
