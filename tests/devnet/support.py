@@ -34,7 +34,8 @@ def sign(txid_hex: str, private_key: bytes) -> str:
     return signature.hex()
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
+    """Protobuf base-128 varint."""
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -49,10 +50,10 @@ def _varint(n: int) -> bytes:
 def serialize(raw_data_hex: str, signatures: list[str]) -> bytes:
     """protocol.Transaction bytes: raw_data (field 1) and signatures (field 2)."""
     raw = bytes.fromhex(raw_data_hex)
-    out = b"\x0a" + _varint(len(raw)) + raw
+    out = b"\x0a" + varint(len(raw)) + raw
     for sig in signatures:
         sig_bytes = bytes.fromhex(sig)
-        out += b"\x12" + _varint(len(sig_bytes)) + sig_bytes
+        out += b"\x12" + varint(len(sig_bytes)) + sig_bytes
     return out
 
 

@@ -12,6 +12,8 @@ from tron_devnet.faults import (
     is_trc20_transfer_bytes,
 )
 
+from .support import varint
+
 
 def _fired(plan: FaultPlan, path: str, n: int) -> list[bool]:
     return [plan.pick(path, TRANSPORT_MODES) is not None for _ in range(n)]
@@ -74,26 +76,14 @@ def test_malformed_plans_are_rejected(raw: object) -> None:
         FaultPlan.from_json(raw)
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def _ld(field: int, payload: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+    return varint(field << 3 | 2) + varint(len(payload)) + payload
 
 
 def _tx(contract_type: int, data: bytes) -> bytes:
     value = _ld(1, b"\x41" + b"\x01" * 20) + _ld(2, b"\x41" + b"\x02" * 20) + _ld(4, data)
     param = _ld(1, b"type.googleapis.com/protocol.TriggerSmartContract") + _ld(2, value)
-    contract = _varint(1 << 3) + _varint(contract_type) + _ld(2, param)
+    contract = varint(1 << 3) + varint(contract_type) + _ld(2, param)
     raw = _ld(1, b"\x00\x01") + _ld(11, contract)
     return _ld(1, raw) + _ld(2, b"\x00" * 65)
 
