@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from fastapi import Depends, Request
 from sqlalchemy import JSON, Table, TextClause, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -38,6 +40,9 @@ from tronpay.db.sqlite_inline import inline_creator
 READ_ONLY_OPTION = "tronpay_read_only"
 WRITE_OPTION = "tronpay_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: a pooled connection idle for longer than this is pinged before it is used.
+POOL_PING_AFTER_IDLE_S = 5.0
+_IDLE_SINCE = "tronpay_idle_since"
 
 # PostgreSQL: how many write transactions of one process may be open at once. More only
 # queue on the same row locks (policy per asset, audit chain head) while their holders wait
@@ -98,10 +103,36 @@ def create_engine(
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
     engine = _create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "checkin", _stamp_checkin)
+        event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     _gate_sizes[engine.sync_engine] = write_concurrency or POSTGRES_WRITE_CONCURRENCY
     return engine
+
+
+def _stamp_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Ping a pooled connection before use only when it sat idle for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` costs three round trips (BEGIN, ping, ROLLBACK) on EVERY
+    checkout, more than a group commit's own statements. A connection used moments ago was
+    alive moments ago; one idle for ``POOL_PING_AFTER_IDLE_S`` (a database restart, a proxy's
+    idle timeout) is pinged, and a dead one is replaced before anybody uses it
+    (``DisconnectionError`` makes the pool retry with a fresh connection). A connection that
+    dies between two busy moments fails its statement instead: the transaction rolls back,
+    the pool is invalidated, and the request's retry (same Idempotency-Key) goes through.
+    """
+    idle_since = record.info.get(_IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since < POOL_PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError("pooled connection is gone") from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
