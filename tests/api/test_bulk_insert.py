@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tronpay.db.session import BULK_UNNEST_MIN_ROWS, bulk_insert, write_transaction
+from tronpay.db.session import (
+    BULK_UNNEST_MIN_ROWS,
+    bulk_insert,
+    insert_new,
+    one_of,
+    write_transaction,
+)
 from tronpay.payouts.models import Payout
 
 PAYOUTS: Table = Payout.__table__  # type: ignore[assignment]
@@ -75,3 +81,43 @@ async def test_bulk_insert_round_trips_like_executemany(
         assert a["created_at"] == mine["created_at"]
     # None in a JSON column is JSON null (not SQL NULL) on both paths: nothing is SQL NULL.
     assert list(json_nulls) == []
+
+
+@pytest.mark.parametrize("count", [4, BULK_UNNEST_MIN_ROWS + 5])
+async def test_insert_new_skips_conflicts_and_returns_what_it_inserted(
+    sessionmaker: async_sessionmaker[AsyncSession], count: int
+) -> None:
+    data = rows("new", count)
+    earlier = data[::2]
+    # Conflicts on two unique indexes: the primary key (rows inserted before) and
+    # (client, reference) under a fresh id.
+    used = next(r for r in earlier if r["reference"] is not None)
+    clash = dict(used, id="new_clash")
+    async with write_transaction(sessionmaker) as session:
+        connection = await session.connection()
+        assert await insert_new(connection, PAYOUTS, earlier, ["id"]) == {
+            (r["id"],) for r in earlier
+        }
+        returned = await insert_new(connection, PAYOUTS, [*data, clash], ["id", "reference"])
+    assert returned == {(r["id"], r["reference"]) for r in data[1::2]}
+    async with sessionmaker() as session:
+        stored = set((await session.execute(select(PAYOUTS.c.id))).scalars())
+    assert stored == {r["id"] for r in data}
+
+
+async def test_one_of_matches_like_in(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    data = rows("one", 30)
+    async with write_transaction(sessionmaker) as session:
+        connection = await session.connection()
+        await bulk_insert(connection, PAYOUTS, data)
+        dialect = connection.dialect.name
+        for size in (1, 2, 7, 7, 7, 7, 7, 7, 7, 30):  # the same length again: a cached plan
+            wanted = [r["id"] for r in data[:size]] + ["absent"]
+            found = await connection.execute(
+                select(PAYOUTS.c.id).where(one_of(PAYOUTS.c.id, wanted, dialect))
+            )
+            assert set(found.scalars()) == set(wanted[:-1])
+        none = await connection.execute(
+            select(PAYOUTS.c.id).where(one_of(PAYOUTS.c.id, [], dialect))
+        )
+        assert list(none) == []

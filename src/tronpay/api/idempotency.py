@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tronpay.api.models import IdempotencyRecord
-from tronpay.db.session import bulk_insert
+from tronpay.db.session import insert_new, one_of
 from tronpay.errors import Conflict, ValidationFailed
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
@@ -69,16 +69,12 @@ class KeyRecord:
 
 
 _IN_CHUNK: Final = 500
-# Prebuilt (compiled once, cached): the records of one subject for a list of keys.
-_LOOKUP = select(
+_LOOKUP_COLUMNS = (
     IDEMPOTENCY_TABLE.c.key,
     IDEMPOTENCY_TABLE.c.operation,
     IDEMPOTENCY_TABLE.c.request_hash,
     IDEMPOTENCY_TABLE.c.response_status,
     IDEMPOTENCY_TABLE.c.response_body,
-).where(
-    IDEMPOTENCY_TABLE.c.subject == bindparam("l_subject"),
-    IDEMPOTENCY_TABLE.c.key.in_(bindparam("l_keys", expanding=True)),
 )
 
 
@@ -108,7 +104,11 @@ async def lookup_many(
     found: dict[str, KeyRecord] = {}
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = keys[start : start + _IN_CHUNK]
-        result = await connection.execute(_LOOKUP, {"l_subject": subject, "l_keys": chunk})
+        stmt = select(*_LOOKUP_COLUMNS).where(
+            IDEMPOTENCY_TABLE.c.subject == subject,
+            one_of(IDEMPOTENCY_TABLE.c.key, chunk, connection.dialect.name),
+        )
+        result = await connection.execute(stmt)
         for row in result:
             stored = (
                 None
@@ -121,11 +121,14 @@ async def lookup_many(
     return found
 
 
-async def claim_many(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Claim many keys at once, each row with its response (plain INSERT: a key taken
-    meanwhile by another transaction raises ``IntegrityError``; the caller then falls back
-    to ``claim`` one at a time)."""
-    await bulk_insert(connection, IDEMPOTENCY_TABLE, rows)
+async def claim_many(
+    connection: AsyncConnection, rows: list[dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """Claim many keys at once, each row with its response; return the ``(subject, key)``
+    pairs claimed. A key claimed before is skipped (look it up with ``lookup_many``); one
+    another open transaction is claiming waits for that transaction to end."""
+    claimed = await insert_new(connection, IDEMPOTENCY_TABLE, rows, ["subject", "key"])
+    return {(str(subject), str(key)) for subject, key in claimed}
 
 
 async def release_many(connection: AsyncConnection, subject: str, keys: list[str]) -> None:
@@ -134,7 +137,10 @@ async def release_many(connection: AsyncConnection, subject: str, keys: list[str
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = keys[start : start + _IN_CHUNK]
         await connection.execute(
-            table.delete().where(table.c.subject == subject, table.c.key.in_(chunk))
+            table.delete().where(
+                table.c.subject == subject,
+                one_of(table.c.key, chunk, connection.dialect.name),
+            )
         )
 
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, Table, TextClause, event, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, ColumnElement, Table, TextClause, any_, bindparam, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -207,12 +207,30 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 
 
+# --- lists of values ---------------------------------------------------------------------------
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` as the dialect runs it best.
+
+    PostgreSQL: ``column = ANY($n)`` with ONE array parameter, so every length shares one
+    prepared statement and one plan. An expanding ``IN ($2, ..., $501)`` is a new statement
+    per length, and after five runs PostgreSQL may switch it to a generic plan that scans
+    every row of a composite index's leading value (all of one client's references: 110 ms
+    instead of 1 ms on 6,000 rows). Elsewhere (SQLite): an ordinary expanding ``IN``.
+    """
+    if dialect == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(list(values))
+
+
 # --- bulk inserts ------------------------------------------------------------------------------
 
 # Below this many rows an executemany is as fast as anything else.
 BULK_UNNEST_MIN_ROWS = 16
 _PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
-_bulk_statements: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+_bulk_statements: dict[tuple[str, tuple[str, ...], tuple[str, ...]], TextClause] = {}
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -242,9 +260,12 @@ def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def _unnest_insert(table: Table, names: tuple[str, ...]) -> TextClause:
-    """``INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:u0 AS T0[]), CAST(:u1 AS T1[]))``."""
-    cache_key = (table.name, names)
+def _unnest_insert(
+    table: Table, names: tuple[str, ...], returning: tuple[str, ...] = ()
+) -> TextClause:
+    """``INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:u0 AS T0[]), CAST(:u1 AS T1[]))``;
+    with ``returning``: ``... ON CONFLICT DO NOTHING RETURNING r1, r2``."""
+    cache_key = (table.name, names, returning)
     statement = _bulk_statements.get(cache_key)
     if statement is None:
         arrays = ", ".join(
@@ -253,11 +274,23 @@ def _unnest_insert(table: Table, names: tuple[str, ...]) -> TextClause:
         )
         columns = ", ".join(f'"{name}"' for name in names)
         # Identifiers come from the table definition, never from input.
-        statement = text(
-            f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'  # noqa: S608
-        )
+        sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'  # noqa: S608
+        if returning:
+            sql += " ON CONFLICT DO NOTHING RETURNING " + ", ".join(f'"{r}"' for r in returning)
+        statement = text(sql)
         _bulk_statements[cache_key] = statement
     return statement
+
+
+def _unnest_params(
+    table: Table, names: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[Any]]:
+    params: dict[str, list[Any]] = {}
+    for index, name in enumerate(names):
+        convert = _converter(table, name)
+        values = [row[name] for row in rows]
+        params[f"u{index}"] = values if convert is None else [convert(v) for v in values]
+    return params
 
 
 async def bulk_insert(
@@ -277,9 +310,38 @@ async def bulk_insert(
         await connection.execute(table.insert(), list(rows))
         return
     names = tuple(rows[0].keys())
-    params: dict[str, list[Any]] = {}
-    for index, name in enumerate(names):
-        convert = _converter(table, name)
-        values = [row[name] for row in rows]
-        params[f"u{index}"] = values if convert is None else [convert(v) for v in values]
-    await connection.execute(_unnest_insert(table, names), params)
+    await connection.execute(_unnest_insert(table, names), _unnest_params(table, names, rows))
+
+
+async def insert_new(
+    connection: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+) -> set[tuple[Any, ...]]:
+    """Insert the ``rows`` that conflict with no unique index; return the ``returning``
+    columns of those inserted (``INSERT ... ON CONFLICT DO NOTHING RETURNING``).
+
+    One statement instead of "look up what exists, then insert the rest", and race-free: on
+    PostgreSQL a row whose key another open transaction is inserting waits for that
+    transaction, then is inserted (it rolled back) or skipped (it committed). Same paths as
+    ``bulk_insert``: one unnest statement on PostgreSQL from ``BULK_UNNEST_MIN_ROWS`` rows,
+    otherwise a Core executemany (one multi-row INSERT per page on both databases).
+    """
+    if not rows:
+        return set()
+    names = tuple(rows[0].keys())
+    wanted = tuple(returning)
+    if connection.dialect.name == "postgresql" and len(rows) >= BULK_UNNEST_MIN_ROWS:
+        result = await connection.execute(
+            _unnest_insert(table, names, wanted), _unnest_params(table, names, rows)
+        )
+        return {tuple(row) for row in result}
+    insert: Any = (
+        postgresql.insert(table)
+        if connection.dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    stmt = insert.on_conflict_do_nothing().returning(*(table.c[name] for name in wanted))
+    result = await connection.execute(stmt, list(rows))
+    return {tuple(row) for row in result}

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Select, Table, and_, bindparam, or_, select
+from sqlalchemy import Select, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit.models import AuditEntry
+from tronpay.db.session import one_of
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts.models import Payout
 
@@ -37,21 +38,21 @@ async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False
 
 
 _PAYOUTS = cast(Table, Payout.__table__)
-# Prebuilt (compiled once, cached): which of these references a client already used.
-_REFERENCES = select(_PAYOUTS.c.reference).where(
-    _PAYOUTS.c.client == bindparam("r_client"),
-    _PAYOUTS.c.reference.in_(bindparam("r_references", expanding=True)),
-)
 
 
 async def existing_references(
     session: AsyncSession, client: str, references: list[str]
 ) -> set[str]:
+    """Which of ``references`` the client already used (one query per 500)."""
     found: set[str] = set()
     connection = await session.connection()
     for start in range(0, len(references), 500):
         chunk = references[start : start + 500]
-        result = await connection.execute(_REFERENCES, {"r_client": client, "r_references": chunk})
+        stmt = select(_PAYOUTS.c.reference).where(
+            _PAYOUTS.c.client == client,
+            one_of(_PAYOUTS.c.reference, chunk, connection.dialect.name),
+        )
+        result = await connection.execute(stmt)
         found.update(ref for ref in result.scalars() if ref is not None)
     return found
 

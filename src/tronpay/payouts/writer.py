@@ -6,17 +6,24 @@ address, amount, hot wallet, request hash, the payout row and its 201 response) 
 whatever has arrived (up to ``max_group`` intents) and writes them in ONE write transaction:
 
 1. idempotency: keys repeated inside the group are folded onto their first request (same
-   body: the later ones replay its answer; different body: ``idempotency_key_reused``); the
-   committed records of all keys are read with one query (replay / reused / in progress);
-2. duplicate references: one query, plus references repeated inside the group;
-3. the key claims and the payout rows are inserted with executemany, BEFORE the policy
-   lock (the lock order of the one-at-a-time path: key and reference indexes, then the
-   policy's asset locks, then the audit chain head, so no two paths wait on each other in a
-   cycle);
-4. the policy for the whole group, under one lock per asset (``check_and_reserve_many``);
+   body: the later ones replay its answer; different body: ``idempotency_key_reused``);
+   then every key is claimed with ONE ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: a
+   key not returned was claimed by a committed request and is looked up (replay, or
+   ``idempotency_key_reused``); on PostgreSQL a key another open transaction is claiming
+   waits for it to end;
+2. the payout rows, likewise with ONE ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``:
+   a row not inserted used a reference that is taken (``duplicate_reference``; references
+   repeated inside the group are refused before) and its key claim is released again. Key
+   and reference index entries are taken BEFORE the policy lock (the lock order of the
+   one-at-a-time path: key and reference indexes, then the policy's asset locks, then the
+   audit chain head, so no two paths wait on each other in a cycle);
+3. the policy for the whole group, under one lock per asset (``check_and_reserve_many``);
    refused items have their claim and row deleted again in the same transaction;
-5. outbox events (executemany) and the audit entries (``record_many``: one head lock);
-6. commit, then every request gets its own answer (201, replay, or its 4xx error).
+4. outbox events (executemany) and the audit entries (``record_many``: one head lock);
+5. commit, then every request gets its own answer (201, replay, or its 4xx error).
+
+In the common case (new keys, free references) a group costs BEGIN, two inserts, the policy
+lock and reservations, the outbox, the audit entries and COMMIT, whatever its size.
 
 Per-item refusals are decided in Python, so one bad item never fails its neighbours. A
 database error in the group (e.g. another process committed the same key or reference
@@ -40,12 +47,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tronpay.api import idempotency
-from tronpay.api.idempotency import IdempotencyKeyReused, StoredResponse
+from tronpay.api.idempotency import IdempotencyInProgress, IdempotencyKeyReused, StoredResponse
 from tronpay.audit import AuditRecord, record_many
-from tronpay.db.session import bulk_insert, write_transaction
+from tronpay.db.session import insert_new, write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
-from tronpay.payouts import repository, service
+from tronpay.payouts import service
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.service import (
     PAYOUTS_TABLE,
@@ -279,19 +286,14 @@ class PayoutWriter:
                 )
         async with write_transaction(self._sessionmaker) as session:
             connection = await session.connection()
-            # 1b. keys already committed.
-            live = await self._unclaimed(connection, intents, leaders, outcomes)
-            # 2. duplicate references (committed, or earlier in this group).
-            live = await self._unreferenced(session, intents, live, outcomes)
+            # 1b. claim every key; keys claimed before get their replay or error.
+            live = await self._claim(connection, intents, sorted(leaders.values()), outcomes)
+            # 2. the payout rows; a reference used before (or earlier in the group) is refused.
+            live = await self._insert_payouts(connection, intents, live, outcomes)
             if live:
-                # 3. claims and rows first (index locks before the policy's asset locks).
-                await idempotency.claim_many(
-                    connection, [self._claim_row(intents[i]) for i in live]
-                )
-                await bulk_insert(connection, PAYOUTS_TABLE, [intents[i].payout.row for i in live])
-                # 4. the policy for the whole group.
+                # 3. the policy for the whole group.
                 live = await self._reserve(session, intents, live, outcomes)
-                # 5. outbox events and audit entries for what was accepted.
+                # 4. outbox events and audit entries for what was accepted.
                 if live:
                     await emit_many(
                         session,
@@ -320,7 +322,7 @@ class PayoutWriter:
                         ],
                         now=utcnow(),
                     )
-        # 6. committed: answer.
+        # 5. committed: answer.
         for index in live:
             outcomes[index] = CreateOutcome(status=201, body=intents[index].payout.body)
         for index, leader in followers:
@@ -346,68 +348,95 @@ class PayoutWriter:
             "created_at": intent.now,
         }
 
-    @staticmethod
-    async def _unclaimed(
+    async def _claim(
+        self,
         connection: Any,
         intents: list[CreateIntent],
-        leaders: dict[tuple[str, str], int],
+        leaders: list[int],
         outcomes: list[CreateOutcome | None],
     ) -> list[int]:
-        by_subject: dict[str, list[str]] = {}
-        for subject, key in leaders:
-            by_subject.setdefault(subject, []).append(key)
-        records: dict[tuple[str, str], idempotency.KeyRecord] = {}
-        for subject, keys in by_subject.items():
-            for key, found in (await idempotency.lookup_many(connection, subject, keys)).items():
-                records[(subject, key)] = found
-        live: list[int] = []
-        for pair, index in leaders.items():
-            record = records.get(pair)
-            if record is None:
-                live.append(index)
-                continue
-            try:
-                stored = idempotency.resolve(
-                    record, operation=OPERATION, fingerprint=intents[index].fingerprint
-                )
-            except TronpayError as error:
-                outcomes[index] = CreateOutcome.refused(error)
-            else:
-                outcomes[index] = CreateOutcome.replay(stored)
-        live.sort()
+        """Claim the keys of ``leaders``; return those claimed. The others were claimed by
+        committed requests: they get that request's replay or an error."""
+        claimed = await idempotency.claim_many(
+            connection, [self._claim_row(intents[i]) for i in leaders]
+        )
+        live = [i for i in leaders if (intents[i].subject, intents[i].key) in claimed]
+        taken = [i for i in leaders if (intents[i].subject, intents[i].key) not in claimed]
+        by_subject: dict[str, list[int]] = {}
+        for index in taken:
+            by_subject.setdefault(intents[index].subject, []).append(index)
+        for subject, indexes in by_subject.items():
+            records = await idempotency.lookup_many(
+                connection, subject, [intents[i].key for i in indexes]
+            )
+            for index in indexes:
+                record = records.get(intents[index].key)
+                if record is None:  # claimed and dropped again meanwhile: let the client retry
+                    outcomes[index] = CreateOutcome.refused(
+                        IdempotencyInProgress("retry in a moment")
+                    )
+                    continue
+                try:
+                    stored = idempotency.resolve(
+                        record, operation=OPERATION, fingerprint=intents[index].fingerprint
+                    )
+                except TronpayError as error:
+                    outcomes[index] = CreateOutcome.refused(error)
+                else:
+                    outcomes[index] = CreateOutcome.replay(stored)
         return live
 
-    @staticmethod
-    async def _unreferenced(
-        session: AsyncSession,
+    async def _insert_payouts(
+        self,
+        connection: Any,
         intents: list[CreateIntent],
         live: list[int],
         outcomes: list[CreateOutcome | None],
     ) -> list[int]:
-        by_client: dict[str, list[str]] = {}
-        for index in live:
-            row = intents[index].payout.row
-            if row["reference"] is not None:
-                by_client.setdefault(row["client"], []).append(row["reference"])
-        if not by_client:
-            return live
-        taken: set[tuple[str, str]] = set()
-        for client, references in by_client.items():
-            found = await repository.existing_references(session, client, references)
-            taken.update((client, reference) for reference in found)
-        kept: list[int] = []
+        """Insert the payout rows of ``live``; return those inserted. A reference repeated
+        in the group or used by a committed payout is refused, and its key released."""
+        first: list[int] = []
+        refused: list[int] = []
+        seen: set[tuple[str, str]] = set()
         for index in live:
             row = intents[index].payout.row
             if row["reference"] is not None:
                 pair = (row["client"], row["reference"])
-                if pair in taken:
-                    outcomes[index] = CreateOutcome.refused(
-                        DuplicateReference(f"reference {row['reference']!r} is already used")
-                    )
+                if pair in seen:
+                    refused.append(index)
                     continue
-                taken.add(pair)
-            kept.append(index)
+                seen.add(pair)
+            first.append(index)
+        inserted = await insert_new(
+            connection, PAYOUTS_TABLE, [intents[i].payout.row for i in first], ["id"]
+        )
+        kept: list[int] = []
+        for index in first:
+            if (intents[index].payout.id,) in inserted:
+                kept.append(index)
+            else:
+                refused.append(index)
+        for index in refused:
+            reference = intents[index].payout.row["reference"]
+            if reference is None:  # only a reference can conflict: ids are random
+                outcomes[index] = CreateOutcome(
+                    status=500, failure=RuntimeError("payout id collision")
+                )
+                continue
+            outcomes[index] = CreateOutcome.refused(
+                DuplicateReference(f"reference {reference!r} is already used")
+            )
+        await self._release(connection, intents, refused)
         return kept
+
+    @staticmethod
+    async def _release(connection: Any, intents: list[CreateIntent], indexes: list[int]) -> None:
+        """Drop the key claims of refused items (errors are not stored for replay)."""
+        by_subject: dict[str, list[str]] = {}
+        for index in indexes:
+            by_subject.setdefault(intents[index].subject, []).append(intents[index].key)
+        for subject, keys in by_subject.items():
+            await idempotency.release_many(connection, subject, keys)
 
     async def _reserve(
         self,
@@ -443,11 +472,7 @@ class PayoutWriter:
                 refused.append(index)
         if refused:
             connection = await session.connection()
-            by_subject: dict[str, list[str]] = {}
-            for index in refused:
-                by_subject.setdefault(intents[index].subject, []).append(intents[index].key)
-            for subject, keys in by_subject.items():
-                await idempotency.release_many(connection, subject, keys)
+            await self._release(connection, intents, refused)
             ids = [intents[index].payout.id for index in refused]
             for start in range(0, len(ids), 500):
                 await connection.execute(

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tronpay.db.session import bulk_insert
+from tronpay.db.session import bulk_insert, one_of
 from tronpay.kit.money import format_amount
 from tronpay.policy.config import AssetLimits, PolicyConfig
 from tronpay.policy.errors import (
@@ -674,7 +674,11 @@ class PolicyService:
                 select(PolicyReservation.destination, func.sum(PolicyReservation.amount))
                 .where(
                     PolicyReservation.asset == asset,
-                    PolicyReservation.destination.in_(chunk),
+                    one_of(
+                        cast(Any, PolicyReservation.destination),
+                        chunk,
+                        session.get_bind().dialect.name,
+                    ),
                     *self._active(now),
                 )
                 .group_by(PolicyReservation.destination)
