@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Select, Table, and_, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit.models import AuditEntry
-from tronpay.db.session import one_of
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts.models import Payout
 
@@ -43,15 +43,30 @@ _PAYOUTS = cast(Table, Payout.__table__)
 async def existing_references(
     session: AsyncSession, client: str, references: list[str]
 ) -> set[str]:
-    """Which of ``references`` the client already used (one query per 500)."""
+    """Which of ``references`` the client already used (one query per 500).
+
+    PostgreSQL: a join of the unnested list with the (client, reference) index. Its plan is
+    a hash join or one index probe per reference, even before the table has statistics; a
+    list filter (``IN (...)`` or ``= ANY(...)``) can be planned as every row of the client
+    compared with the whole list (over 100 ms per 500 references on a fresh database).
+    """
     found: set[str] = set()
     connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
     for start in range(0, len(references), 500):
         chunk = references[start : start + 500]
-        stmt = select(_PAYOUTS.c.reference).where(
-            _PAYOUTS.c.client == client,
-            one_of(_PAYOUTS.c.reference, chunk, connection.dialect.name),
-        )
+        if postgres:
+            wanted = func.unnest(
+                bindparam(None, chunk, type_=postgresql.ARRAY(_PAYOUTS.c.reference.type))
+            ).table_valued("ref").render_derived()
+            stmt = select(_PAYOUTS.c.reference).join(
+                wanted,
+                and_(_PAYOUTS.c.client == client, _PAYOUTS.c.reference == wanted.c.ref),
+            )
+        else:
+            stmt = select(_PAYOUTS.c.reference).where(
+                _PAYOUTS.c.client == client, _PAYOUTS.c.reference.in_(chunk)
+            )
         result = await connection.execute(stmt)
         found.update(ref for ref in result.scalars() if ref is not None)
     return found
