@@ -30,6 +30,7 @@ from tronpay.batches.endpoints import router as batches_router
 from tronpay.config import Settings
 from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
 from tronpay.payouts.endpoints import router as payouts_router
+from tronpay.payouts.fastlane import PayoutCreateLane
 from tronpay.payouts.quote import router as quote_router
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.writer import PayoutWriter
@@ -143,6 +144,9 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
     readiness.register("database", database_ready)
 
     install_problem_handlers(app)
+    # Innermost first: the create fast lane runs inside the body limit and the request id.
+    app.state.payout_fast_lane = True
+    app.add_middleware(PayoutCreateLane)
     app.add_middleware(
         BodyLimitMiddleware,
         max_json_bytes=settings.max_json_body_bytes,

@@ -85,12 +85,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-async def _tronpay_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, TronpayError)  # noqa: S101 - registered for this type only
+def error_response(request: Request, exc: TronpayError) -> JSONResponse:
+    """The response for a ``TronpayError`` (the exception handler's, for direct use)."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if exc.status >= 500:
         log.error("api.error", code=exc.code, error_type=type(exc).__name__)
     return problem_response(exc.problem(request_id_of(request)), exc.status, headers)
+
+
+async def _tronpay_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TronpayError)  # noqa: S101 - registered for this type only
+    return error_response(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from tronpay.api import idempotency
 from tronpay.api.deps import actor_of, as_utc
+from tronpay.api.problems import request_id_of
 from tronpay.api.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND, VALIDATION_ERROR, problem
 from tronpay.auth import Principal, Scope
 from tronpay.auth.dependencies import require_scopes
-from tronpay.db.session import ReadSessionDep, SessionDep, sessionmaker_of
+from tronpay.db.session import ReadSessionDep, SessionDep
 from tronpay.kit.clock import utcnow
 from tronpay.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from tronpay.payouts import service
 from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutCreate, PayoutList, PayoutOut
 from tronpay.payouts.service import PayoutContext
-from tronpay.payouts.states import PayoutStatus
+from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.payouts.writer import (
     OPERATION,
     CreateIntent,
+    CreateOutcome,
     PayoutWriter,
     create_one,
     respond_headers,
@@ -72,10 +74,25 @@ async def create_payout(
 ) -> JSONResponse:
     key = idempotency.check_key(idempotency_key, required=True)
     assert key is not None  # noqa: S101 - required=True guarantees it
+    outcome = await submit_create(
+        request.app.state, body, principal=principal, request_id=request_id_of(request), key=key
+    )
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.failure is not None:
+        # One failure may answer a whole group: raise a fresh error per request (a 500).
+        raise RuntimeError("the payout could not be written") from outcome.failure
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=respond_headers(outcome))
+
+
+async def submit_create(
+    state: Any, body: PayoutCreate, *, principal: Principal, request_id: str | None, key: str
+) -> CreateOutcome:
+    """Everything ``POST /v1/payouts`` does once the request is authenticated and valid
+    (shared by the endpoint and ``tronpay.payouts.fastlane``)."""
     now = utcnow()
-    state = request.app.state
     ctx: PayoutContext = state.payout_context
-    actor = actor_of(request, principal)
+    actor = Actor(principal=principal.subject, request_id=request_id)
     # Everything is decided here, before any write (id, status, timestamps, the response);
     # the writer commits it together with other requests' creates (group commit).
     intent = CreateIntent(
@@ -88,15 +105,8 @@ async def create_payout(
     )
     writer: PayoutWriter | None = getattr(state, "payout_writer", None)
     if writer is not None:
-        outcome = await writer.submit(intent)
-    else:
-        outcome = await create_one(sessionmaker_of(request), ctx, intent)
-    if outcome.error is not None:
-        raise outcome.error
-    if outcome.failure is not None:
-        # One failure may answer a whole group: raise a fresh error per request (a 500).
-        raise RuntimeError("the payout could not be written") from outcome.failure
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=respond_headers(outcome))
+        return await writer.submit(intent)
+    return await create_one(state.sessionmaker, ctx, intent)
 
 
 @router.get(

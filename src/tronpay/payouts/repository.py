@@ -56,9 +56,13 @@ async def existing_references(
     for start in range(0, len(references), 500):
         chunk = references[start : start + 500]
         if postgres:
-            wanted = func.unnest(
-                bindparam(None, chunk, type_=postgresql.ARRAY(_PAYOUTS.c.reference.type))
-            ).table_valued("ref").render_derived()
+            wanted = (
+                func.unnest(
+                    bindparam(None, chunk, type_=postgresql.ARRAY(_PAYOUTS.c.reference.type))
+                )
+                .table_valued("ref")
+                .render_derived()
+            )
             stmt = select(_PAYOUTS.c.reference).join(
                 wanted,
                 and_(_PAYOUTS.c.client == client, _PAYOUTS.c.reference == wanted.c.ref),
