@@ -8,6 +8,7 @@ ASCII-only escapes. Including ``seq`` makes a reordering visible.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -25,7 +26,10 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=256)
 def format_timestamp(moment: datetime) -> str:
+    # Cached: a batch writes thousands of entries with one timestamp (strftime is the
+    # slowest step of hashing a small entry).
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
