@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +186,54 @@ async def test_turned_off_lane_steps_aside(
         response = await send(client, token, Case("created", {"to": ADDR_A, "amount": "1"}, True))
     assert response.status_code == 201
     assert lane_of(app).answered == 0
+
+
+@pytest.mark.parametrize("lane_on", [True, False])
+async def test_streamed_body_over_the_limit_is_413(
+    app: FastAPI, token: TokenFactory, raw: Callable[[], httpx.AsyncClient], lane_on: bool
+) -> None:
+    """No Content-Length (chunked): the body limit still answers 413, lane or route."""
+    limit = app.state.settings.max_json_body_bytes
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"to": "' + ADDR_A.encode() + b'", "amount": "1", "memo": "'
+        for _ in range(limit // 65_536 + 2):
+            yield b"x" * 65_536
+        yield b'"}'
+
+    app.state.payout_fast_lane = lane_on
+    async with raw() as client:
+        response = await client.post(
+            "/v1/payouts",
+            content=chunks(),
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {token()}",
+                "idempotency-key": str(uuid.uuid4()),
+            },
+        )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert lane_of(app).answered == 0
+
+
+async def test_streamed_body_within_the_limit_is_created(
+    app: FastAPI, token: TokenFactory, raw: Callable[[], httpx.AsyncClient]
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"to": "' + ADDR_A.encode() + b'", '
+        yield b'"amount": "1.5"}'
+
+    async with raw() as client:
+        response = await client.post(
+            "/v1/payouts",
+            content=chunks(),
+            headers={
+                "content-type": "application/json",
+                "authorization": f"Bearer {token()}",
+                "idempotency-key": str(uuid.uuid4()),
+            },
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["amount"] == "1.5"
+    assert lane_of(app).answered == 1

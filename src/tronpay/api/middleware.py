@@ -142,15 +142,16 @@ class BodyLimitMiddleware:
             return
         limit, declared = self._limit_and_length(scope)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            request_id = str(scope.get("state", {}).get("request_id", ""))
-            body = problem_body(
-                code=PayloadTooLarge.code,
-                title=PayloadTooLarge.title,
-                status=413,
-                detail=f"the request body is larger than {limit} bytes",
-                request_id=request_id or None,
-            )
-            await _send_problem(send, body, 413, request_id)
+            await _send_too_large(scope, send, limit)
+            return
+        if declared is None:
+            # A streamed (chunked) body: read it here, so that one over the limit is a 413
+            # too (raised inside a route's body parsing it would become FastAPI's 400).
+            body, tail, too_large = await _read_up_to(receive, limit)
+            if too_large:
+                await _send_too_large(scope, send, limit)
+                return
+            await self.app(scope, replay_receive(body, tail, receive), send)
             return
         received = 0
 
@@ -164,3 +165,48 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+async def _send_too_large(scope: Scope, send: Send, limit: int) -> None:
+    request_id = str(scope.get("state", {}).get("request_id", ""))
+    body = problem_body(
+        code=PayloadTooLarge.code,
+        title=PayloadTooLarge.title,
+        status=413,
+        detail=f"the request body is larger than {limit} bytes",
+        request_id=request_id or None,
+    )
+    await _send_problem(send, body, 413, request_id)
+
+
+async def _read_up_to(receive: Receive, limit: int) -> tuple[bytes, Message | None, bool]:
+    """The whole body (or ``too_large`` as soon as it passes ``limit``), and a disconnect
+    met while reading it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), message, False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", None, True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), None, False
+
+
+def replay_receive(body: bytes, tail: Message | None, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` (read already) in one message, then ``tail`` (a
+    disconnect met while reading), then whatever ``receive`` gives."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    if tail is not None:
+        pending.append(tail)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay

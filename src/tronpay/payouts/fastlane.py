@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tronpay.api import idempotency
+from tronpay.api.middleware import replay_receive
 from tronpay.api.problems import error_response
 from tronpay.auth import Scope as AuthScope
 from tronpay.auth.verifier import JWTVerifier
@@ -63,7 +64,7 @@ class PayoutCreateLane:
         except TronpayError as exc:  # over the body limit: the route reports it
             await self.app(scope, _failing(exc), send)
             return
-        handed_on = _replay(body, tail, receive)
+        handed_on = replay_receive(body, tail, receive)
         state = scope["app"].state
         payload = _accepted(state, token, key, body)
         if payload is None:
@@ -140,20 +141,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks), None
-
-
-def _replay(body: bytes, tail: Message | None, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body read already, then what ``receive`` gives."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-    if tail is not None:
-        pending.append(tail)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
 
 
 def _failing(error: TronpayError) -> Receive:

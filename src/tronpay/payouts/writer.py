@@ -26,9 +26,9 @@ In the common case (new keys, free references) a group costs BEGIN, two inserts,
 lock and reservations, the outbox, the audit entries and COMMIT, whatever its size.
 
 Per-item refusals are decided in Python, so one bad item never fails its neighbours. A
-database error in the group (e.g. another process committed the same key or reference
-meanwhile, or a deadlock) rolls the whole group back, and its items are written one at a
-time through ``create_one`` (the claim-first path, which handles those races). Nothing is
+database error in the group (a deadlock between two replicas claiming the same keys in
+another order, a lost connection) rolls the whole group back, and its items are written one
+at a time through ``create_one`` (the claim-first path). Nothing is
 answered before its commit. A request whose client goes away is still written or not as a
 whole (the handler awaits a shielded future); a retry with the same key replays it.
 ``stop`` drains the queue, then ends the task; after that (and before ``start``) ``submit``
