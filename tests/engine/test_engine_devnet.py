@@ -309,10 +309,11 @@ async def _blocked_as(h: Harness, pid: str, reason: str) -> bool:
 
 
 async def _confirm_in_a_block_without_the_tx(
-    sessionmaker: async_sessionmaker[AsyncSession], url: str, n: int
+    sessionmaker: async_sessionmaker[AsyncSession], url: str, n: int, *, fail: bool = False
 ) -> tuple[str, str, str]:
-    """A payout whose receipt a (lying or forked) node reported in block 1, while block 1 on
-    the chain does not hold the transaction. The signed bytes were never broadcast."""
+    """A payout whose receipt (success, or a failure with ``fail``) a (lying or forked) node
+    reported in block 1, while block 1 on the chain does not hold the transaction. The
+    signed bytes were never broadcast."""
     to = addr(n)
     (pid,) = await add_payouts(sessionmaker, [(USDT, to, 2_000_000)])
     async with NodeClient([url], timeout=httpx.Timeout(3.0)) as node:
@@ -339,8 +340,9 @@ async def _confirm_in_a_block_without_the_tx(
         await transition(
             s, payout, PayoutStatus.SUBMITTED, actor=ENGINE_ACTOR, action="t", now=now, txid=txid
         )
-        fake = TransactionInfo(txid, 1, 1, 1, "SUCCESS", False, "", 1, 1, 0, 0, 0)
-        assert (await apply_receipt(s, fake, now=now, lock=False)).outcome == "confirmed"
+        result, outcome = ("REVERT", "failure_recorded") if fail else ("SUCCESS", "confirmed")
+        fake = TransactionInfo(txid, 1, 1, 1, result, fail, "", 1, 1, 0, 0, 0)
+        assert (await apply_receipt(s, fake, now=now, lock=False)).outcome == outcome
     return pid, txid, to
 
 
@@ -401,6 +403,61 @@ async def test_orphaned_confirmation_is_undone_and_the_same_bytes_resent(
         "payout.confirmed",
         "payout.finalized",
     ]
+
+
+async def _fail_in_a_block_without_the_tx(
+    sessionmaker: async_sessionmaker[AsyncSession], url: str, n: int
+) -> tuple[str, str, str]:
+    """A payout whose failure receipt a (lying or forked) node reported in block 1, while
+    block 1 on the chain does not hold the transaction. The signed bytes were never sent."""
+    pid, txid, to = await _confirm_in_a_block_without_the_tx(sessionmaker, url, n, fail=True)
+    return pid, txid, to
+
+
+def _failure_orphan_alarms() -> float:
+    value = REGISTRY.get_sample_value(
+        "tronpay_engine_payout_events_total", {"event": "failure_orphaned"}
+    )
+    return value or 0.0
+
+
+async def test_orphaned_failure_without_recovery_stays_submitted(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    live_devnet: DevnetHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should the attempt table make ``failed`` terminal again, an orphaned provisional
+    failure raises the alarm and the payout stays ``submitted``: nothing is re-signed."""
+    monkeypatch.setitem(ATTEMPT_TRANSITIONS, AttemptStatus.FAILED, frozenset())
+    pid, txid, _to = await _fail_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 199)
+    before = _failure_orphan_alarms()
+    async with make_harness(sessionmaker, live_devnet.url) as h:
+
+        async def alarmed() -> bool:
+            return _failure_orphan_alarms() > before
+
+        await wait_for(alarmed, 20, what="the failure-orphan alarm")
+        payout = (await h.payouts())[pid]
+        attempts = await h.attempts(pid)
+    assert payout.status == "submitted"
+    assert [(a.txid, a.status) for a in attempts] == [(txid, "failed")]
+
+
+async def test_orphaned_failure_is_undone_and_the_same_bytes_resent(
+    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
+) -> None:
+    """A provisional failure whose block left the chain: the attempt goes ``failed ->
+    broadcast``, the same bytes are sent again and land; one transfer, no second signature."""
+    pid, txid, to = await _fail_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 198)
+    async with make_harness(sessionmaker, live_devnet.url) as h:
+        done = await h.wait_statuses([pid], {"finalized"}, timeout=60)
+        attempts = await h.attempts(pid)
+    assert [(a.txid, a.status) for a in attempts] == [(txid, "included")]
+    assert attempts[0].block_number is not None
+    assert attempts[0].block_number > 1
+    assert done[pid].txid == txid
+    moves = transfers_to(await ledger(live_devnet.url), to_hex(to))
+    assert [(m["amount"], m["txid"]) for m in moves] == [(2_000_000, txid)]
 
 
 def _head_at_least(node: NodeClient, n: int) -> Callable[[], Awaitable[bool]]:

@@ -81,7 +81,11 @@ ATTEMPT_TRANSITIONS: Final[dict[AttemptStatus, frozenset[AttemptStatus]]] = {
     AttemptStatus.INCLUDED: frozenset(
         {AttemptStatus.BROADCAST}  # engine: its block was orphaned before it solidified
     ),
-    AttemptStatus.FAILED: frozenset(),
+    AttemptStatus.FAILED: frozenset(
+        # engine: the block of a provisional failure was orphaned before it solidified (the
+        # payout is still ``submitted``); the same bytes are live again
+        {AttemptStatus.BROADCAST}
+    ),
     AttemptStatus.EXPIRED: frozenset(),
 }
 
