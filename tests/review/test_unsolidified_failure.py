@@ -1,14 +1,14 @@
 """Red-team review: a failed receipt is acted on before its block is solidified.
 
-``engine/repository.py::apply_receipt`` (now ``engine/repository/receipts.py``) turned a non-
-SUCCESS receipt read from the block follower (``/wallet/gettransactioninfobyblocknum``, head,
-NOT solidified) into a terminal ``failed`` payout at once, released its policy reservation, and
-``POST /v1/payouts/{id}/retry`` then let the engine sign a NEW transaction while the block that
-holds the first one can still be orphaned. On a reorg the first transaction may be re-executed
-on the winning fork against different state (e.g. the recipient became a USDT holder meanwhile,
-so it no longer runs out of energy; a transient REVERT no longer reverts) and succeed: two
-transfers for one payout. The same holds for the OUT_OF_ENERGY re-attempt
-(``payout.requeue_out_of_energy``).
+``engine/repository.py::apply_receipt`` (now ``engine/repository/receipts.py``) turned a
+non-SUCCESS receipt read from the block follower (``/wallet/gettransactioninfobyblocknum``,
+head, NOT solidified) into a terminal ``failed`` payout at once, released its policy
+reservation, and ``POST /v1/payouts/{id}/retry`` then let the engine sign a NEW transaction
+while the block that holds the first one can still be orphaned. On a reorg the first
+transaction may be re-executed on the winning fork against different state (e.g. the recipient
+became a USDT holder meanwhile, so it no longer runs out of energy; a transient REVERT no
+longer reverts) and succeed: two transfers for one payout. The same holds for the OUT_OF_ENERGY
+re-attempt (``payout.requeue_out_of_energy``).
 
 Real parts: a devnet over real HTTP whose solidified head stays far behind, SQLite and
 PostgreSQL, the real engine, the real retry use case and policy.
