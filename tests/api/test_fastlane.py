@@ -188,6 +188,21 @@ async def test_turned_off_lane_steps_aside(
     assert lane_of(app).answered == 0
 
 
+async def post_streamed(
+    client: httpx.AsyncClient, token: TokenFactory, chunks: AsyncIterator[bytes]
+) -> httpx.Response:
+    """A create whose body is sent chunked (no Content-Length)."""
+    return await client.post(
+        "/v1/payouts",
+        content=chunks,
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {token()}",
+            "idempotency-key": str(uuid.uuid4()),
+        },
+    )
+
+
 @pytest.mark.parametrize("lane_on", [True, False])
 async def test_streamed_body_over_the_limit_is_413(
     app: FastAPI, token: TokenFactory, raw: Callable[[], httpx.AsyncClient], lane_on: bool
@@ -203,15 +218,7 @@ async def test_streamed_body_over_the_limit_is_413(
 
     app.state.payout_fast_lane = lane_on
     async with raw() as client:
-        response = await client.post(
-            "/v1/payouts",
-            content=chunks(),
-            headers={
-                "content-type": "application/json",
-                "authorization": f"Bearer {token()}",
-                "idempotency-key": str(uuid.uuid4()),
-            },
-        )
+        response = await post_streamed(client, token, chunks())
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
     assert lane_of(app).answered == 0
@@ -225,15 +232,7 @@ async def test_streamed_body_within_the_limit_is_created(
         yield b'"amount": "1.5"}'
 
     async with raw() as client:
-        response = await client.post(
-            "/v1/payouts",
-            content=chunks(),
-            headers={
-                "content-type": "application/json",
-                "authorization": f"Bearer {token()}",
-                "idempotency-key": str(uuid.uuid4()),
-            },
-        )
+        response = await post_streamed(client, token, chunks())
     assert response.status_code == 201, response.text
     assert response.json()["amount"] == "1.5"
     assert lane_of(app).answered == 1

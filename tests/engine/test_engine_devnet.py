@@ -346,43 +346,68 @@ async def _confirm_in_a_block_without_the_tx(
     return pid, txid, to
 
 
-def _orphan_alarms() -> float:
-    value = REGISTRY.get_sample_value("tronpay_engine_payout_events_total", {"event": "orphaned"})
+def _alarms(event: str) -> float:
+    value = REGISTRY.get_sample_value("tronpay_engine_payout_events_total", {"event": event})
     return value or 0.0
 
 
-async def test_orphaned_confirmation_without_recovery_never_finalizes(
+# (a receipt of a success or of a failure, the attempt state it leaves, the alarm's event)
+_ORPHANS = [
+    pytest.param(False, AttemptStatus.INCLUDED, "orphaned", id="confirmation"),
+    pytest.param(True, AttemptStatus.FAILED, "failure_orphaned", id="provisional-failure"),
+]
+
+
+@pytest.mark.parametrize(("fail", "state", "event"), _ORPHANS)
+async def test_orphaned_receipt_without_recovery_never_resigns(
+    *,
     sessionmaker: async_sessionmaker[AsyncSession],
     live_devnet: DevnetHandle,
     monkeypatch: pytest.MonkeyPatch,
+    fail: bool,
+    state: AttemptStatus,
+    event: str,
 ) -> None:
-    """Should the attempt table make ``included`` terminal again, the engine still never
-    finalizes an orphaned confirmation: it raises the alarm, keeps the payout ``confirmed``
-    and re-signs nothing."""
-    monkeypatch.setitem(ATTEMPT_TRANSITIONS, AttemptStatus.INCLUDED, frozenset())
-    pid, txid, _to = await _confirm_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 197)
-    before = _orphan_alarms()
+    """Should the attempt table make ``included`` (or ``failed``) terminal again, the engine
+    still never acts on an orphaned receipt: it raises the alarm, leaves the payout where it
+    was (``confirmed``, never finalized; or ``submitted``) and re-signs nothing."""
+    monkeypatch.setitem(ATTEMPT_TRANSITIONS, state, frozenset())
+    pid, txid, _to = await _confirm_in_a_block_without_the_tx(
+        sessionmaker, live_devnet.url, 199 if fail else 197, fail=fail
+    )
+    before = _alarms(event)
     async with make_harness(sessionmaker, live_devnet.url) as h:
 
         async def alarmed() -> bool:
-            return _orphan_alarms() > before
+            return _alarms(event) > before
 
-        await wait_for(alarmed, 20, what="the orphan alarm")
+        await wait_for(alarmed, 20, what=f"the {event} alarm")
         payout = (await h.payouts())[pid]
         attempts = await h.attempts(pid)
-    assert payout.status == "confirmed"
-    assert [(a.txid, a.status) for a in attempts] == [(txid, "included")]
+    assert payout.status == ("submitted" if fail else "confirmed")
+    assert [(a.txid, a.status) for a in attempts] == [(txid, state.value)]
 
 
-async def test_orphaned_confirmation_is_undone_and_the_same_bytes_resent(
-    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
+@pytest.mark.parametrize(("fail", "state", "event"), _ORPHANS)
+async def test_orphaned_receipt_is_undone_and_the_same_bytes_resent(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    live_devnet: DevnetHandle,
+    fail: bool,
+    state: AttemptStatus,
+    event: str,
 ) -> None:
-    """The payout goes back to ``submitted`` (attempt ``included -> broadcast``), the same
-    bytes are sent again and confirmed where they really land; one transfer in the end."""
-    pid, txid, to = await _confirm_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 196)
+    """The attempt goes ``included -> broadcast`` (the payout ``confirmed -> submitted``) or
+    ``failed -> broadcast`` (the payout never left ``submitted``); the same bytes are sent
+    again and confirmed where they really land; one transfer, no second signature."""
+    pid, txid, to = await _confirm_in_a_block_without_the_tx(
+        sessionmaker, live_devnet.url, 198 if fail else 196, fail=fail
+    )
+    before = _alarms(event)
     async with make_harness(sessionmaker, live_devnet.url) as h:
         done = await h.wait_statuses([pid], {"finalized"}, timeout=60)
         attempts = await h.attempts(pid)
+    assert _alarms(event) > before
     assert [(a.txid, a.status) for a in attempts] == [(txid, "included")]
     assert attempts[0].block_number is not None
     assert attempts[0].block_number > 1
@@ -397,67 +422,13 @@ async def test_orphaned_confirmation_is_undone_and_the_same_bytes_resent(
                 .order_by(OutboxEvent.id)
             )
         ).all()
-    assert topics[-4:] == [
-        "payout.confirmed",
+    undone = [] if fail else ["payout.confirmed"]  # a provisional failure emits nothing
+    assert topics[-(len(undone) + 3) :] == [
+        *undone,
         "payout.submitted",
         "payout.confirmed",
         "payout.finalized",
     ]
-
-
-async def _fail_in_a_block_without_the_tx(
-    sessionmaker: async_sessionmaker[AsyncSession], url: str, n: int
-) -> tuple[str, str, str]:
-    """A payout whose failure receipt a (lying or forked) node reported in block 1, while
-    block 1 on the chain does not hold the transaction. The signed bytes were never sent."""
-    pid, txid, to = await _confirm_in_a_block_without_the_tx(sessionmaker, url, n, fail=True)
-    return pid, txid, to
-
-
-def _failure_orphan_alarms() -> float:
-    value = REGISTRY.get_sample_value(
-        "tronpay_engine_payout_events_total", {"event": "failure_orphaned"}
-    )
-    return value or 0.0
-
-
-async def test_orphaned_failure_without_recovery_stays_submitted(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    live_devnet: DevnetHandle,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Should the attempt table make ``failed`` terminal again, an orphaned provisional
-    failure raises the alarm and the payout stays ``submitted``: nothing is re-signed."""
-    monkeypatch.setitem(ATTEMPT_TRANSITIONS, AttemptStatus.FAILED, frozenset())
-    pid, txid, _to = await _fail_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 199)
-    before = _failure_orphan_alarms()
-    async with make_harness(sessionmaker, live_devnet.url) as h:
-
-        async def alarmed() -> bool:
-            return _failure_orphan_alarms() > before
-
-        await wait_for(alarmed, 20, what="the failure-orphan alarm")
-        payout = (await h.payouts())[pid]
-        attempts = await h.attempts(pid)
-    assert payout.status == "submitted"
-    assert [(a.txid, a.status) for a in attempts] == [(txid, "failed")]
-
-
-async def test_orphaned_failure_is_undone_and_the_same_bytes_resent(
-    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
-) -> None:
-    """A provisional failure whose block left the chain: the attempt goes ``failed ->
-    broadcast``, the same bytes are sent again and land; one transfer, no second signature."""
-    pid, txid, to = await _fail_in_a_block_without_the_tx(sessionmaker, live_devnet.url, 198)
-    async with make_harness(sessionmaker, live_devnet.url) as h:
-        done = await h.wait_statuses([pid], {"finalized"}, timeout=60)
-        attempts = await h.attempts(pid)
-    assert [(a.txid, a.status) for a in attempts] == [(txid, "included")]
-    assert attempts[0].block_number is not None
-    assert attempts[0].block_number > 1
-    assert done[pid].txid == txid
-    moves = transfers_to(await ledger(live_devnet.url), to_hex(to))
-    assert [(m["amount"], m["txid"]) for m in moves] == [(2_000_000, txid)]
 
 
 def _head_at_least(node: NodeClient, n: int) -> Callable[[], Awaitable[bool]]:
