@@ -66,15 +66,15 @@ def test_finalized_and_cancelled_are_terminal() -> None:
 def test_attempts_move_forward_only() -> None:
     check_attempt_transition(AttemptStatus.SIGNED, AttemptStatus.BROADCAST)
     check_attempt_transition(AttemptStatus.BROADCAST, AttemptStatus.INCLUDED)
-    for end in (AttemptStatus.FAILED, AttemptStatus.EXPIRED):
-        assert not ATTEMPT_TRANSITIONS[end]
-        with pytest.raises(InvalidTransition):
-            check_attempt_transition(end, AttemptStatus.SIGNED)
-    # included -> broadcast only: the including block was orphaned before it solidified and
-    # the same signed bytes go out again (never a new signature).
-    assert ATTEMPT_TRANSITIONS[AttemptStatus.INCLUDED] == {AttemptStatus.BROADCAST}
-    with pytest.raises(InvalidTransition):
-        check_attempt_transition(AttemptStatus.INCLUDED, AttemptStatus.SIGNED)
+    assert not ATTEMPT_TRANSITIONS[AttemptStatus.EXPIRED]
+    # included / failed -> broadcast only: the block that held the receipt was orphaned
+    # before it solidified and the same signed bytes go out again (never a new signature).
+    for receipt in (AttemptStatus.INCLUDED, AttemptStatus.FAILED):
+        assert ATTEMPT_TRANSITIONS[receipt] == {AttemptStatus.BROADCAST}
+    for end in AttemptStatus.EXPIRED, AttemptStatus.FAILED, AttemptStatus.INCLUDED:
+        for back in (AttemptStatus.SIGNED, AttemptStatus.EXPIRED):
+            with pytest.raises(InvalidTransition):
+                check_attempt_transition(end, back)
     with pytest.raises(InvalidTransition):
         check_attempt_transition(AttemptStatus.BROADCAST, AttemptStatus.SIGNED)
 
