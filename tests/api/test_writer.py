@@ -264,6 +264,51 @@ async def test_two_app_instances_same_key_make_one_payout(
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_two_replicas_claiming_the_same_keys_in_opposite_orders_never_deadlock(
+    app: FastAPI, second_app: FastAPI
+) -> None:
+    """Each replica writes ONE group holding the same 40 keys, one in the reverse order of
+    the other, while a third transaction holds the middle key: unordered, both groups would
+    claim half the keys, meet at the middle one, and once it is free wait for each other in
+    a cycle (PostgreSQL aborts one: a deadlock). The claims go in key order, so one group
+    simply waits for the other. Every key ends with one payout and both answers agree."""
+    writers = [await lingering(a, linger_s=0.05) for a in (app, second_app)]
+    keys = [key() for _ in range(40)]
+    bodies = {
+        k: {"to": ADDR_A, "amount": f"{n + 1}", "reference": f"r-{n}"} for n, k in enumerate(keys)
+    }
+    middle = intent(app, bodies[keys[20]], keys[20])
+    async with app.state.engine.connect() as conn:
+        holding = await conn.begin()
+        await conn.execute(
+            IdempotencyRecord.__table__.insert().values(
+                subject=middle.subject,
+                key=middle.key,
+                operation=OPERATION,
+                request_hash=middle.fingerprint,
+                created_at=utcnow(),
+            )
+        )
+        forward = [writers[0].submit(intent(app, bodies[k], k)) for k in keys]
+        backward = [writers[1].submit(intent(second_app, bodies[k], k)) for k in reversed(keys)]
+        pending = asyncio.gather(*forward, *backward)
+        await asyncio.sleep(0.5)  # both groups are now waiting for the held key
+        await holding.rollback()
+        answers = await pending
+    assert [w.groups_retried for w in writers] == [0, 0]
+    assert {a.status for a in answers} == {201}
+    by_key: dict[str, set[str]] = {}
+    for k, answer in zip([*keys, *reversed(keys)], answers, strict=True):
+        assert answer.body is not None
+        by_key.setdefault(k, set()).add(answer.body["id"])
+    assert all(len(ids) == 1 for ids in by_key.values())
+    assert sum(a.replayed for a in answers) == len(keys)
+    assert await count(app, Payout) == len(keys)
+    async with app.state.sessionmaker() as session:
+        assert (await verify_chain(session)).ok
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_key_taken_by_another_replica_mid_group_waits_and_replays(
     app: FastAPI,
 ) -> None:

@@ -357,9 +357,10 @@ class PayoutWriter:
     ) -> list[int]:
         """Claim the keys of ``leaders``; return those claimed. The others were claimed by
         committed requests: they get that request's replay or an error."""
-        claimed = await idempotency.claim_many(
-            connection, [self._claim_row(intents[i]) for i in leaders]
-        )
+        # In key order: two replicas claiming the same keys wait for each other in one
+        # order only, never in a cycle (a deadlock would fail both groups).
+        rows = sorted((self._claim_row(intents[i]) for i in leaders), key=_claim_order)
+        claimed = await idempotency.claim_many(connection, rows)
         live = [i for i in leaders if (intents[i].subject, intents[i].key) in claimed]
         taken = [i for i in leaders if (intents[i].subject, intents[i].key) not in claimed]
         by_subject: dict[str, list[int]] = {}
@@ -407,9 +408,8 @@ class PayoutWriter:
                     continue
                 seen.add(pair)
             first.append(index)
-        inserted = await insert_new(
-            connection, PAYOUTS_TABLE, [intents[i].payout.row for i in first], ["id"]
-        )
+        rows = sorted((intents[i].payout.row for i in first), key=_reference_order)
+        inserted = await insert_new(connection, PAYOUTS_TABLE, rows, ["id"])
         kept: list[int] = []
         for index in first:
             if (intents[index].payout.id,) in inserted:
@@ -479,6 +479,14 @@ class PayoutWriter:
                     PAYOUTS_TABLE.delete().where(PAYOUTS_TABLE.c.id.in_(ids[start : start + 500]))
                 )
         return accepted
+
+
+def _claim_order(row: dict[str, Any]) -> tuple[str, str]:
+    return row["subject"], row["key"]
+
+
+def _reference_order(row: dict[str, Any]) -> tuple[str, str]:
+    return row["client"], row["reference"] or ""
 
 
 def respond_headers(outcome: CreateOutcome) -> dict[str, str]:
