@@ -10,7 +10,7 @@ whatever has arrived (up to ``max_group`` intents) and writes them in ONE write 
    then every key is claimed with ONE ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: a
    key not returned was claimed by a committed request and is looked up (replay, or
    ``idempotency_key_reused``); on PostgreSQL a key another open transaction is claiming
-   waits for it to end;
+   waits for it to end (keys go in key order, so two groups never wait in a cycle);
 2. the payout rows, likewise with ONE ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``:
    a row not inserted used a reference that is taken (``duplicate_reference``; references
    repeated inside the group are refused before) and its key claim is released again. Key
