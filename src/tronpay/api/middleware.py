@@ -5,7 +5,8 @@
 turns any exception that escaped every handler into a problem+json 500 that reveals nothing.
 
 ``BodyLimitMiddleware`` refuses bodies over the limit for their media type (413,
-``payload_too_large``): early from ``Content-Length``, and while streaming otherwise.
+``payload_too_large``): early from ``Content-Length``; a body sent without one (chunked) is
+read here first, up to the limit, and handed on whole.
 """
 
 from __future__ import annotations
