@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tronpay.db.session import (
@@ -53,7 +53,7 @@ def rows(prefix: str, count: int) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("count", [3, BULK_UNNEST_MIN_ROWS + 5, BULK_COPY_MIN_ROWS + 5])
+@pytest.mark.parametrize("count", [3, BULK_COPY_MIN_ROWS + 5, 600])
 async def test_bulk_insert_round_trips_like_executemany(
     sessionmaker: async_sessionmaker[AsyncSession], count: int
 ) -> None:
@@ -125,13 +125,27 @@ async def test_one_of_matches_like_in(sessionmaker: async_sessionmaker[AsyncSess
         assert list(none) == []
 
 
-@pytest.mark.parametrize("count", [3, BULK_UNNEST_MIN_ROWS + 5, BULK_COPY_MIN_ROWS + 5])
+@pytest.mark.parametrize("count", [3, BULK_COPY_MIN_ROWS + 5])
 async def test_bulk_insert_conflict_is_an_integrity_error_and_rolls_back(
     sessionmaker: async_sessionmaker[AsyncSession], count: int
 ) -> None:
     data = rows("dup", count)
     data[-1] = dict(data[-1], id=data[0]["id"])  # the last row repeats the first one's id
     with pytest.raises(IntegrityError):
+        async with write_transaction(sessionmaker) as session:
+            await bulk_insert(await session.connection(), PAYOUTS, data)
+    async with sessionmaker() as session:
+        assert list(await session.execute(select(PAYOUTS.c.id))) == []
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite keeps long text
+@pytest.mark.parametrize("count", [3, BULK_COPY_MIN_ROWS + 5])
+async def test_bulk_insert_bad_value_is_a_dbapi_error_and_rolls_back(
+    sessionmaker: async_sessionmaker[AsyncSession], count: int
+) -> None:
+    data = rows("long", count)
+    data[-1] = dict(data[-1], status="x" * 500)  # longer than the column allows
+    with pytest.raises(DBAPIError):
         async with write_transaction(sessionmaker) as session:
             await bulk_insert(await session.connection(), PAYOUTS, data)
     async with sessionmaker() as session:
