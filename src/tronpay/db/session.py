@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -264,6 +265,19 @@ def _converter(table: Table, name: str) -> Callable[[Any], Any] | None:
     return None
 
 
+def _converted(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """``[convert(v) for v in values]``, converting each distinct object once: a batch's rows
+    share one timestamp object (and ``None``), whose conversion is the costly part."""
+    done: dict[int, Any] = {}
+    out: list[Any] = []
+    for value in values:
+        key = id(value)
+        if key not in done:
+            done[key] = convert(value)
+        out.append(done[key])
+    return out
+
+
 def _unnest_insert(
     table: Table, names: tuple[str, ...], returning: tuple[str, ...] = ()
 ) -> TextClause:
@@ -293,7 +307,7 @@ def _unnest_params(
     for index, name in enumerate(names):
         convert = _converter(table, name)
         values = [row[name] for row in rows]
-        params[f"u{index}"] = values if convert is None else [convert(v) for v in values]
+        params[f"u{index}"] = values if convert is None else _converted(values, convert)
     return params
 
 
@@ -302,17 +316,49 @@ async def bulk_insert(
 ) -> None:
     """Insert ``rows`` (all with the same keys) in the connection's transaction.
 
-    PostgreSQL, from ``BULK_COPY_MIN_ROWS`` rows: ONE binary COPY (``_copy_rows``) instead of
-    one protocol round per row. JSON values are serialized like SQLAlchemy's JSON type does
-    (``None`` is JSON ``null`` unless the column says ``none_as_null``), datetimes must be
-    timezone-aware. Otherwise: a Core executemany.
+    From ``BULK_COPY_MIN_ROWS`` rows: on PostgreSQL ONE binary COPY (``_copy_rows``) instead
+    of one protocol round per row (JSON values are serialized like SQLAlchemy's JSON type does:
+    ``None`` is JSON ``null`` unless the column says ``none_as_null``; datetimes must be
+    timezone-aware); on SQLite the driver's ``executemany`` (``_sqlite_rows``). Fewer rows: a
+    Core executemany.
     """
     if not rows:
         return
-    if connection.dialect.name != "postgresql" or len(rows) < BULK_COPY_MIN_ROWS:
+    if len(rows) < BULK_COPY_MIN_ROWS:
         await connection.execute(table.insert(), list(rows))
-        return
-    await _copy_rows(connection, table, tuple(rows[0].keys()), rows)
+    elif connection.dialect.name == "postgresql":
+        await _copy_rows(connection, table, tuple(rows[0].keys()), rows)
+    else:
+        await _sqlite_rows(connection, table, tuple(rows[0].keys()), rows)
+
+
+async def _sqlite_rows(
+    connection: AsyncConnection,
+    table: Table,
+    names: tuple[str, ...],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """SQLite: the driver's own ``executemany`` with the values converted by SQLAlchemy's
+    bind processors of each column (so stored exactly as a Core insert stores them), without
+    the per-row work of SQLAlchemy's executemany (about a third of a 10,000-row insert)."""
+    dialect = connection.dialect
+    columns = [[row[name] for row in rows] for name in names]
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            columns[index] = _converted(columns[index], process)
+    listed = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join("?" for _ in names)
+    # Identifiers come from the table definition, never from input.
+    statement = f'INSERT INTO "{table.name}" ({listed}) VALUES ({marks})'  # noqa: S608
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    try:
+        await driver.executemany(statement, list(zip(*columns, strict=True)))
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
+    except sqlite3.Error as exc:
+        raise DBAPIError(statement, None, exc) from exc
 
 
 async def _copy_rows(
@@ -334,7 +380,7 @@ async def _copy_rows(
     columns = [[row[name] for row in rows] for name in names]
     for index, convert in enumerate(converters):
         if convert is not None:
-            columns[index] = [convert(value) for value in columns[index]]
+            columns[index] = _converted(columns[index], convert)
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     statement = f"COPY {table.name}"
