@@ -111,32 +111,10 @@ def new_payout(
     idempotency_key: str | None,
     now: datetime,
 ) -> Payout:
-    """The payout a create request asks for, decided in full before anything is written."""
-    check_recipient(data.to, ctx.hot_wallet_address)
-    amount = data.amount_units
-    asset = data.asset.value
-    status = (
-        PayoutStatus.PENDING_APPROVAL
-        if ctx.policy.needs_approval(asset, amount)
-        else PayoutStatus.QUEUED
-    )
-    return Payout(
-        id=new_id("po"),
-        client=actor.principal,
-        reference=data.reference,
-        to_address=data.to,
-        asset=asset,
-        amount=amount,
-        memo=data.memo,
-        meta=data.metadata,
-        status=status.value,
-        created_by=actor.principal,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        updated_at=now,
-        attempt_count=0,
-        version=1,
-    )
+    """The payout a create request asks for, decided in full before anything is written
+    (``prepare_payout``'s row as a transient ORM object)."""
+    prepared = prepare_payout(ctx, data, actor=actor, idempotency_key=idempotency_key, now=now)
+    return payout_from_row(prepared.row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +144,7 @@ def prepare_payout(
     idempotency_key: str | None,
     now: datetime,
 ) -> PreparedPayout:
-    """``new_payout`` without an ORM object: the row, the response and the snapshot."""
+    """A create request decided in full: the row, the 201 response and the snapshot."""
     check_recipient(data.to, ctx.hot_wallet_address)
     amount = data.amount_units
     asset = data.asset.value
