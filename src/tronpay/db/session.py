@@ -278,11 +278,9 @@ def _converted(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
     return out
 
 
-def _unnest_insert(
-    table: Table, names: tuple[str, ...], returning: tuple[str, ...] = ()
-) -> TextClause:
-    """``INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:u0 AS T0[]), CAST(:u1 AS T1[]))``;
-    with ``returning``: ``... ON CONFLICT DO NOTHING RETURNING r1, r2``."""
+def _unnest_insert(table: Table, names: tuple[str, ...], returning: tuple[str, ...]) -> TextClause:
+    """``INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:u0 AS T0[]), CAST(:u1 AS T1[]))
+    ON CONFLICT DO NOTHING RETURNING r1, r2`` (built once per table, columns and returning)."""
     cache_key = (table.name, names, returning)
     statement = _bulk_statements.get(cache_key)
     if statement is None:
@@ -291,24 +289,34 @@ def _unnest_insert(
             for i, name in enumerate(names)
         )
         columns = ", ".join(f'"{name}"' for name in names)
+        wanted = ", ".join(f'"{name}"' for name in returning)
         # Identifiers come from the table definition, never from input.
-        sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays})'  # noqa: S608
-        if returning:
-            sql += " ON CONFLICT DO NOTHING RETURNING " + ", ".join(f'"{r}"' for r in returning)
-        statement = text(sql)
+        statement = text(
+            f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({arrays}) '  # noqa: S608
+            f"ON CONFLICT DO NOTHING RETURNING {wanted}"
+        )
         _bulk_statements[cache_key] = statement
     return statement
+
+
+def _columns(
+    rows: Sequence[Mapping[str, Any]],
+    names: tuple[str, ...],
+    converters: Sequence[Callable[[Any], Any] | None],
+) -> list[list[Any]]:
+    """The values of ``rows`` column by column, each column through its converter."""
+    columns: list[list[Any]] = []
+    for name, convert in zip(names, converters, strict=True):
+        values = [row[name] for row in rows]
+        columns.append(values if convert is None else _converted(values, convert))
+    return columns
 
 
 def _unnest_params(
     table: Table, names: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
 ) -> dict[str, list[Any]]:
-    params: dict[str, list[Any]] = {}
-    for index, name in enumerate(names):
-        convert = _converter(table, name)
-        values = [row[name] for row in rows]
-        params[f"u{index}"] = values if convert is None else _converted(values, convert)
-    return params
+    columns = _columns(rows, names, [_converter(table, name) for name in names])
+    return {f"u{index}": values for index, values in enumerate(columns)}
 
 
 async def bulk_insert(
@@ -342,11 +350,8 @@ async def _sqlite_rows(
     bind processors of each column (so stored exactly as a Core insert stores them), without
     the per-row work of SQLAlchemy's executemany (about a third of a 10,000-row insert)."""
     dialect = connection.dialect
-    columns = [[row[name] for row in rows] for name in names]
-    for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            columns[index] = _converted(columns[index], process)
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    columns = _columns(rows, names, processors)
     listed = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" for _ in names)
     # Identifiers come from the table definition, never from input.
@@ -376,11 +381,7 @@ async def _copy_rows(
     errors are raised as SQLAlchemy's (``IntegrityError`` for a violated constraint,
     ``DBAPIError`` otherwise), as callers of an insert through SQLAlchemy expect.
     """
-    converters = [_converter(table, name) for name in names]
-    columns = [[row[name] for row in rows] for name in names]
-    for index, convert in enumerate(converters):
-        if convert is not None:
-            columns[index] = _converted(columns[index], convert)
+    columns = _columns(rows, names, [_converter(table, name) for name in names])
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     statement = f"COPY {table.name}"
