@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -36,11 +37,11 @@ def _asyncpg_dsn(sqlalchemy_url: str) -> str:
     )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'tronpay.db'}"
-        return
+@asynccontextmanager
+async def throwaway_postgres(prefix: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database on ``TRONPAY_TEST_POSTGRES_URL`` (its SQLAlchemy URL),
+    dropped afterwards. Unreachable: the test is skipped, or fails under
+    ``TRONPAY_REQUIRE_POSTGRES=1``."""
     base = postgres_base_url()
     try:
         admin = await asyncpg.connect(_asyncpg_dsn(base), timeout=5)
@@ -48,13 +49,22 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         if os.environ.get("TRONPAY_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but unreachable at {base}: {exc}")
         pytest.skip(f"PostgreSQL unreachable at {base}: {exc}")
-    name = f"tronpay_t_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'tronpay.db'}"
+        return
+    async with throwaway_postgres("tronpay_t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.api.conftest import ADDR_A, ADDR_B, ADDR_C, TokenFactory
 
 from tronpay.api import idempotency
@@ -263,6 +264,24 @@ async def test_two_app_instances_same_key_make_one_payout(
         assert (await verify_chain(session)).ok
 
 
+async def claim_elsewhere(
+    conn: AsyncConnection, claimed: CreateIntent, answer: dict[str, Any] | None = None
+) -> None:
+    """Claim ``claimed``'s key in ``conn``'s open transaction, as another replica would (with
+    its stored 201 ``answer``, if given)."""
+    stored = {} if answer is None else {"response_status": 201, "response_body": answer}
+    await conn.execute(
+        IdempotencyRecord.__table__.insert().values(
+            subject=claimed.subject,
+            key=claimed.key,
+            operation=OPERATION,
+            request_hash=claimed.fingerprint,
+            created_at=utcnow(),
+            **stored,
+        )
+    )
+
+
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_two_replicas_claiming_the_same_keys_in_opposite_orders_never_deadlock(
     app: FastAPI, second_app: FastAPI
@@ -280,15 +299,7 @@ async def test_two_replicas_claiming_the_same_keys_in_opposite_orders_never_dead
     middle = intent(app, bodies[keys[20]], keys[20])
     async with app.state.engine.connect() as conn:
         holding = await conn.begin()
-        await conn.execute(
-            IdempotencyRecord.__table__.insert().values(
-                subject=middle.subject,
-                key=middle.key,
-                operation=OPERATION,
-                request_hash=middle.fingerprint,
-                created_at=utcnow(),
-            )
-        )
+        await claim_elsewhere(conn, middle)
         forward = [writers[0].submit(intent(app, bodies[k], k)) for k in keys]
         backward = [writers[1].submit(intent(second_app, bodies[k], k)) for k in reversed(keys)]
         pending = asyncio.gather(*forward, *backward)
@@ -321,17 +332,7 @@ async def test_key_taken_by_another_replica_mid_group_waits_and_replays(
     other = {"id": "po_other_replica", "status": "queued", "amount": "11"}
     async with app.state.engine.connect() as conn:
         transaction = await conn.begin()
-        await conn.execute(
-            IdempotencyRecord.__table__.insert().values(
-                subject=taken.subject,
-                key=taken.key,
-                operation=OPERATION,
-                request_hash=taken.fingerprint,
-                response_status=201,
-                response_body=other,
-                created_at=utcnow(),
-            )
-        )
+        await claim_elsewhere(conn, taken, answer=other)
         group = asyncio.gather(writer.submit(taken), writer.submit(neighbour))
         await asyncio.sleep(0.3)  # the group is now blocked on the uncommitted key
         assert writer.groups_retried == 0

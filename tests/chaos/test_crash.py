@@ -14,7 +14,6 @@ import asyncio
 import os
 import random
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -23,12 +22,10 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from conftest import DEFAULT_POSTGRES_URL
+from conftest import throwaway_postgres
 from node.support import DEMO_HEX, DEMO_KEY, addr, clear_faults, ledger, set_faults
 from tron_devnet.genesis import demo_private_key
 from tron_devnet.testing import run_devnet
@@ -132,21 +129,8 @@ async def chaos_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'chaos.db'}"
         return
-    base = os.environ.get("TRONPAY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        admin = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("TRONPAY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    name = f"tronpay_chaos_{secrets.token_hex(5)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with throwaway_postgres("tronpay_chaos") as url:
+        yield url
 
 
 async def test_sigkill_at_random_moments_pays_each_payout_exactly_once(

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from chaos.test_crash import FAULTS, _create, _engine_env, _spawn, _status_counts
+from conftest import throwaway_postgres
 from node.support import DEMO_HEX, addr, clear_faults, ledger, set_faults
 from tron_devnet.genesis import demo_private_key
 from tron_devnet.testing import run_devnet
@@ -32,20 +31,14 @@ N_PAYOUTS = int(os.environ.get("TRONPAY_SCALE_PAYOUTS", "90"))
 N_WORKERS = 3
 
 
-async def test_three_workers_on_one_postgres(tmp_path: Path) -> None:
-    base = os.environ.get(
-        "TRONPAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
-    dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        admin = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("TRONPAY_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL required: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    name = f"tronpay_scale_{secrets.token_hex(5)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    db_url = make_url(base).set(database=name).render_as_string(hide_password=False)
+@pytest.fixture
+async def scale_db_url() -> AsyncIterator[str]:
+    async with throwaway_postgres("tronpay_scale") as url:
+        yield url
+
+
+async def test_three_workers_on_one_postgres(tmp_path: Path, scale_db_url: str) -> None:
+    db_url = scale_db_url
     db = create_engine(db_url)
     procs = []
     try:
@@ -98,5 +91,3 @@ async def test_three_workers_on_one_postgres(tmp_path: Path) -> None:
                 p.kill()
                 p.wait(10)
         await db.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
