@@ -57,6 +57,13 @@ async def test_three_workers_on_one_postgres(tmp_path: Path, scale_db_url: str) 
             env["TRONPAY_ENGINE_BATCH_SIZE"] = "10"
             logs = [tmp_path / f"worker{i}.log" for i in range(N_WORKERS)]
             procs = [_spawn(env, log) for log in logs]
+            # Every worker running before the work arrives: under a loaded machine a slow
+            # start would leave one worker to take everything, and "shared" tests nothing.
+            started = time.monotonic() + 60
+            while not all("engine.start" in log.read_text() for log in logs):
+                assert time.monotonic() < started, [log.read_text()[-500:] for log in logs]
+                assert all(p.poll() is None for p in procs)
+                await asyncio.sleep(0.2)
             for i in range(0, N_PAYOUTS, 30):
                 await _create(sm, plan[i : i + 30])
                 await asyncio.sleep(0.5)
