@@ -24,7 +24,8 @@ from typing import NoReturn
 import uvicorn
 
 from tron_devnet import __version__
-from tron_devnet.chain import Chain, ChainConfig
+from tron_devnet.core.chain import Chain, ChainConfig
+from tron_devnet.core.crypto import hex_to_base58
 from tron_devnet.faults import FaultPlan, FaultSpecError
 from tron_devnet.genesis import (
     Genesis,
@@ -37,7 +38,6 @@ from tron_devnet.genesis import (
 )
 from tron_devnet.persistence import StateFileError, load_state, save_state
 from tron_devnet.server import create_app, runtime_of
-from tron_devnet.views import hex_to_base58
 
 EXIT_USAGE = 2
 

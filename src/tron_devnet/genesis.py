@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import coincurve
-from Cryptodome.Hash import keccak
-
-from tron_devnet.chain import ChainConfig, GenesisAccount
-from tron_devnet.views import AddressError, parse_any_address
+from tron_devnet.core.crypto import AddressError, address_of_private_key
+from tron_devnet.core.types import ChainConfig, GenesisAccount
+from tron_devnet.views import parse_any_address
 
 DEMO_KEY_SEED = b"tron-devnet demo hot wallet"
 DEMO_TRX_SUN = 1_000_000 * 1_000_000
@@ -49,9 +47,7 @@ def demo_private_key() -> bytes:
 
 def address_from_private_key(private_key: bytes) -> str:
     """``41...`` hex address of a secp256k1 private key."""
-    public = coincurve.PublicKey.from_secret(private_key).format(compressed=False)[1:]
-    digest = keccak.new(digest_bits=256, data=public).digest()
-    return "41" + digest[12:].hex()
+    return address_of_private_key(private_key).hex()
 
 
 def demo_address_hex() -> str:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tron_devnet.chain import Chain
+from tron_devnet.core.chain import Chain
 
 FORMAT = "tron-devnet-state/1"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from google.protobuf.message import DecodeError
 
-from tron_devnet import proto
-from tron_devnet.core_blocks import TxRecord
-from tron_devnet.core_types import SubmitResult
-from tron_devnet.crypto import SignatureError, recover_address, sha256, to_base58
-from tron_devnet.execution import TxInput
+from tron_devnet.core import proto
+from tron_devnet.core.crypto import SignatureError, recover_address, sha256, to_base58
+from tron_devnet.core.execution import TxInput
+from tron_devnet.core.records import TxRecord
+from tron_devnet.core.types import SubmitResult
 
 MAX_TX_BYTES = 500 * 1024  # java-tron Constant.TRANSACTION_MAX_BYTE_SIZE
 BANDWIDTH_EXTRA_BYTES = 64  # java-tron Constant.MAX_RESULT_SIZE_IN_TX
