@@ -23,6 +23,7 @@ from typing import Any
 
 from tron_devnet.core.crypto import AddressError, address_of_private_key
 from tron_devnet.core.types import ChainConfig, GenesisAccount
+from tron_devnet.persistence import write_private_file
 from tron_devnet.views import parse_any_address
 
 DEMO_KEY_SEED = b"tron-devnet demo hot wallet"
@@ -165,13 +166,4 @@ def default_demo_key_path() -> Path:
 
 def write_demo_key(path: Path) -> None:
     """Write the demo key as hex, mode 0600, atomically; parent directories are created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, (demo_private_key().hex() + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_private_file(path, (demo_private_key().hex() + "\n").encode())

@@ -1,8 +1,9 @@
 """The ``--state FILE``: the chain kept across restarts as one JSON document.
 
-Written atomically (temporary file in the same directory, fsync, rename), so a crash while saving
-leaves the previous state intact. The content is ``Chain.export_state()`` wrapped with a format
-marker; loading replays it through ``Chain.from_state``.
+Written atomically by ``write_private_file`` (temporary file in the same directory, fsync,
+rename; also used for the demo key), so a crash while saving leaves the previous state intact.
+The content is ``Chain.export_state()`` wrapped with a format marker; loading replays it through
+``Chain.from_state``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ class StateFileError(ValueError):
     """The state file cannot be read or is not a devnet state."""
 
 
-def save_state(chain: Chain, path: Path) -> None:
-    document = {"format": FORMAT, "chain": chain.export_state()}
-    data = json.dumps(document, separators=(",", ":")).encode()
+def write_private_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, mode 0600 (a temporary file in the same
+    directory, fsync, rename, fsync of the directory); parent directories are created."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -32,12 +33,18 @@ def save_state(chain: Chain, path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    os.chmod(tmp, 0o600)  # a leftover temporary file keeps its mode through O_TRUNC
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def save_state(chain: Chain, path: Path) -> None:
+    document = {"format": FORMAT, "chain": chain.export_state()}
+    write_private_file(path, json.dumps(document, separators=(",", ":")).encode())
 
 
 def read_state(path: Path) -> dict[str, Any]:

@@ -220,38 +220,21 @@ def _contract_validate_error(exc: ChainError) -> dict[str, Any]:
     return error_view(f"{exc.code} : {exc.message}")
 
 
-async def _build(call: Call, contract_type: str, **options: Any) -> Any:
-    value = _builder_value(call, contract_type)
-    memo = call.args.hex("extra_data", required=False)
-    try:
-        tx = call.chain.build_transaction(contract_type, value, memo_hex=memo, **options)
-    except ChainError as exc:
-        return _contract_validate_error(exc)
-    return transaction_view(tx, visible=call.visible)
+def _builder(contract_type: str) -> Handler:
+    """The handler of a node-built transaction of ``contract_type`` (createtransaction,
+    freezebalancev2, ...): parameters as in ``_BUILDER_FIELDS``, an optional ``extra_data``
+    memo; a contract the head state rejects answers java-tron's ``{"Error": ...}``."""
 
+    async def build(call: Call) -> Any:
+        value = _builder_value(call, contract_type)
+        memo = call.args.hex("extra_data", required=False)
+        try:
+            tx = call.chain.build_transaction(contract_type, value, memo_hex=memo)
+        except ChainError as exc:
+            return _contract_validate_error(exc)
+        return transaction_view(tx, visible=call.visible)
 
-async def create_transaction(call: Call) -> Any:
-    return await _build(call, "TransferContract")
-
-
-async def freeze_balance_v2(call: Call) -> Any:
-    return await _build(call, "FreezeBalanceV2Contract")
-
-
-async def unfreeze_balance_v2(call: Call) -> Any:
-    return await _build(call, "UnfreezeBalanceV2Contract")
-
-
-async def withdraw_expire_unfreeze(call: Call) -> Any:
-    return await _build(call, "WithdrawExpireUnfreezeContract")
-
-
-async def delegate_resource(call: Call) -> Any:
-    return await _build(call, "DelegateResourceContract")
-
-
-async def undelegate_resource(call: Call) -> Any:
-    return await _build(call, "UnDelegateResourceContract")
+    return build
 
 
 async def trigger_smart_contract(call: Call) -> Any:
@@ -379,17 +362,17 @@ FULL_NODE: dict[str, Handler] = {
     "triggerconstantcontract": trigger_constant_contract,
     "estimateenergy": estimate_energy,
     "triggersmartcontract": trigger_smart_contract,
-    "createtransaction": create_transaction,
+    "createtransaction": _builder("TransferContract"),
     "broadcasttransaction": broadcast_transaction,
     "broadcasthex": broadcast_hex,
     "gettransactionbyid": get_transaction_by_id,
     "gettransactioninfobyid": get_transaction_info_by_id,
     "gettransactioninfobyblocknum": get_transaction_info_by_block_num,
-    "freezebalancev2": freeze_balance_v2,
-    "unfreezebalancev2": unfreeze_balance_v2,
-    "withdrawexpireunfreeze": withdraw_expire_unfreeze,
-    "delegateresource": delegate_resource,
-    "undelegateresource": undelegate_resource,
+    "freezebalancev2": _builder("FreezeBalanceV2Contract"),
+    "unfreezebalancev2": _builder("UnfreezeBalanceV2Contract"),
+    "withdrawexpireunfreeze": _builder("WithdrawExpireUnfreezeContract"),
+    "delegateresource": _builder("DelegateResourceContract"),
+    "undelegateresource": _builder("UnDelegateResourceContract"),
     "getsignweight": get_sign_weight,
 }
 

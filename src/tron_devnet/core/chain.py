@@ -18,6 +18,7 @@ force_revert)``, properties ``head_timestamp`` and ``pending_count``, ChainConfi
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -34,15 +35,10 @@ __all__ = ["Chain", "ChainConfig", "ChainError", "GenesisAccount", "SubmitResult
 
 
 class Chain(ChainCore):
-    def __init__(
-        self,
-        config: ChainConfig,
-        genesis: list[GenesisAccount],
-        *,
-        now_ms: Callable[[], int] = wall_clock_ms,
-    ) -> None:
-        super().__init__(config, genesis, now_ms=now_ms)
-        self._txs_json_cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+    @functools.cached_property
+    def _txs_json_cache(self) -> OrderedDict[int, list[dict[str, Any]]]:
+        """Transaction JSON of the last few sealed blocks, by block number."""
+        return OrderedDict()
 
     # ------------------------------------------------------------------------------ blocks
     def produce_block(self, *, detail: bool = True) -> dict[str, Any]:
