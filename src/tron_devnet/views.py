@@ -1,9 +1,10 @@
-"""Address forms and java-tron response shaping for the devnet's HTTP layer.
+"""Address forms, request parameters and java-tron response shapes for the devnet's HTTP layer.
 
 The chain speaks hex addresses ("41" + 20 bytes). java-tron's servlets take a ``visible`` flag:
 ``true`` means every address in the request and the response is base58check (``T...``),
-``false``/absent means hex. This module converts both ways, strictly: a base58 address under
-``visible: false`` (or hex under ``visible: true``) is an invalid address, as on java-tron.
+``false``/absent means hex. This module converts both ways (with ``core.crypto``'s codec),
+strictly: a base58 address under ``visible: false`` (or hex under ``visible: true``) is an
+invalid address, as on java-tron. ``RequestArgs`` reads one request's parameters the same way.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ __all__ = ["Chain", "ChainConfig", "ChainError", "GenesisAccount", "SubmitResult
 
 
 class Chain(ChainCore):
+    """The devnet node: ``ChainCore`` plus its java-tron JSON reads, builders and admin calls."""
+
     @functools.cached_property
     def _txs_json_cache(self) -> OrderedDict[int, list[dict[str, Any]]]:
         """Transaction JSON of the last few sealed blocks, by block number."""

@@ -101,6 +101,13 @@ def wall_clock_ms() -> int:
 
 
 class ChainCore:
+    """One devnet chain's blocks, head and solid states and pending transactions.
+
+    The other core modules read ``config``, ``token``, ``executor``, ``now_ms``,
+    ``genesis_timestamp``, ``genesis_accounts``, ``head_state``, ``solid_state`` and ``blocks``
+    (block 0 is genesis) and never assign them; changes go through ``submit``, ``seal_block``,
+    ``replay_block`` and ``commit_admin_change``."""
+
     def __init__(
         self,
         config: ChainConfig,
