@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from tron_devnet.core.crypto import AddressError, address_of_private_key
 from tron_devnet.core.types import ChainConfig, GenesisAccount
-from tron_devnet.persistence import write_private_file
+from tron_devnet.persistence import read_json_file, write_private_file
 from tron_devnet.views import parse_any_address
 
 DEMO_KEY_SEED = b"tron-devnet demo hot wallet"
@@ -147,15 +146,7 @@ def parse_genesis(raw: object, base: ChainConfig | None = None) -> Genesis:
 
 
 def load_genesis(path: Path, base: ChainConfig | None = None) -> Genesis:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GenesisError(f"genesis file {path} is not valid JSON: {exc.msg}") from None
-    return parse_genesis(raw, base)
+    return parse_genesis(read_json_file(path, "genesis", GenesisError), base)
 
 
 def default_demo_key_path() -> Path:

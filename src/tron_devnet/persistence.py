@@ -1,4 +1,5 @@
-"""The ``--state FILE``: the chain kept across restarts as one JSON document.
+"""The ``--state FILE`` (the chain kept across restarts as one JSON document), and how the
+devnet reads and writes its files.
 
 Written atomically by ``write_private_file`` (temporary file in the same directory, fsync,
 rename; also used for the demo key), so a crash while saving leaves the previous state intact.
@@ -47,16 +48,22 @@ def save_state(chain: Chain, path: Path) -> None:
     write_private_file(path, json.dumps(document, separators=(",", ":")).encode())
 
 
-def read_state(path: Path) -> dict[str, Any]:
-    """The exported chain state stored in ``path``."""
+def read_json_file(path: Path, kind: str, error: type[Exception]) -> Any:
+    """The JSON value in ``path``; raises ``error`` with a one-line message naming the ``kind``
+    of file ("genesis", "state", "faults") when it cannot be read or is not JSON."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise StateFileError(f"cannot read state file {path}: {exc.strerror}") from None
+        raise error(f"cannot read {kind} file {path}: {exc.strerror}") from None
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StateFileError(f"state file {path} is not valid JSON: {exc.msg}") from None
+        raise error(f"{kind} file {path} is not valid JSON: {exc.msg}") from None
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """The exported chain state stored in ``path``."""
+    document = read_json_file(path, "state", StateFileError)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StateFileError(f"state file {path} is not a {FORMAT} document")
     chain = document.get("chain")
