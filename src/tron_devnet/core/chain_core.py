@@ -351,7 +351,7 @@ class ChainCore:
                     )
                 self._txid_cache.add(decoded.txid)
             return decoded
-        rec, signatures = decoded
+        rec, signatures = decoded.record, decoded.signatures
         txid = rec.txid
         if self.config.trx_cache_enable:
             if txid in self._txid_cache:

@@ -74,7 +74,7 @@ def replay(chain: ChainCore, data: dict[str, Any]) -> None:
             decoded = admission.decode(bytes.fromhex(item["tx"]), force_revert=item["force_revert"])
             if isinstance(decoded, SubmitResult):
                 raise ChainError("OTHER_ERROR", f"cannot replay block {number}")
-            records.append(decoded[0])
+            records.append(decoded.record)
         sealed = chain.replay_block(int(block["timestamp"]), records)
         if len(sealed.txs) != len(block["txs"]):
             raise ChainError("OTHER_ERROR", f"replay of block {number} diverged")
