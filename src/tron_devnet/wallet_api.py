@@ -32,11 +32,14 @@ from tron_devnet.views import (
     transaction_view,
 )
 
-log = structlog.get_logger("tron_devnet.server")
+log = structlog.get_logger("tron_devnet.server")  # the server's logger, as before the split
 
 
 @dataclass(frozen=True)
 class Call:
+    """One request to a java-tron endpoint: the running devnet, its parameters, whether it came
+    in under ``/walletsolidity`` and its path (for fault rules)."""
+
     rt: DevnetRuntime
     args: RequestArgs
     solid: bool
