@@ -5,9 +5,9 @@
 
 The devnet runs as its own process (``python -m tron_devnet``); this process is the load
 generator. Before timing it pre-signs N USDT transfers from several funded genesis accounts
-(raw protobuf bytes built here, signed with coincurve), then POSTs them to
-``/wallet/broadcasthex`` from a pool of httpx clients. With the transfers pending it then times
-``POST /admin/blocks``. Prints ONE JSON object.
+(raw protobuf bytes built here with the devnet's wire encoder, signed with coincurve), then
+POSTs them to ``/wallet/broadcasthex`` from a pool of httpx clients. With the transfers pending
+it then times ``POST /admin/blocks``. Prints ONE JSON object.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ import httpx  # noqa: E402
 import uvloop  # noqa: E402
 from Cryptodome.Hash import keccak  # noqa: E402
 
+from tron_devnet.core.wire import bytes_field, varint_field  # noqa: E402
+
 USDT_HEX = "41a614f803b6fd780986a42c78ec9c7f77e6ded13c"
 TYPE_URL = b"type.googleapis.com/protocol.TriggerSmartContract"
 
@@ -44,26 +46,6 @@ TYPE_URL = b"type.googleapis.com/protocol.TriggerSmartContract"
 def address_of(private_key: bytes) -> bytes:
     public = coincurve.PublicKey.from_secret(private_key).format(compressed=False)[1:]
     return b"\x41" + keccak.new(digest_bits=256, data=public).digest()[12:]
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def field_bytes(number: int, payload: bytes) -> bytes:
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def field_int(number: int, value: int) -> bytes:
-    return varint(number << 3) + varint(value)
 
 
 def trc20_transfer(
@@ -77,15 +59,17 @@ def trc20_transfer(
 ) -> tuple[bytes, bytes]:
     """(raw_data bytes, txid) of a USDT transfer; ``nonce`` varies the timestamp."""
     data = bytes.fromhex("a9059cbb") + b"\0" * 12 + to[1:] + amount.to_bytes(32, "big")
-    value = field_bytes(1, owner) + field_bytes(2, bytes.fromhex(USDT_HEX)) + field_bytes(4, data)
-    contract = field_int(1, 31) + field_bytes(2, field_bytes(1, TYPE_URL) + field_bytes(2, value))
+    value = bytes_field(1, owner) + bytes_field(2, bytes.fromhex(USDT_HEX)) + bytes_field(4, data)
+    contract = varint_field(1, 31) + bytes_field(
+        2, bytes_field(1, TYPE_URL) + bytes_field(2, value)
+    )
     raw = (
-        field_bytes(1, ref_block_id[6:8])
-        + field_bytes(4, ref_block_id[8:16])
-        + field_int(8, now_ms + 10 * 60_000)
-        + field_bytes(11, contract)
-        + field_int(14, now_ms + nonce)
-        + field_int(18, 50_000_000)
+        bytes_field(1, ref_block_id[6:8])
+        + bytes_field(4, ref_block_id[8:16])
+        + varint_field(8, now_ms + 10 * 60_000)
+        + bytes_field(11, contract)
+        + varint_field(14, now_ms + nonce)
+        + varint_field(18, 50_000_000)
     )
     return raw, hashlib.sha256(raw).digest()
 
@@ -278,7 +262,7 @@ def presign(  # noqa: PLR0917
             nonce=i,
         )
         signature = signers[s].sign_recoverable(txid, hasher=None)
-        tx = field_bytes(1, raw) + field_bytes(2, signature)
+        tx = bytes_field(1, raw) + bytes_field(2, signature)
         payloads.append(json.dumps({"transaction": tx.hex()}).encode())
     return payloads
 

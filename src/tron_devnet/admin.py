@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tron_devnet.chain import Chain, ChainError
+from tron_devnet.core.chain import Chain, ChainError
+from tron_devnet.core.crypto import AddressError
 from tron_devnet.faults import FaultPlan, FaultSpecError
-from tron_devnet.views import AddressError, parse_any_address
+from tron_devnet.views import parse_any_address
 
 log = structlog.get_logger("tron_devnet.admin")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import signal
 import socket
 import sys
@@ -24,7 +23,8 @@ from typing import NoReturn
 import uvicorn
 
 from tron_devnet import __version__
-from tron_devnet.chain import Chain, ChainConfig
+from tron_devnet.core.chain import Chain, ChainConfig
+from tron_devnet.core.crypto import hex_to_base58
 from tron_devnet.faults import FaultPlan, FaultSpecError
 from tron_devnet.genesis import (
     Genesis,
@@ -35,9 +35,8 @@ from tron_devnet.genesis import (
     load_genesis,
     write_demo_key,
 )
-from tron_devnet.persistence import StateFileError, load_state, save_state
+from tron_devnet.persistence import StateFileError, load_state, read_json_file, save_state
 from tron_devnet.server import create_app, runtime_of
-from tron_devnet.views import hex_to_base58
 
 EXIT_USAGE = 2
 
@@ -105,13 +104,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         )
     plan = FaultPlan(seed=args.seed)
     if args.faults is not None:
+        raw = read_json_file(args.faults, "faults", CliError)
         try:
-            raw = json.loads(args.faults.read_text(encoding="utf-8"))
             plan = FaultPlan.from_json(raw, default_seed=args.seed)
-        except OSError as exc:
-            raise CliError(f"cannot read faults file {args.faults}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise CliError(f"faults file {args.faults} is not valid JSON: {exc.msg}") from None
         except FaultSpecError as exc:
             raise CliError(f"faults file {args.faults}: {exc}") from None
     if args.state is not None and args.state.is_dir():

@@ -23,6 +23,8 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tron_devnet.core import wire
+
 MODES = frozenset(
     {
         "http_500",
@@ -197,54 +199,11 @@ _TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
 _TRIGGER_SMART_CONTRACT = 31
 
 
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise ValueError("truncated varint")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _fields(buf: bytes) -> list[tuple[int, int | bytes]]:
-    """Top-level (field number, value) pairs of a protobuf message; varints and bytes only."""
-    out: list[tuple[int, int | bytes]] = []
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-            out.append((field, value))
-        elif wire == 2:
-            size, pos = _varint(buf, pos)
-            if pos + size > len(buf):
-                raise ValueError("truncated field")
-            out.append((field, buf[pos : pos + size]))
-            pos += size
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise ValueError("unsupported wire type")
-    return out
-
-
-def _sub(fields: list[tuple[int, int | bytes]], number: int) -> list[bytes]:
-    return [v for f, v in fields if f == number and isinstance(v, bytes)]
-
-
 def tx_raw_bytes(tx_bytes: bytes) -> bytes | None:
     """The serialized ``raw_data`` (field 1) of a serialized Transaction, if parseable."""
     try:
-        raws = _sub(_fields(tx_bytes), 1)
-    except ValueError:
+        raws = wire.bytes_values(tx_bytes, 1)
+    except wire.WireError:
         return None
     return raws[0] if raws else None
 
@@ -255,17 +214,16 @@ def is_trc20_transfer_bytes(tx_bytes: bytes) -> bool:
     Only used to count ``revert_next`` firings; the chain does the real decoding and validation.
     """
     try:
-        for raw in _sub(_fields(tx_bytes), 1):
-            for contract in _sub(_fields(raw), 11):
-                cfields = _fields(contract)
-                types = [v for f, v in cfields if f == 1 and isinstance(v, int)]
+        for raw in wire.bytes_values(tx_bytes, 1):
+            for contract in wire.bytes_values(raw, 11):
+                types = wire.varint_values(contract, 1)
                 if not types or types[0] != _TRIGGER_SMART_CONTRACT:
                     continue
-                for param in _sub(cfields, 2):
-                    for value in _sub(_fields(param), 2):
-                        for data in _sub(_fields(value), 4):
+                for param in wire.bytes_values(contract, 2):
+                    for value in wire.bytes_values(param, 2):
+                        for data in wire.bytes_values(value, 4):
                             if data[:4] == _TRANSFER_SELECTOR:
                                 return True
-    except ValueError:
+    except wire.WireError:
         return False
     return False

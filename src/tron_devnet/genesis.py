@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import coincurve
-from Cryptodome.Hash import keccak
-
-from tron_devnet.chain import ChainConfig, GenesisAccount
-from tron_devnet.views import AddressError, parse_any_address
+from tron_devnet.core.crypto import AddressError, address_of_private_key
+from tron_devnet.core.types import ChainConfig, GenesisAccount
+from tron_devnet.persistence import read_json_file, write_private_file
+from tron_devnet.views import parse_any_address
 
 DEMO_KEY_SEED = b"tron-devnet demo hot wallet"
 DEMO_TRX_SUN = 1_000_000 * 1_000_000
@@ -49,9 +47,7 @@ def demo_private_key() -> bytes:
 
 def address_from_private_key(private_key: bytes) -> str:
     """``41...`` hex address of a secp256k1 private key."""
-    public = coincurve.PublicKey.from_secret(private_key).format(compressed=False)[1:]
-    digest = keccak.new(digest_bits=256, data=public).digest()
-    return "41" + digest[12:].hex()
+    return address_of_private_key(private_key).hex()
 
 
 def demo_address_hex() -> str:
@@ -150,15 +146,7 @@ def parse_genesis(raw: object, base: ChainConfig | None = None) -> Genesis:
 
 
 def load_genesis(path: Path, base: ChainConfig | None = None) -> Genesis:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GenesisError(f"genesis file {path} is not valid JSON: {exc.msg}") from None
-    return parse_genesis(raw, base)
+    return parse_genesis(read_json_file(path, "genesis", GenesisError), base)
 
 
 def default_demo_key_path() -> Path:
@@ -169,13 +157,4 @@ def default_demo_key_path() -> Path:
 
 def write_demo_key(path: Path) -> None:
     """Write the demo key as hex, mode 0600, atomically; parent directories are created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, (demo_private_key().hex() + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_private_file(path, (demo_private_key().hex() + "\n").encode())

@@ -28,7 +28,7 @@ import uvloop
 from starlette.applications import Starlette
 
 from tron_devnet.admin import DevnetRuntime
-from tron_devnet.chain import Chain, ChainConfig, GenesisAccount
+from tron_devnet.core.chain import Chain, ChainConfig, GenesisAccount
 from tron_devnet.faults import FaultPlan
 from tron_devnet.genesis import Genesis, default_genesis
 from tron_devnet.server import create_app, runtime_of

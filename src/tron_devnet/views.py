@@ -1,26 +1,20 @@
-"""Address forms and java-tron response shaping for the devnet's HTTP layer.
+"""Address forms, request parameters and java-tron response shapes for the devnet's HTTP layer.
 
 The chain speaks hex addresses ("41" + 20 bytes). java-tron's servlets take a ``visible`` flag:
 ``true`` means every address in the request and the response is base58check (``T...``),
-``false``/absent means hex. This module converts both ways, strictly: a base58 address under
-``visible: false`` (or hex under ``visible: true``) is an invalid address, as on java-tron.
+``false``/absent means hex. This module converts both ways (with ``core.crypto``'s codec),
+strictly: a base58 address under ``visible: false`` (or hex under ``visible: true``) is an
+invalid address, as on java-tron. ``RequestArgs`` reads one request's parameters the same way.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 from typing import Any
 
-from Cryptodome.Hash import keccak
-from google.protobuf.message import DecodeError
-
-from tron_devnet import core_json, proto
-from tron_devnet.chain import SubmitResult
-
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+from tron_devnet.core import token
+from tron_devnet.core.crypto import AddressError, base58_to_hex, hex_to_base58
+from tron_devnet.core.types import SubmitResult
 
 # Field names java-tron prints as addresses (base58 when visible). Values that are not a
 # 21-byte "41..." hex address are left alone (e.g. 20-byte log addresses).
@@ -41,53 +35,6 @@ ADDRESS_FIELDS = frozenset(
         "account_address",
     }
 )
-
-
-class AddressError(ValueError):
-    """A request carried an address that is not valid in the requested form."""
-
-
-def _b58encode(raw: bytes) -> str:
-    num = int.from_bytes(raw, "big")
-    out = []
-    while num:
-        num, rem = divmod(num, 58)
-        out.append(_ALPHABET[rem])
-    pad = len(raw) - len(raw.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
-
-
-def _b58decode(text: str) -> bytes:
-    num = 0
-    for ch in text:
-        idx = _INDEX.get(ch)
-        if idx is None:
-            raise AddressError(f"invalid base58 character {ch!r}")
-        num = num * 58 + idx
-    body = num.to_bytes((num.bit_length() + 7) // 8, "big") if num else b""
-    pad = len(text) - len(text.lstrip("1"))
-    return b"\0" * pad + body
-
-
-def _checksum(raw: bytes) -> bytes:
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4]
-
-
-@functools.lru_cache(maxsize=65_536)
-def hex_to_base58(address_hex: str) -> str:
-    """``41...`` hex (42 chars) to base58check."""
-    raw = bytes.fromhex(address_hex)
-    return _b58encode(raw + _checksum(raw))
-
-
-def base58_to_hex(address: str) -> str:
-    """base58check ``T...`` to ``41...`` hex; raises AddressError on any defect."""
-    if not isinstance(address, str) or not 25 <= len(address) <= 36:
-        raise AddressError(f"invalid address {address!r}")
-    raw = _b58decode(address)
-    if len(raw) != 25 or raw[0] != 0x41 or _checksum(raw[:21]) != raw[21:]:
-        raise AddressError(f"invalid address {address!r}")
-    return raw[:21].hex()
 
 
 def is_hex_address(value: object) -> bool:
@@ -224,57 +171,8 @@ def error_view(message: str) -> dict[str, str]:
     return {"Error": message}
 
 
-class TxDecodeError(ValueError):
-    """A transaction (hex or JSON) that cannot be parsed into a protocol.Transaction."""
-
-
-def encode_transaction_json(tx: dict[str, Any]) -> bytes:
-    """A broadcasttransaction body (hex addresses) serialized as protocol.Transaction bytes.
-
-    The txID in the body is ignored: the node recomputes it from the re-encoded raw_data.
-    """
-    raw_json = tx.get("raw_data")
-    if not isinstance(raw_json, dict):
-        raise TxDecodeError("raw_data is required")
-    signatures = tx.get("signature") or []
-    if not isinstance(signatures, list) or not all(isinstance(s, str) for s in signatures):
-        raise TxDecodeError("signature must be a list of hex strings")
-    try:
-        raw = core_json.raw_from_json(raw_json)
-        message = proto.Transaction()
-        message.raw_data.CopyFrom(raw)
-        for sig in signatures:
-            message.signature.append(bytes.fromhex(sig))
-        data: bytes = message.SerializeToString()
-    except (ValueError, TypeError, KeyError) as exc:
-        raise TxDecodeError(f"invalid transaction: {exc}") from None
-    return data
-
-
-def decode_transaction(tx_bytes: bytes) -> dict[str, Any]:
-    """Serialized protocol.Transaction to java-tron JSON (hex addresses) with txID and
-    raw_data_hex."""
-    try:
-        message = proto.Transaction.FromString(tx_bytes)
-        raw_bytes: bytes = message.raw_data.SerializeToString()
-        raw_json = core_json.raw_to_json(message.raw_data)
-    except (DecodeError, ValueError, TypeError, KeyError) as exc:
-        raise TxDecodeError(f"invalid transaction bytes: {exc}") from None
-    out: dict[str, Any] = {}
-    if message.signature:
-        out["signature"] = [bytes(s).hex() for s in message.signature]
-    out["txID"] = hashlib.sha256(raw_bytes).hexdigest()
-    out["raw_data"] = raw_json
-    out["raw_data_hex"] = raw_bytes.hex()
-    return out
-
-
 class BadRequest(ValueError):
     """A malformed java-tron request: answered as ``{"Error": message}`` with HTTP 200."""
-
-
-def _selector(signature: str) -> bytes:
-    return keccak.new(digest_bits=256, data=signature.encode()).digest()[:4]
 
 
 class RequestArgs:
@@ -355,4 +253,4 @@ class RequestArgs:
         if not isinstance(selector, str) or not selector:
             raise BadRequest("function_selector or data is required")
         parameter = self.hex("parameter", required=False) or ""
-        return _selector(selector.replace(" ", "")) + bytes.fromhex(parameter)
+        return token.selector(selector.replace(" ", "")) + bytes.fromhex(parameter)

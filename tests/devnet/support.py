@@ -11,6 +11,7 @@ from typing import Any
 import coincurve
 import httpx
 
+from tron_devnet.core.wire import bytes_field
 from tron_devnet.genesis import address_from_private_key, demo_private_key
 from tron_devnet.testing import produce_blocks
 
@@ -34,26 +35,11 @@ def sign(txid_hex: str, private_key: bytes) -> str:
     return signature.hex()
 
 
-def varint(n: int) -> bytes:
-    """Protobuf base-128 varint."""
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def serialize(raw_data_hex: str, signatures: list[str]) -> bytes:
     """protocol.Transaction bytes: raw_data (field 1) and signatures (field 2)."""
-    raw = bytes.fromhex(raw_data_hex)
-    out = b"\x0a" + varint(len(raw)) + raw
+    out = bytes_field(1, bytes.fromhex(raw_data_hex))
     for sig in signatures:
-        sig_bytes = bytes.fromhex(sig)
-        out += b"\x12" + varint(len(sig_bytes)) + sig_bytes
+        out += bytes_field(2, bytes.fromhex(sig))
     return out
 
 

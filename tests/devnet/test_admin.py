@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tron_devnet.views import hex_to_base58
+from tron_devnet.core.crypto import hex_to_base58
 
 from .support import (
     DEMO_HEX,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tron_devnet.core.wire import bytes_field, varint_field
 from tron_devnet.faults import (
     BROADCAST_MODES,
     TRANSPORT_MODES,
@@ -11,8 +12,6 @@ from tron_devnet.faults import (
     FaultSpecError,
     is_trc20_transfer_bytes,
 )
-
-from .support import varint
 
 
 def _fired(plan: FaultPlan, path: str, n: int) -> list[bool]:
@@ -76,16 +75,18 @@ def test_malformed_plans_are_rejected(raw: object) -> None:
         FaultPlan.from_json(raw)
 
 
-def _ld(field: int, payload: bytes) -> bytes:
-    return varint(field << 3 | 2) + varint(len(payload)) + payload
-
-
 def _tx(contract_type: int, data: bytes) -> bytes:
-    value = _ld(1, b"\x41" + b"\x01" * 20) + _ld(2, b"\x41" + b"\x02" * 20) + _ld(4, data)
-    param = _ld(1, b"type.googleapis.com/protocol.TriggerSmartContract") + _ld(2, value)
-    contract = varint(1 << 3) + varint(contract_type) + _ld(2, param)
-    raw = _ld(1, b"\x00\x01") + _ld(11, contract)
-    return _ld(1, raw) + _ld(2, b"\x00" * 65)
+    value = (
+        bytes_field(1, b"\x41" + b"\x01" * 20)
+        + bytes_field(2, b"\x41" + b"\x02" * 20)
+        + bytes_field(4, data)
+    )
+    param = bytes_field(1, b"type.googleapis.com/protocol.TriggerSmartContract") + bytes_field(
+        2, value
+    )
+    contract = varint_field(1, contract_type) + bytes_field(2, param)
+    raw = bytes_field(1, b"\x00\x01") + bytes_field(11, contract)
+    return bytes_field(1, raw) + bytes_field(2, b"\x00" * 65)
 
 
 def test_trc20_transfer_detection() -> None:

@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 
+from tron_devnet.core.crypto import hex_to_base58
 from tron_devnet.testing import DevnetHandle
-from tron_devnet.views import hex_to_base58
 
 from .support import (
     DEMO_HEX,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tron_devnet.chain import Chain
+from tron_devnet.core.chain import Chain
 from tron_devnet.faults import FaultPlan, FaultRule
 from tron_devnet.genesis import default_genesis
 from tron_devnet.server import ResponseLost, create_app
@@ -61,7 +61,7 @@ def test_server_side_never_imports_tronpay() -> None:
         "import sys\n"
         "import tron_devnet.cli, tron_devnet.server, tron_devnet.testing, tron_devnet.admin\n"
         "import tron_devnet.faults, tron_devnet.genesis, tron_devnet.persistence\n"
-        "import tron_devnet.views\n"
+        "import tron_devnet.views, tron_devnet.wallet_api\n"
         "bad = sorted(m for m in sys.modules if m == 'tronpay' or m.startswith('tronpay.'))\n"
         "assert not bad, bad\n"
     )

@@ -11,9 +11,10 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tron_devnet.chain import Chain
+from tron_devnet.core.chain import Chain
 from tron_devnet.genesis import default_genesis
-from tron_devnet.server import FULL_NODE, POST_ONLY, SOLIDITY_NODE, create_app
+from tron_devnet.server import create_app
+from tron_devnet.wallet_api import FULL_NODE, POST_ONLY, SOLIDITY_NODE
 
 KEYS = [
     "address",

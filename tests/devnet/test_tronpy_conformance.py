@@ -24,8 +24,8 @@ from tronpy.exceptions import (
 from tronpy.keys import PrivateKey
 from tronpy.providers.async_http import AsyncHTTPProvider
 
+from tron_devnet.core.crypto import hex_to_base58
 from tron_devnet.testing import DevnetHandle
-from tron_devnet.views import hex_to_base58
 
 from .support import DEMO_HEX, DEMO_KEY, USDT_HEX, addr, key
 

@@ -10,14 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tronpy import keys as tronpy_keys
 
-from tron_devnet.chain import SubmitResult
+from tron_devnet.core.crypto import AddressError, base58_to_hex, hex_to_base58
+from tron_devnet.core.types import SubmitResult
 from tron_devnet.views import (
-    AddressError,
-    base58_to_hex,
     broadcast_hex_view,
     broadcast_view,
     from_visible,
-    hex_to_base58,
     parse_address,
     parse_any_address,
     to_visible,

@@ -1,7 +1,8 @@
 """Independent transaction builder for the devnet core tests.
 
-A hand-written protobuf encoder (varints and length-delimited fields) plus coincurve signing,
-so the core's own message definitions are checked against bytes they did not produce.
+Transactions are written field by field with the devnet's wire encoder (``tron_devnet.core.wire``,
+not google.protobuf) and signed with coincurve, so the core's message definitions (``proto``) are
+checked against bytes they did not produce.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from coincurve import PrivateKey
 from Cryptodome.Hash import keccak
 
-from tron_devnet.chain import Chain, ChainConfig, GenesisAccount
+from tron_devnet.core.chain import Chain, ChainConfig, GenesisAccount
+from tron_devnet.core.wire import bytes_field, varint_field
 
 TRX = 1_000_000
 T0 = 1_700_000_000_000
@@ -20,26 +22,14 @@ USDT_HEX = "41a614f803b6fd780986a42c78ec9c7f77e6ded13c"
 ENERGY, BANDWIDTH = 1, 0
 
 
-def varint(n: int) -> bytes:
-    if n < 0:
-        n += 1 << 64
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def f_varint(num: int, value: int) -> bytes:
-    return varint(num << 3) + varint(value) if value else b""
+    """A varint field, left out when zero (as protobuf writes proto3 defaults)."""
+    return varint_field(num, value) if value else b""
 
 
 def f_bytes(num: int, value: bytes) -> bytes:
-    return varint((num << 3) | 2) + varint(len(value)) + value if value else b""
+    """A length-delimited field, left out when empty."""
+    return bytes_field(num, value) if value else b""
 
 
 def keccak256(data: bytes) -> bytes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from tron_devnet.chain import ChainConfig
+from tron_devnet.core.chain import ChainConfig
 
 from .helpers import T0, TRX, Net, Wallet
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tron_devnet import core_json, crypto, proto
-from tron_devnet.chain import ChainConfig
+from tron_devnet.core import crypto, message_json, proto
+from tron_devnet.core.chain import ChainConfig
 
 from .helpers import T0, TRX, Net, Wallet, contract_bytes, raw_bytes, sign, transfer_param
 
@@ -24,12 +24,12 @@ def test_vector_decodes_to_expected_json_and_txid(vec: dict[str, Any]) -> None:
     raw = proto.TransactionRaw.FromString(bytes.fromhex(vec["raw_data_hex"]))
     assert crypto.sha256(raw.SerializeToString()).hex() == vec["txID"]
     assert raw.SerializeToString().hex() == vec["raw_data_hex"]
-    assert core_json.raw_to_json(raw) == vec["raw_data"]
+    assert message_json.raw_to_json(raw) == vec["raw_data"]
 
 
 @pytest.mark.parametrize("vec", SIGNED, ids=lambda v: v["name"])
 def test_vector_json_reencodes_to_same_bytes(vec: dict[str, Any]) -> None:
-    raw = core_json.raw_from_json(vec["raw_data"])
+    raw = message_json.raw_from_json(vec["raw_data"])
     assert raw.SerializeToString().hex() == vec["raw_data_hex"]
 
 
@@ -92,9 +92,9 @@ def test_handwritten_bytes_decode_and_round_trip_json(
     )
     msg = proto.TransactionRaw.FromString(raw)
     assert msg.SerializeToString() == raw
-    as_json = core_json.raw_to_json(msg)
+    as_json = message_json.raw_to_json(msg)
     assert as_json["contract"][0]["parameter"]["value"]["amount"] == amount
-    assert core_json.raw_from_json(as_json).SerializeToString() == raw
+    assert message_json.raw_from_json(as_json).SerializeToString() == raw
 
 
 def test_submit_json_matches_submit_of_the_same_bytes() -> None:
@@ -103,7 +103,7 @@ def test_submit_json_matches_submit_of_the_same_bytes() -> None:
     tx, txid = net.trx(a, b.address, TRX)
     decoded = proto.Transaction.FromString(tx)
     as_json = {
-        "raw_data": core_json.raw_to_json(decoded.raw_data),
+        "raw_data": message_json.raw_to_json(decoded.raw_data),
         "signature": [s.hex() for s in decoded.signature],
         "txID": "ignored",
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tron_devnet.chain import SubmitResult
+from tron_devnet.core.chain import SubmitResult
 
 from .helpers import TRX, Net, Wallet
 

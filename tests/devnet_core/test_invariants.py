@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tron_devnet.chain import Chain, ChainConfig
+from tron_devnet.core.chain import Chain, ChainConfig
 
 from .helpers import (
     BANDWIDTH,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tron_devnet import proto
-from tron_devnet.chain import Chain, ChainConfig, ChainError
-from tron_devnet.crypto import sha256
+from tron_devnet.core import proto
+from tron_devnet.core.chain import Chain, ChainConfig, ChainError, GenesisAccount
+from tron_devnet.core.crypto import sha256
 
 from .helpers import (
     ENERGY,
@@ -279,8 +279,6 @@ def test_from_state_rejects_unknown_format() -> None:
 
 
 def test_genesis_rejects_bad_address() -> None:
-    from tron_devnet.chain import GenesisAccount
-
     with pytest.raises(ChainError):
         Chain(ChainConfig(genesis_timestamp_ms=T0), [GenesisAccount("41" + "00" * 5, 1)])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tron_devnet.chain import ChainConfig
+from tron_devnet.core.chain import ChainConfig
 
 from .helpers import (
     BANDWIDTH,

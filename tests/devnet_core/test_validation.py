@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tron_devnet import proto
-from tron_devnet.chain import ChainConfig
-from tron_devnet.crypto import to_base58
+from tron_devnet.core import proto
+from tron_devnet.core.chain import ChainConfig
+from tron_devnet.core.crypto import to_base58
 
 from .helpers import (
     T0,

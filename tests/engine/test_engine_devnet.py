@@ -24,7 +24,7 @@ from node.support import (
     set_faults,
     signed_usdt,
 )
-from tron_devnet.chain import GenesisAccount
+from tron_devnet.core.chain import GenesisAccount
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
 from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine.planner import percent

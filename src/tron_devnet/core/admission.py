@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from google.protobuf.message import DecodeError
 
-from tron_devnet import proto
-from tron_devnet.core_blocks import TxRecord
-from tron_devnet.core_types import SubmitResult
-from tron_devnet.crypto import SignatureError, recover_address, sha256, to_base58
-from tron_devnet.execution import TxInput
+from tron_devnet.core import proto
+from tron_devnet.core.crypto import SignatureError, recover_address, sha256, to_base58
+from tron_devnet.core.execution import TxInput
+from tron_devnet.core.records import TxRecord
+from tron_devnet.core.types import SubmitResult
 
 MAX_TX_BYTES = 500 * 1024  # java-tron Constant.TRANSACTION_MAX_BYTE_SIZE
 BANDWIDTH_EXTRA_BYTES = 64  # java-tron Constant.MAX_RESULT_SIZE_IN_TX
 SIGNATURE_BYTES = 65
 MAX_ADMITTED_SIGNATURE_BYTES = 68  # Wallet.broadcastTransaction: SignUtils.isValidLength
 NO_CONTRACT = "No contract!"  # java-tron ActuatorConstant.CONTRACT_NOT_EXIST
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedTx:
+    """A broadcast that parsed: its record and its signatures as received."""
+
+    record: TxRecord
+    signatures: list[bytes]
 
 
 def multi_contract_message(txid: str, count: int) -> str:
@@ -76,7 +86,7 @@ def size_error(txid: str, size: int, data_len: int) -> SubmitResult | None:
     return None
 
 
-def decode(tx_bytes: bytes, *, force_revert: bool) -> tuple[TxRecord, list[bytes]] | SubmitResult:
+def decode(tx_bytes: bytes, *, force_revert: bool) -> DecodedTx | SubmitResult:
     """The record and signatures of a serialized Transaction, or the broadcast failure.
 
     Only what java-tron checks before anything else happens here (Wallet.broadcastTransaction):
@@ -126,7 +136,7 @@ def decode(tx_bytes: bytes, *, force_revert: bool) -> tuple[TxRecord, list[bytes
         force_revert=force_revert and type_name == "TriggerSmartContract",
     )
     record = TxRecord(txid=txid, tx_bytes=bytes(tx_bytes), raw=raw, input=tx_input)
-    return record, [bytes(s) for s in tx.signature]
+    return DecodedTx(record, [bytes(s) for s in tx.signature])
 
 
 def check_signatures(rec: TxRecord, signatures: list[bytes]) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from tron_devnet import staking, token
-from tron_devnet.crypto import is_address, to_base58
-from tron_devnet.state import (
+from tron_devnet.core import staking, token
+from tron_devnet.core.crypto import is_address, to_base58
+from tron_devnet.core.state import (
     RESOURCE_BANDWIDTH,
     RESOURCE_ENERGY,
     RESOURCE_TRON_POWER,

@@ -1,4 +1,5 @@
-"""java-tron JSON form of the devnet's protobuf messages (hex bytes, enum names, zeros omitted).
+"""java-tron JSON form of the devnet's protobuf messages (hex bytes, enum names, zeros omitted),
+and a whole broadcast transaction between JSON and bytes.
 
 java-tron prints messages with its own JsonFormat: bytes as lowercase hex (``visible: false``),
 integers as JSON numbers, enums by name, proto3 default values left out, and the
@@ -10,12 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError
 
-from tron_devnet import proto
+from tron_devnet.core import proto
+from tron_devnet.core.crypto import sha256
 
 
 class JsonShapeError(ValueError):
     """A JSON transaction or contract value does not have java-tron's shape."""
+
+
+class TxDecodeError(ValueError):
+    """A transaction (hex or JSON) that cannot be parsed into a protocol.Transaction."""
 
 
 def message_to_json(msg: Any) -> dict[str, Any]:
@@ -156,3 +163,48 @@ def raw_from_json(data: dict[str, Any]) -> Any:
     for item in contracts:
         raw.contract.append(contract_from_json(item))
     return raw
+
+
+def transaction_bytes(raw: Any, signatures_hex: list[Any]) -> bytes:
+    """A serialized protocol.Transaction of a TransactionRaw message and hex signatures."""
+    message = proto.Transaction()
+    message.raw_data.CopyFrom(raw)
+    for sig in signatures_hex:
+        message.signature.append(bytes.fromhex(sig))
+    data: bytes = message.SerializeToString()
+    return data
+
+
+def encode_transaction_json(tx: dict[str, Any]) -> bytes:
+    """A broadcasttransaction body (hex addresses) serialized as protocol.Transaction bytes.
+
+    The txID in the body is ignored: the node recomputes it from the re-encoded raw_data.
+    """
+    raw_json = tx.get("raw_data")
+    if not isinstance(raw_json, dict):
+        raise TxDecodeError("raw_data is required")
+    signatures = tx.get("signature") or []
+    if not isinstance(signatures, list) or not all(isinstance(s, str) for s in signatures):
+        raise TxDecodeError("signature must be a list of hex strings")
+    try:
+        return transaction_bytes(raw_from_json(raw_json), signatures)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TxDecodeError(f"invalid transaction: {exc}") from None
+
+
+def decode_transaction(tx_bytes: bytes) -> dict[str, Any]:
+    """Serialized protocol.Transaction to java-tron JSON (hex addresses) with txID and
+    raw_data_hex."""
+    try:
+        message = proto.Transaction.FromString(tx_bytes)
+        raw_bytes: bytes = message.raw_data.SerializeToString()
+        raw_json = raw_to_json(message.raw_data)
+    except (DecodeError, ValueError, TypeError, KeyError) as exc:
+        raise TxDecodeError(f"invalid transaction bytes: {exc}") from None
+    out: dict[str, Any] = {}
+    if message.signature:
+        out["signature"] = [bytes(s).hex() for s in message.signature]
+    out["txID"] = sha256(raw_bytes).hex()
+    out["raw_data"] = raw_json
+    out["raw_data_hex"] = raw_bytes.hex()
+    return out

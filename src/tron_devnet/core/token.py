@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tron_devnet.crypto import keccak256
-from tron_devnet.state import Overlay
+from tron_devnet.core.crypto import keccak256
+from tron_devnet.core.state import Overlay
 
 
 def selector(signature: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Hashes, address codecs and signature recovery for the devnet (independent of tronpay).
+"""Hashes, the one base58check and address codec, and signature recovery (independent of tronpay).
 
 Addresses are 21 bytes (0x41 prefix + 20 bytes). Hex form is "41" + 40 hex digits; base58check
 form starts with "T".
@@ -6,6 +6,7 @@ form starts with "T".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from coincurve import PrivateKey, PublicKey
@@ -97,12 +98,29 @@ def from_base58(text: str) -> bytes:
     return addr
 
 
+@functools.lru_cache(maxsize=65_536)
 def hex_to_base58(address_hex: str) -> str:
+    """``41...`` hex (42 digits) to base58check ``T...`` (cached: responses repeat addresses)."""
     return to_base58(parse_address(address_hex))
 
 
-def base58_to_hex(text: str) -> str:
-    return from_base58(text).hex()
+def base58_to_hex(address: object) -> str:
+    """base58check ``T...`` to ``41...`` hex; AddressError "invalid address ..." on any defect."""
+    if not isinstance(address, str) or not 25 <= len(address) <= 36:
+        raise AddressError(f"invalid address {address!r}")
+    try:
+        return from_base58(address).hex()
+    except AddressError:
+        raise AddressError(f"invalid address {address!r}") from None
+
+
+def address_or_none(text: str) -> bytes | None:
+    """The 21-byte address of a "41..." hex string, or None when it is not one."""
+    try:
+        addr = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return addr if is_address(addr) else None
 
 
 def parse_address(text: str) -> bytes:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tron_devnet.crypto import sha256
-from tron_devnet.execution import Receipt, TxInput
-from tron_devnet.state import Delta
+from tron_devnet.core.crypto import sha256
+from tron_devnet.core.execution import Receipt, TxInput
+from tron_devnet.core.state import Delta
 
 
 @dataclass(eq=False, slots=True)

@@ -7,7 +7,7 @@ division, which can differ from java-tron by a unit of rounding).
 
 from __future__ import annotations
 
-from tron_devnet.state import RESOURCE_ENERGY, Account
+from tron_devnet.core.state import RESOURCE_ENERGY, Account
 
 WINDOW_MS = 86_400_000
 TRX = 1_000_000

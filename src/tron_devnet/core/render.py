@@ -1,21 +1,25 @@
-"""java-tron JSON shapes of accounts, resources, receipts and node facts (pure functions)."""
+"""java-tron JSON shapes of blocks, transactions, receipts, accounts, resources and node facts.
+
+Pure functions of the chain's records and states; addresses are hex ("41..."). The error shape of
+the constant-call endpoints (``result_error``) is here too.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tron_devnet import token
-from tron_devnet.core_blocks import Block, TxRecord
-from tron_devnet.core_types import ChainConfig, ChainError
-from tron_devnet.crypto import sha256
-from tron_devnet.staking import energy_limit, energy_used, free_net_used, net_limit, net_used
-from tron_devnet.state import (
+from tron_devnet.core import message_json, proto, token
+from tron_devnet.core.crypto import sha256
+from tron_devnet.core.records import Block, TxRecord
+from tron_devnet.core.staking import energy_limit, energy_used, free_net_used, net_limit, net_used
+from tron_devnet.core.state import (
     RESOURCE_ENERGY,
     TOTAL_ENERGY_WEIGHT,
     TOTAL_NET_WEIGHT,
     Account,
     State,
 )
+from tron_devnet.core.types import ChainConfig, ChainError
 
 TOKEN_CREATOR_HEX = "41" + sha256(b"tron_devnet token creator")[:20].hex()
 CODE_VERSION = "4.8.0-devnet"
@@ -23,6 +27,47 @@ CODE_VERSION = "4.8.0-devnet"
 
 def omit_zero(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in (0, "", None, [], {})}
+
+
+def result_error(code: str, message: str) -> dict[str, Any]:
+    """A failed TransactionExtention/EstimateEnergyMessage: the message hex-encoded."""
+    return {"result": {"code": code, "message": message.encode().hex()}}
+
+
+def block_json(block: Block, transactions: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A block: header, witness signature and (when given and not empty) its transactions."""
+    header = block.header_raw
+    raw: dict[str, Any] = {}
+    if header.number:
+        raw["number"] = header.number
+    raw["txTrieRoot"] = bytes(header.txTrieRoot).hex()
+    raw["witness_address"] = bytes(header.witness_address).hex()
+    raw["parentHash"] = bytes(header.parentHash).hex()
+    raw["version"] = header.version
+    raw["timestamp"] = header.timestamp
+    out: dict[str, Any] = {
+        "blockID": block.block_id.hex(),
+        "block_header": {
+            "raw_data": raw,
+            "witness_signature": block.witness_signature.hex(),
+        },
+    }
+    if transactions:
+        out["transactions"] = list(transactions)
+    return out
+
+
+def transaction_json(rec: TxRecord) -> dict[str, Any]:
+    """An on-chain transaction with its ``ret`` (rebuilt from the bytes as received)."""
+    tx = proto.Transaction.FromString(rec.tx_bytes)
+    out: dict[str, Any] = {}
+    if rec.receipt is not None:
+        out["ret"] = [{"contractRet": rec.receipt.result}]
+    out["signature"] = [bytes(s).hex() for s in tx.signature]
+    out["txID"] = rec.txid
+    out["raw_data"] = message_json.raw_to_json(tx.raw_data)
+    out["raw_data_hex"] = tx.raw_data.SerializeToString().hex()
+    return out
 
 
 def info_json(rec: TxRecord, block: Block, token_info: token.TokenInfo) -> dict[str, Any]:
