@@ -1,8 +1,9 @@
 """``NodeClient``: the async TRON node client with failover, written once over a
 :class:`Transport` (``_transport``). The transport moves bytes; this module alone decides what
-an answer means: 429 and 5xx (honouring ``Retry-After``) and transport failures make a node
-cool down and the read try the next one, any other non-200 status or a servlet ``Error`` is a
-:class:`NodeRejected`, and an empty body is ``{}``.
+an answer means: 429 and 5xx (honouring ``Retry-After``), transport failures and invalid JSON
+make a node cool down and a read try the next one; any other non-200 status or a servlet
+``Error`` fails a read with :class:`NodeRejected`; an empty body is ``{}``. A broadcast maps
+each of these to a :class:`BroadcastOutcome` instead of raising.
 
 Reads back off between rounds over all nodes; a broadcast is never retried with a delay
 inside the client: it is offered once to each node in health order until one gives a
