@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -62,6 +63,14 @@ from tronpay.tron.node._transport import Response, Transport, TransportFailure
 log = structlog.get_logger(__name__)
 
 API_KEY_HEADER = "TRON-PRO-API-KEY"
+
+
+class _Presence(enum.Enum):
+    """What one node says about a txid."""
+
+    KNOWN = "known"  # in its pool, a block or its solidified receipts
+    UNKNOWN = "unknown"  # it answered every lookup and has never seen it
+    UNREACHABLE = "unreachable"  # it did not answer: proves nothing
 
 
 class _Transient(Exception):
@@ -383,23 +392,27 @@ class NodeClient:
 
         A node that cannot be reached lands in ``unreachable``: it proves nothing.
         """
-        results = await asyncio.gather(*(self._presence_on(n, txid) for n in self._pool.nodes))
-        known = tuple(url for url, state in results if state == "known")
-        unknown = tuple(url for url, state in results if state == "unknown")
-        unreachable = tuple(url for url, state in results if state == "unreachable")
-        return TxidPresence(txid, known, unknown, unreachable)
+        nodes = self._pool.nodes
+        states = await asyncio.gather(*(self._presence_on(n, txid) for n in nodes))
 
-    async def _presence_on(self, node: NodeHealth, txid: str) -> tuple[str, str]:
+        def on(state: _Presence) -> tuple[str, ...]:
+            return tuple(n.url for n, s in zip(nodes, states, strict=True) if s is state)
+
+        return TxidPresence(
+            txid, on(_Presence.KNOWN), on(_Presence.UNKNOWN), on(_Presence.UNREACHABLE)
+        )
+
+    async def _presence_on(self, node: NodeHealth, txid: str) -> _Presence:
         try:
             tx = await self._read_node(node, "/wallet/gettransactionbyid", {"value": txid})
             if tx:
-                return node.url, "known"
+                return _Presence.KNOWN
             info = await self._read_node(
                 node, "/walletsolidity/gettransactioninfobyid", {"value": txid}
             )
             if info:
-                return node.url, "known"
+                return _Presence.KNOWN
             info = await self._read_node(node, "/wallet/gettransactioninfobyid", {"value": txid})
         except NodeError:
-            return node.url, "unreachable"
-        return node.url, "known" if info else "unknown"
+            return _Presence.UNREACHABLE
+        return _Presence.KNOWN if info else _Presence.UNKNOWN
