@@ -1,7 +1,8 @@
 """Import layering, checked on the AST of every module (no import is executed).
 
 - ``tronpay.tron`` and ``tronpay.signer`` are pure: no web framework, no database, no HTTP
-  client (except the node client ``tronpay/tron/node.py``, which may use httpx), and nothing
+  client (except the node client's ``_client.py`` and its httpx transport ``_httpx.py`` in
+  ``tronpay/tron/node/``, which may use httpx), and nothing
   from tronpay outside tron, signer, errors and kit.
 - ``tron_devnet`` never imports ``tronpay``; ``tronpay`` never imports ``tron_devnet`` except
   the CLI package and the ``serve --devnet`` launcher ``tronpay/devnet_runner.py``.
@@ -29,7 +30,7 @@ FORBIDDEN_IN_PURE = (
     "aiosqlite",
 )
 ALLOWED_TRONPAY_IN_PURE = ("tronpay.tron", "tronpay.signer", "tronpay.errors", "tronpay.kit")
-HTTPX_ALLOWED = {"tronpay/tron/node.py"}
+HTTPX_ALLOWED = {"tronpay/tron/node/_client.py", "tronpay/tron/node/_httpx.py"}
 DEVNET_ALLOWED = ("tronpay/cli/", "tronpay/devnet_runner.py")
 
 
@@ -161,7 +162,8 @@ def test_checker_catches_dynamic_imports(tmp_path: Path) -> None:
         ("tronpay/tron/x.py", "import fastapi\n", ["fastapi"]),
         ("tronpay/tron/x.py", "from sqlalchemy.orm import Session\n", ["sqlalchemy.orm"]),
         ("tronpay/signer/x.py", "import httpx\n", ["httpx"]),
-        ("tronpay/tron/node.py", "import httpx\n", []),
+        ("tronpay/tron/node/_httpx.py", "import httpx\n", []),
+        ("tronpay/tron/node/_http.py", "import httpx\n", ["httpx"]),
         ("tronpay/tron/x.py", "from tronpay.db import models\n", ["tronpay.db"]),
         ("tronpay/tron/x.py", "from tronpay import db\n", ["tronpay.db"]),
         ("tronpay/tron/x.py", "from ..api import app\n", ["tronpay.api"]),

@@ -1,16 +1,18 @@
-"""The direct TRC20 encoding ``sign_batch`` uses after checking it once per batch: every
-transaction's bytes equal the generic builder's, memo or not, small or large values, and the
-signature recovers to the hot wallet."""
+"""``sign_batch`` with the direct TRC20 encoding it uses after checking it once per batch
+(``tronpay.tron.direct``; the encoder's own property test is in tests/tron/test_direct.py):
+every transaction's bytes equal the generic builder's, memo or not, and the signature
+recovers to the hot wallet; a signer whose signatures do not recover stops the batch."""
 
 from __future__ import annotations
 
 import time
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import pytest
 
 from tronpay.engine.planner import Quote
-from tronpay.engine.signing import ToSign, Trc20Encoder, sign_batch
+from tronpay.engine.signing import ToSign, sign_batch
+from tronpay.errors import TronpayError
+from tronpay.signer import Signer, SigningFailed
 from tronpay.signer.local import LocalSigner
 from tronpay.tron.builders import RefBlock, build_trc20_transfer
 from tronpay.tron.codec import decode_raw_data, encode_raw_data
@@ -65,32 +67,35 @@ def _decoded_timestamp(raw: bytes) -> int:
     return int(decode_raw_data(raw)["timestamp"])
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    amount=st.integers(min_value=1, max_value=(1 << 63) - 1),
-    fee_limit=st.integers(min_value=1, max_value=(1 << 62)),
-    ts=st.integers(min_value=1, max_value=1 << 50),
-    memo=st.one_of(st.none(), st.text(max_size=40)),
-    key=st.integers(min_value=1, max_value=10**9),
-)
-def test_direct_encoder_matches_generic(
-    amount: int, fee_limit: int, ts: int, memo: str | None, key: int
-) -> None:
-    to = PrivateKey(key.to_bytes(32, "big")).address
-    ref = _ref(77)
-    rb = RefBlock.from_block(ref.number, ref.id)
-    direct = Trc20Encoder(SIGNER.address, USDT_CONTRACT, rb).raw(
-        to, amount, timestamp_ms=ts, expiration_ms=ts + 60_000, fee_limit=fee_limit, memo=memo
+class _SwappedKey:
+    """A broken signer: it reports one key's address and signs with another key."""
+
+    def __init__(self, address: str, signs_with: LocalSigner) -> None:
+        self._address = address
+        self._inner = signs_with
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def sign(self, txid: bytes) -> bytes:
+        return self._inner.sign(txid)
+
+
+def test_a_signature_that_does_not_recover_stops_the_batch() -> None:
+    other = LocalSigner(PrivateKey((4343).to_bytes(32, "big")))
+    broken = _SwappedKey(SIGNER.address, signs_with=other)
+    assert isinstance(broken, Signer)
+    to = PrivateKey((9_100).to_bytes(32, "big")).address
+    items = [ToSign("p1", _quote(to, 5, 1_000)), ToSign("p2", _quote(to, 6, 1_000))]
+    with pytest.raises(SigningFailed) as err:
+        sign_batch(
+            items, ref_block=_ref(9), signer=broken, token_contract=USDT_CONTRACT, expiration_s=60
+        )
+    assert isinstance(err.value, TronpayError)
+    assert err.value.code == "signing_failed"
+    # the same items sign when the signer is sound
+    ok = sign_batch(
+        items, ref_block=_ref(9), signer=SIGNER, token_contract=USDT_CONTRACT, expiration_s=60
     )
-    generic = build_trc20_transfer(
-        SIGNER.address,
-        USDT_CONTRACT,
-        to,
-        amount,
-        ref=rb,
-        timestamp_ms=ts,
-        expiration_ms=ts + 60_000,
-        fee_limit=fee_limit,
-        memo=memo,
-    )
-    assert direct == encode_raw_data(generic)
+    assert [s.payout_id for s in ok] == ["p1", "p2"]

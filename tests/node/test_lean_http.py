@@ -1,18 +1,22 @@
 """The node client's direct HTTP/1.1 path against a raw socket server: Content-Length, chunked
 and close-delimited answers, keep-alive reuse, a reused connection the server closed (a read is
-retried once on a new connection, a broadcast is not: its outcome is UNKNOWN), a hang."""
+retried once on a new connection, a broadcast is not: its outcome is UNKNOWN), a hang; and the
+same answers read alike through the lean client and the httpx adapter."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
-from tronpay.tron.node import BroadcastKind, NodeClient, NodeUnavailable
+from tronpay.tron.node import BroadcastKind, NodeClient, NodeRejected, NodeUnavailable
+from tronpay.tron.node._http import LeanHttp
+from tronpay.tron.node._httpx import HttpxTransport
 
 FAST = httpx.Timeout(1.0, connect=1.0)
 
@@ -189,9 +193,44 @@ async def test_tls_urls_and_proxies_from_the_environment_stay_on_httpx(
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     async with NodeClient(["http://127.0.0.1:1"], timeout=timeout) as plain:
-        assert plain._lean is not None
+        assert isinstance(plain._transport, LeanHttp)
     async with NodeClient(["https://node.example:443"], timeout=timeout) as tls:
-        assert tls._lean is None  # certificate checks and routing are httpx's
+        # certificate checks and routing are httpx's
+        assert isinstance(tls._transport, HttpxTransport)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
     async with NodeClient(["http://127.0.0.1:1"], timeout=timeout) as proxied:
-        assert proxied._lean is None
+        assert isinstance(proxied._transport, HttpxTransport)
+
+
+@pytest.mark.parametrize("via", ["lean", "httpx"])
+async def test_both_transports_share_status_retry_after_and_json_handling(
+    raw_server: MakeServer, via: str
+) -> None:
+    """The lean client and the httpx adapter only move bytes: 429 + ``Retry-After``, an empty
+    body, invalid JSON and a 404 mean the same through either."""
+    answers = [
+        b"HTTP/1.1 429 Too Many\r\nRetry-After: 0.4\r\nContent-Length: 0\r\n\r\n",
+        _json(200, BLOCK),
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n \n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{nope",
+        _json(404, {"Error": "no such path"}),
+    ]
+
+    def reply(path: str, body: bytes) -> bytes:
+        return answers.pop(0)
+
+    server = await raw_server(reply)
+    inject = httpx.AsyncHTTPTransport() if via == "httpx" else None
+    async with NodeClient(
+        [server.url], timeout=FAST, transport=inject, read_rounds=2, backoff_base_s=0.01
+    ) as node:
+        assert isinstance(node._transport, HttpxTransport if via == "httpx" else LeanHttp)
+        started = time.monotonic()
+        assert (await node.now_block()).number == 7
+        assert time.monotonic() - started >= 0.4  # waited as long as the node asked
+        assert await node.block_by_number(3) is None  # empty body: {}
+        out = await node.broadcast_hex(b"\x01", "ab" * 32)  # invalid JSON: unclear
+        assert (out.kind, out.code) == (BroadcastKind.UNKNOWN, "invalid_json")
+        with pytest.raises(NodeRejected, match="HTTP 404"):
+            await node.now_block()
+    assert answers == []

@@ -23,6 +23,7 @@ from node.support import (
 from tron_devnet.testing import DevnetHandle, mint, produce_blocks
 from tronpay.tron import abi
 from tronpay.tron.address import to_hex
+from tronpay.tron.errors import TronError
 from tronpay.tron.node import (
     API_KEY_HEADER,
     BroadcastKind,
@@ -221,6 +222,7 @@ async def test_unavailable_when_no_node_answers() -> None:
         with pytest.raises(NodeUnavailable) as err:
             await node.now_block()
         assert err.value.code == "node_unavailable"
+        assert isinstance(err.value, TronError)  # the root of everything tronpay.tron raises
         ref_tx = bytes.fromhex("0a00")
         out = await node.broadcast_hex(ref_tx, "00" * 32)
         assert out.kind is BroadcastKind.UNKNOWN

@@ -2,8 +2,8 @@
 
 ``engine/sweeper.py::Sweeper.step`` takes the solidified head's timestamp from whichever
 backend answered ``/wallet/getnodeinfo`` + ``/wallet/getblockbynum`` and the "unknown" verdicts
-from ``NodeClient.txid_presence`` (``tron/node.py::_presence_on``) without tying them to the
-height of the backend that gave them. Behind one configured URL that balances over several
+from ``NodeClient.txid_presence`` (``tron/node/_client.py::_presence_on``) without tying them
+to the height of the backend that gave them. Behind one configured URL that balances over several
 full nodes (TronGrid-style), a backend that is minutes behind answers the three txid lookups
 "unknown" while another backend reports a solidified head far past the expiration: the attempt
 is declared dead although it is ON CHAIN, the payout is re-queued, re-signed and paid twice.

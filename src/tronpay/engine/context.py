@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine.config import EngineConfig
 from tronpay.engine.planner import Planner
-from tronpay.engine.signing import TxSigner
 from tronpay.policy.service import PolicyService
+from tronpay.signer import Signer
 from tronpay.tron.node import NodeClient
 
 # pg_advisory_xact_lock key serializing the plan+sign+persist step across engines, so two
@@ -26,7 +26,7 @@ class EngineContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     node: NodeClient
     planner: Planner
-    signer: TxSigner
+    signer: Signer
     token_contract: str
     config: EngineConfig
     postgres: bool

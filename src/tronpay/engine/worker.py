@@ -31,12 +31,12 @@ from tronpay.engine.follower import BlockFollower, finalize_step
 from tronpay.engine.metrics import STEP_ERRORS
 from tronpay.engine.planner import Planner
 from tronpay.engine.reconcile import ReconcileReport, reconcile
-from tronpay.engine.signing import TxSigner
 from tronpay.engine.submitter import submit_once
 from tronpay.engine.sweeper import Sweeper
 from tronpay.errors import TronpayError
 from tronpay.policy.config import load_policy
 from tronpay.policy.service import PolicyService
+from tronpay.signer import Signer
 from tronpay.signer.local import LocalSigner
 from tronpay.tron.node import NodeClient, NodeError
 
@@ -216,7 +216,7 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         return
 
 
-def load_signer(settings: Settings) -> TxSigner:
+def load_signer(settings: Settings) -> Signer:
     """The hot wallet signer: a private hex key file, or an encrypted keystore."""
     if settings.hot_wallet_key_file is not None:
         return LocalSigner.from_key_file(settings.hot_wallet_key_file)

@@ -7,6 +7,7 @@ from tronpay.signer.errors import (
     KeystoreError,
     SecretFileError,
     SignerError,
+    SigningFailed,
     WrongPassphraseError,
 )
 from tronpay.signer.local import LocalSigner
@@ -18,5 +19,6 @@ __all__ = [
     "SecretFileError",
     "Signer",
     "SignerError",
+    "SigningFailed",
     "WrongPassphraseError",
 ]

@@ -41,3 +41,11 @@ class WrongPassphraseError(KeystoreError):
 
     code: ClassVar[str] = "keystore_wrong_passphrase"
     title: ClassVar[str] = "Cannot decrypt the keystore"
+
+
+class SigningFailed(SignerError):
+    """A signature does not recover to the signer's address (a broken or swapped key, a bad
+    signer implementation): nothing signed with it may be persisted or broadcast."""
+
+    code: ClassVar[str] = "signing_failed"
+    title: ClassVar[str] = "The signature does not match the signer"

@@ -1,2 +1,2 @@
 """Pure TRON protocol code: addresses, hashing, ABI call data, the protobuf transaction codec,
-builders, keys and signatures. No I/O here (except the node client in ``node.py``)."""
+builders, keys and signatures. No I/O here (except the node client package ``node``)."""

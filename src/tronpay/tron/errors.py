@@ -2,6 +2,19 @@
 
 Errors about caller-supplied values (addresses, amounts, raw_data) also subclass ``ValueError``
 so that validation layers (pydantic validators, CLI parsing) treat them as bad input.
+
+The tree (every class is a :class:`tronpay.errors.TronpayError`)::
+
+    TronError
+    ├── InvalidAddressError        not a TRON address (also ValueError)
+    ├── EncodeError                cannot encode a transaction (also ValueError)
+    ├── DecodeError                not a canonical encoding we support (also ValueError)
+    ├── SignatureError             malformed signature or key (also ValueError)
+    └── NodeError                  something went wrong talking to a node (``tron.node``)
+        ├── NodeUnavailable        no configured node could be reached or answered usefully
+        │                          (timeouts, connection errors, 429, 5xx) -> retry later
+        └── NodeRejected           a node answered and refused the request ({"Error": ...},
+                                   a failed constant call, a malformed answer) -> classify
 """
 
 from __future__ import annotations
@@ -63,3 +76,27 @@ class SignatureError(TronError, ValueError):
     code: ClassVar[str] = "tron_signature_error"
     status: ClassVar[int] = 422
     title: ClassVar[str] = "Invalid signature"
+
+
+class NodeError(TronError):
+    """Base of every node-client error."""
+
+    code: ClassVar[str] = "node_error"
+    status: ClassVar[int] = 502
+    title: ClassVar[str] = "TRON node error"
+
+
+class NodeUnavailable(NodeError):
+    """No configured node could be reached or gave a usable answer (retry later)."""
+
+    code: ClassVar[str] = "node_unavailable"
+    status: ClassVar[int] = 503
+    title: ClassVar[str] = "No TRON node is reachable"
+
+
+class NodeRejected(NodeError):
+    """A node answered and refused the request, or answered something we cannot parse."""
+
+    code: ClassVar[str] = "node_rejected"
+    status: ClassVar[int] = 502
+    title: ClassVar[str] = "The TRON node rejected the request"

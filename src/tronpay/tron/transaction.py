@@ -1,5 +1,5 @@
 """The public face of transaction handling: the java-tron JSON <-> protobuf codec, the
-transaction id, the signed envelope and the typed builders.
+transaction id, the signed envelope, the typed builders and the direct TRC20 encoder.
 
 Import from here: ``from tronpay.tron.transaction import build_trc20_transfer, txid``.
 """
@@ -28,6 +28,7 @@ from tronpay.tron.codec import (
     encode_transaction,
     txid,
 )
+from tronpay.tron.direct import Trc20Encoder
 
 __all__ = [
     "MAX_TRANSACTION_SIZE",
@@ -35,6 +36,7 @@ __all__ = [
     "RefBlock",
     "Resource",
     "SignedTransaction",
+    "Trc20Encoder",
     "build_delegate_resource",
     "build_freeze_v2",
     "build_trc20_transfer",
