@@ -4,9 +4,13 @@ test_planner_devnet.py."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tronpay.engine import fees
 from tronpay.engine.fees import (
     TRC20_TX_BYTES,
     TRX,
@@ -209,3 +213,22 @@ def test_live_attempts_only_ever_take_from_the_wallet(
     assert net.token_units == free.token_units - reserved.token_units
     assert 0 <= net.energy <= free.energy
     assert net.bandwidth == max(0, free.bandwidth - reserved.tx_count * TRC20_TX_BYTES)
+
+
+def test_the_fee_arithmetic_stays_pure() -> None:
+    """No node client, HTTP client or database: the planner does the reads."""
+    tree = ast.parse(Path(fees.__file__).read_text())
+    imported = {
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    assert "tronpay.tron.address" in imported  # the check sees the imports at all
+    forbidden = ("tronpay.tron.node", "httpx", "sqlalchemy", "tronpay.db", "asyncio")
+    assert not {name for name in imported if name.startswith(forbidden)}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +20,7 @@ from tronpay.policy import (
     PolicyDecision,
     PolicyViolation,
     ReservationRequest,
+    rules,
 )
 from tronpay.policy.rules import (
     Hold,
@@ -274,3 +277,29 @@ def test_the_engine_recheck_rejudges_its_payouts_together(
 
 def _kind(result: PolicyDecision | PolicyViolation) -> str | bool:
     return result.code if isinstance(result, PolicyViolation) else result.needs_approval
+
+
+def test_the_rules_stay_pure() -> None:
+    """No database, web framework or HTTP client, and none of the policy's SQL or service."""
+    tree = ast.parse(Path(rules.__file__).read_text())
+    imported = {
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    assert "tronpay.policy.errors" in imported  # the check sees the imports at all
+    forbidden = (
+        "sqlalchemy",
+        "fastapi",
+        "httpx",
+        "tronpay.db",
+        "tronpay.policy.repository",
+        "tronpay.policy.service",
+    )
+    assert not {name for name in imported if name.startswith(forbidden)}
