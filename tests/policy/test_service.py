@@ -146,6 +146,15 @@ async def test_reserve_twice_is_idempotent(sessionmaker: Maker) -> None:
     assert await active_total(sessionmaker) == 600 * USDT
 
 
+async def recheck(
+    sessionmaker: Maker, policy: PolicyService, payout_id: str, *, now: datetime = T0
+) -> PolicyDecision | PolicyViolation:
+    """The engine's re-check before signing, for one payout (the production path)."""
+    async with write_transaction(sessionmaker) as session:
+        results = await policy.recheck_many(session, [payout_id], now=now)
+    return results[payout_id]
+
+
 async def test_recheck(sessionmaker: Maker) -> None:
     policy = service(daily_total=2_000 * USDT, daily_per_destination=None)
     await reserve(sessionmaker, policy, "old", 1_000 * USDT, now=T0)
@@ -153,13 +162,10 @@ async def test_recheck(sessionmaker: Maker) -> None:
     # "old" waited (e.g. for approval) and fell out of the window; others used the capacity.
     await reserve(sessionmaker, policy, "new1", 1_000 * USDT, to="TX", now=later)
     await reserve(sessionmaker, policy, "new2", 1_000 * USDT, to="TY", now=later)
-    async with write_transaction(sessionmaker) as session:
-        with pytest.raises(DailyTotalExceeded):
-            await policy.recheck(session, payout_id="old", now=later)
+    assert isinstance(await recheck(sessionmaker, policy, "old", now=later), DailyTotalExceeded)
     async with write_transaction(sessionmaker) as session:
         await policy.release(session, "new2", now=later)
-    async with write_transaction(sessionmaker) as session:
-        decision = await policy.recheck(session, payout_id="old", now=later)
+    decision = await recheck(sessionmaker, policy, "old", now=later)
     assert decision == PolicyDecision(needs_approval=True)
     # Re-stamped at signing: it now counts for the next 24 h.
     with pytest.raises(DailyTotalExceeded):
@@ -169,11 +175,8 @@ async def test_recheck(sessionmaker: Maker) -> None:
 async def test_recheck_sees_new_deny_list_and_missing(sessionmaker: Maker) -> None:
     await reserve(sessionmaker, service(), "p1", USDT, to="TLATER")
     stricter = PolicyService(PolicyConfig(deny_list=frozenset({"TLATER"})))
-    async with write_transaction(sessionmaker) as session:
-        with pytest.raises(DeniedDestination):
-            await stricter.recheck(session, payout_id="p1")
-        with pytest.raises(ReservationMissing):
-            await stricter.recheck(session, payout_id="nope")
+    assert isinstance(await recheck(sessionmaker, stricter, "p1"), DeniedDestination)
+    assert isinstance(await recheck(sessionmaker, stricter, "nope"), ReservationMissing)
 
 
 async def test_many_in_order(sessionmaker: Maker) -> None:

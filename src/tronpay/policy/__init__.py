@@ -15,7 +15,8 @@ from tronpay.policy.errors import (
     PolicyViolation,
     ReservationMissing,
 )
-from tronpay.policy.service import PolicyDecision, PolicyService, ReservationRequest
+from tronpay.policy.rules import PolicyDecision, ReservationRequest
+from tronpay.policy.service import PolicyService
 
 __all__ = [
     "AssetLimits",
