@@ -11,7 +11,7 @@ EXAMPLE_REQUEST_ID = "req_01JDX4Z6W8Q1V9M2N3B4C5D6E7"
 
 
 def problem(description: str, code: str, status: int) -> dict[str, Any]:
-    """An OpenAPI response whose example is a body the renderer would send."""
+    """An OpenAPI response whose example is built like every problem body (``problem_body``)."""
     example = problem_body(
         code=code,
         title=description,
