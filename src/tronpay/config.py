@@ -17,13 +17,7 @@ from typing import Annotated, Final
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tronpay.errors import TronpayError
-
-
-class ConfigError(TronpayError):
-    code = "config_error"
-    status = 500
-    title = "The service is not configured correctly"
+from tronpay.errors import ConfigError
 
 
 class Environment(StrEnum):

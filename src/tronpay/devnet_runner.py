@@ -25,19 +25,13 @@ from pathlib import Path
 import httpx
 import structlog
 
-from tronpay.errors import TronpayError
+from tronpay.errors import DevnetStartError
 
 log = structlog.get_logger(__name__)
 
 _BANNER = re.compile(r"listening on (http://\S+)")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-
-
-class DevnetStartError(TronpayError):
-    code = "devnet_start_error"
-    status = 500
-    title = "The local devnet could not be started"
 
 
 @dataclass

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tronpay.config import PRESETS, ConfigError, Network, Settings
+from tronpay.config import PRESETS, Network, Settings
+from tronpay.errors import ConfigError
 from tronpay.tron.address import decode_base58
 
 

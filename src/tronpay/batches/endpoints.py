@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from tronpay.api import idempotency
 from tronpay.api.deps import actor_of
-from tronpay.api.problems import UnsupportedMediaType
+from tronpay.api.errors import UnsupportedMediaType
 from tronpay.api.responses import AUTH_ERRORS, problem
 from tronpay.auth import Principal, Scope
 from tronpay.auth.dependencies import require_scopes

@@ -32,10 +32,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tronpay.app import create_app
-from tronpay.config import ConfigError, Network, Settings
+from tronpay.config import Network, Settings
 from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
-from tronpay.errors import TronpayError
+from tronpay.errors import ConfigError, TronpayError
 from tronpay.runtime import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
