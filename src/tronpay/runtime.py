@@ -76,9 +76,7 @@ class ChainRuntime:
         token = settings.effective_token_contract
         if token is None:  # Settings.check_startup refuses this earlier
             raise NotReady("no token contract configured")
-        api_key = None
-        if settings.node_api_key_file is not None:
-            api_key = settings.node_api_key_file.read_text(encoding="utf-8").strip()
+        api_key = settings.node_api_key()
         node = NodeClient(
             list(settings.effective_node_urls),
             api_key=api_key,

@@ -35,6 +35,7 @@ def fuzz_server(
     workdir = tmp_path_factory.mktemp(f"fuzz-{request.param}")
     secret = secrets.token_hex(32).encode()
     (workdir / "jwt.secret").write_bytes(secret)
+    (workdir / "jwt.secret").chmod(0o600)
     (workdir / "policy.toml").write_text(POLICY_TOML)
     # A real devnet answers POST /v1/payouts/quote (the quote needs a node and a hot wallet).
     devnet = request.getfixturevalue("fuzz_devnet")
