@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-
 from tests.api.conftest import ADDR_A, TokenFactory
+
 from tronpay.app import create_app
 from tronpay.config import Settings
 from tronpay.db.models import Base
