@@ -129,6 +129,14 @@ class Settings(BaseSettings):
 
     policy_file: Path | None = None
 
+    # The HTTP server (tronpay.api.server): time to send a request's headers, idle keep-alive,
+    # and the cap on open client connections (kept below the descriptor limit).
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    http_keep_alive_s: int = Field(default=5, ge=1, le=300)
+    http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    # How long /ready reuses the node part of its answer (one node request per period).
+    ready_node_cache_s: float = Field(default=5.0, ge=0, le=300)
+
     max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_body_bytes: int = Field(default=8_388_608, ge=1024)
     max_batch_rows: int = Field(default=10_000, ge=1)

@@ -129,8 +129,9 @@ def install(app: FastAPI, settings: Settings, *, with_engine: bool) -> ChainRunt
     app.state.with_engine = with_engine
     if with_engine:
         readiness = app.state.readiness
-        readiness.register("node", chain.check_node)
-        readiness.register("token", chain.check_token)
+        # Cached: /ready needs no token, and each node request spends the API key's quota.
+        readiness.register("node", chain.check_node, cache_s=settings.ready_node_cache_s)
+        readiness.register("token", chain.check_token, cache_s=settings.ready_node_cache_s)
         readiness.register("signer", chain.check_signer)
 
         async def engine_running() -> None:
