@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
     http_keep_alive_s: int = Field(default=5, ge=1, le=300)
     http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    # Idempotency keys are deleted this long after their first use (tronpay.api.retention).
+    idempotency_retention_days: int = Field(default=30, ge=1, le=3650)
     # How long /ready reuses the node part of its answer (one node request per period).
     ready_node_cache_s: float = Field(default=5.0, ge=0, le=300)
 
