@@ -155,6 +155,26 @@ async def test_when_every_connection_is_busy_a_new_one_gets_a_quick_503(capped: 
         assert (await http.get("/health")).status_code == 200
 
 
+async def test_endless_headers_get_a_431(guarded: str) -> None:
+    port = int(guarded.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"GET /health HTTP/1.1\r\nHost: tronpay\r\n")
+        for index in range(100):  # 100 x 1 KiB headers, never a blank line
+            writer.write(b"X-Pad-%d: %s\r\n" % (index, b"a" * 1000))
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), timeout=5)
+        assert answer.startswith(b"HTTP/1.1 431 ")
+    finally:
+        writer.close()
+    async with httpx.AsyncClient(base_url=guarded, timeout=5) as http:
+        big_but_fine = {"X-Pad": "a" * 8000}
+        assert (await http.get("/health", headers=big_but_fine)).status_code == 200
+        body = "x" * 200_000  # a large body in the first packets is not header bytes
+        response = await http.post("/v1/payouts/quote", content=body)
+        assert response.status_code != 431
+
+
 def test_the_cap_stays_below_the_descriptor_limit() -> None:
     resource = pytest.importorskip("resource")
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)

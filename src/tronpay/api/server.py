@@ -9,6 +9,8 @@ here adds, below ASGI:
 * a header timeout: from the moment a connection is accepted (or its previous response is
   complete) the client has ``header_timeout_s`` to finish the next request's headers, or the
   connection is closed. A request already being handled is never cut off;
+* a header size limit: a client that has sent ``MAX_HEADER_BYTES`` (64 KiB) without
+  finishing its request's headers gets ``431`` and the connection is closed;
 * a connection cap, kept below the process's descriptor limit so the database, the node
   client and health checks always have descriptors: when a new connection would pass
   ``max_connections``, the connection that has waited longest without a request in progress
@@ -47,6 +49,15 @@ FD_RESERVE: Final = 256
 ACCEPT_BACKLOG: Final = 128
 MIN_CONNECTIONS: Final = 16
 
+# Bytes a client may send while its request's headers are still incomplete.
+MAX_HEADER_BYTES: Final = 64 * 1024
+_HEADERS_TOO_LARGE_RESPONSE: Final = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 22\r\n"
+    b"connection: close\r\n\r\n"
+    b"request header too big"
+)
 _OVER_CAP_RESPONSE: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"content-type: text/plain; charset=utf-8\r\n"
@@ -101,6 +112,7 @@ class _Guard:
     _header_timer: asyncio.TimerHandle | None = None
     _header_cycle: Any = None
     _waiting_since: float = 0.0
+    _header_bytes: int = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
@@ -129,6 +141,16 @@ class _Guard:
         min(waiting, key=lambda other: other._waiting_since).transport.close()
         return True
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        if self.cycle is not self._header_cycle or self.transport.is_closing():
+            self._header_bytes = 0  # a request's headers are complete
+            return
+        self._header_bytes += len(data)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            self.transport.write(_HEADERS_TOO_LARGE_RESPONSE)
+            self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
         super().connection_lost(exc)  # type: ignore[misc]
@@ -143,6 +165,7 @@ class _Guard:
 
     def _arm_header_timer(self) -> None:
         self._disarm_header_timer()
+        self._header_bytes = 0
         self._waiting_since = time.monotonic()
         self._header_cycle = self.cycle
         self._header_timer = self.loop.call_later(
