@@ -45,6 +45,7 @@ def _settings(tmp_path: Path, db_url: str, node_url: str, secret: bytes) -> Sett
     key_file.chmod(0o600)
     secret_file = tmp_path / "jwt.secret"
     secret_file.write_bytes(secret)
+    secret_file.chmod(0o600)
     return Settings(
         env="development",
         data_dir=tmp_path / "data",

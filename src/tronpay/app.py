@@ -9,9 +9,11 @@ writer, and at shutdown drains it and disposes the engine.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -23,6 +25,7 @@ from tronpay import __version__
 from tronpay.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from tronpay.api.problems import install_problem_handlers
 from tronpay.api.readiness import ReadinessRegistry
+from tronpay.api.retention import run_retention
 from tronpay.audit.endpoints import router as audit_router
 from tronpay.auth import AuthConfig, JWTVerifier
 from tronpay.auth.config import default_algorithms
@@ -91,11 +94,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("app.started", version=__version__, network=app.state.settings.network.value)
     writer: PayoutWriter = app.state.payout_writer
     writer.start()
+    settings: Settings = app.state.settings
+    stop_retention = asyncio.Event()
+    retention = asyncio.create_task(
+        run_retention(
+            app.state.sessionmaker,
+            retention=timedelta(days=settings.idempotency_retention_days),
+            stop=stop_retention,
+        ),
+        name="idempotency-retention",
+    )
     try:
         with _serving_gc():
             async with chain_running(app):
                 yield
     finally:
+        stop_retention.set()
+        await retention
         # Drain: every create already queued is written (or refused) before the engine goes.
         await app.state.payout_writer.stop()
         await app.state.engine.dispose()

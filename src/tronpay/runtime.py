@@ -76,9 +76,7 @@ class ChainRuntime:
         token = settings.effective_token_contract
         if token is None:  # Settings.check_startup refuses this earlier
             raise NotReady("no token contract configured")
-        api_key = None
-        if settings.node_api_key_file is not None:
-            api_key = settings.node_api_key_file.read_text(encoding="utf-8").strip()
+        api_key = settings.node_api_key()
         node = NodeClient(
             list(settings.effective_node_urls),
             api_key=api_key,
@@ -131,8 +129,9 @@ def install(app: FastAPI, settings: Settings, *, with_engine: bool) -> ChainRunt
     app.state.with_engine = with_engine
     if with_engine:
         readiness = app.state.readiness
-        readiness.register("node", chain.check_node)
-        readiness.register("token", chain.check_token)
+        # Cached: /ready needs no token, and each node request spends the API key's quota.
+        readiness.register("node", chain.check_node, cache_s=settings.ready_node_cache_s)
+        readiness.register("token", chain.check_token, cache_s=settings.ready_node_cache_s)
         readiness.register("signer", chain.check_signer)
 
         async def engine_running() -> None:

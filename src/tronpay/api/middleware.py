@@ -55,7 +55,7 @@ class RequestContextMiddleware:
             return
         incoming = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = (
-            incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else f"req_{new_ulid()}"
+            incoming if incoming and _SAFE_REQUEST_ID.fullmatch(incoming) else f"req_{new_ulid()}"
         )
         scope.setdefault("state", {})["request_id"] = request_id
         # Sent from here, outside ``send_with_id``: the request id header goes on by hand.

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL, uvicorn_config
 from tronpay.app import create_app
 from tronpay.config import Network, Settings
 from tronpay.db import migrate
@@ -218,15 +219,7 @@ def _serve(settings: Settings, *, with_engine: bool) -> None:
         app = create_app(settings, with_engine=with_engine)
     except TronpayError as exc:
         raise _fail(exc.detail) from exc
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-    )
+    config = uvicorn_config(app, settings)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, restores the handlers it found and
     # raises the signal again: with these handlers that unwinds our context managers (the
     # devnet child is stopped and saves its chain) and exits 0 instead of dying on the spot.
@@ -260,6 +253,9 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        http=WORKER_PROTOCOL,
+        timeout_keep_alive=settings.http_keep_alive_s,
+        backlog=ACCEPT_BACKLOG,
     )
 
 

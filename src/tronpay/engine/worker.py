@@ -243,9 +243,7 @@ async def run_engine(
     if token is None:
         raise EngineStartError("no token contract configured")
     signer = load_signer(settings)
-    api_key = None
-    if settings.node_api_key_file is not None:
-        api_key = settings.node_api_key_file.read_text(encoding="utf-8").strip()
+    api_key = settings.node_api_key()
     db = create_engine(settings.effective_database_url)
     policy = PolicyService(load_policy(settings.policy_file))
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -19,7 +18,7 @@ from tronpay.kit.clock import utcnow
 from tronpay.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from tronpay.payouts import service
 from tronpay.payouts.repository import PayoutFilters
-from tronpay.payouts.schemas import PayoutCreate, PayoutList, PayoutOut
+from tronpay.payouts.schemas import PayoutCreate, PayoutList, PayoutOut, QueryTime
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.payouts.writer import (
@@ -123,8 +122,8 @@ async def list_payouts(
     to: Annotated[str | None, Query(max_length=64)] = None,
     batch_id: Annotated[str | None, Query(max_length=64)] = None,
     reference: Annotated[str | None, Query(max_length=200)] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: QueryTime | None = None,
+    created_before: QueryTime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> PayoutList:
