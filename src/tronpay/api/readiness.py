@@ -1,7 +1,8 @@
 """Readiness checks: a small registry others add to (node, wallet, ...).
 
 A check is an async callable that returns normally when its dependency is usable and raises
-otherwise. ``GET /ready`` runs every check with a timeout and answers 200 or 503.
+otherwise (``NotReady`` by convention). ``GET /ready`` runs every check with a timeout and
+answers 200 or 503.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from tronpay.errors import TronpayError
+
 ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class NotReady(TronpayError):
+    code = "not_ready"
+    status = 503
+    title = "A dependency is not usable"
 
 
 @dataclass(frozen=True, slots=True)
