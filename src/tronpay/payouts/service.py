@@ -47,12 +47,34 @@ from tronpay.policy import PolicyService
 log = structlog.get_logger(__name__)
 
 # Every column of a payout row, by name (``metadata`` is stored from ``Payout.meta``).
-_COLUMNS: Final = tuple(column.name for column in Payout.__table__.columns)
+COLUMNS: Final = tuple(column.name for column in Payout.__table__.columns)
 
 
 def json_datetime(moment: datetime) -> str:
     """A UTC datetime as the API writes it (the same text pydantic produces)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    moment: datetime
+    text: str
+
+
+# The last timestamp written (every payout of a batch has the same one). Compared by identity:
+# hashing an aware datetime costs more than formatting it.
+_last_stamp = _Stamp(
+    datetime.min.replace(tzinfo=UTC), json_datetime(datetime.min.replace(tzinfo=UTC))
+)
+
+
+def _stamp(moment: datetime) -> str:
+    global _last_stamp  # noqa: PLW0603 - a one-entry cache
+    last = _last_stamp
+    if last.moment is moment:
+        return last.text
+    _last_stamp = _Stamp(moment, json_datetime(moment))
+    return _last_stamp.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,27 +109,34 @@ def prepare_payout(
         if ctx.policy.needs_approval(asset, amount)
         else PayoutStatus.QUEUED.value
     )
-    row: dict[str, Any] = dict.fromkeys(_COLUMNS)
-    row.update(
-        id=new_id("po"),
-        client=actor.principal,
-        reference=data.reference,
-        to_address=data.to,
-        asset=asset,
-        amount=amount,
-        memo=data.memo,
-        metadata=data.metadata,
-        status=status,
-        batch_id=batch_id,
-        created_by=actor.principal,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        updated_at=now,
-        attempt_count=0,
-        version=1,
-    )
+    # Every column, in the table's order (a literal: twice as fast as filling a template).
+    row: dict[str, Any] = {
+        "id": new_id("po"),
+        "client": actor.principal,
+        "reference": data.reference,
+        "to_address": data.to,
+        "asset": asset,
+        "amount": amount,
+        "memo": data.memo,
+        "metadata": data.metadata,
+        "status": status,
+        "blocked_reason": None,
+        "failure_reason": None,
+        "batch_id": batch_id,
+        "created_by": actor.principal,
+        "approved_by": None,
+        "idempotency_key": idempotency_key,
+        "created_at": now,
+        "updated_at": now,
+        "txid": None,
+        "fee_limit": None,
+        "fee_paid": None,
+        "energy_used": None,
+        "attempt_count": 0,
+        "version": 1,
+    }
     snapshot = row_snapshot(row)
-    stamp = json_datetime(now)
+    stamp = _stamp(now)
     body: dict[str, Any] = {
         "id": snapshot["id"],
         "status": status,
