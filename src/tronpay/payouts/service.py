@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,9 +45,6 @@ from tronpay.payouts.writer import (
 from tronpay.policy import PolicyService
 
 log = structlog.get_logger(__name__)
-
-# Every column of a payout row, by name (``metadata`` is stored from ``Payout.meta``).
-COLUMNS: Final = tuple(column.name for column in Payout.__table__.columns)
 
 
 def json_datetime(moment: datetime) -> str:
