@@ -62,8 +62,13 @@ async def quote_payout(body: QuoteRequest, request: Request, _principal: Reader)
     state = app_state(request.app)
     if state.quoter is None:
         raise NotReady("quotes need a node and a hot wallet address")
-    service.check_recipient(body.to, state.payout_context.hot_wallet_address)
-    quote = await state.quoter.quote(body.asset.value, body.to, parse_amount(body.amount))
+    quote = await service.quote_payout(
+        state.payout_context,
+        state.quoter,
+        body.asset.value,
+        body.to,
+        parse_amount(body.amount),
+    )
     return QuoteOut.of(quote)
 
 

@@ -32,6 +32,7 @@ from tronpay.payouts.errors import (
 )
 from tronpay.payouts.events import row_snapshot
 from tronpay.payouts.models import Payout
+from tronpay.payouts.quote import FeeQuote, Quoter
 from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.states import CANCELLABLE, Actor, PayoutStatus, transition
@@ -184,6 +185,15 @@ async def create_payout(
         now=now,
     )
     return await writer.submit(intent)
+
+
+async def quote_payout(
+    ctx: PayoutContext, quoter: Quoter, asset: str, to_address: str, amount: int
+) -> FeeQuote:
+    """What paying ``amount`` of ``asset`` to ``to_address`` would cost now (no side effects);
+    the hot wallet cannot be quoted as a recipient, as it cannot be paid."""
+    check_recipient(to_address, ctx.hot_wallet_address)
+    return await quoter.quote(asset, to_address, amount)
 
 
 async def get_payout(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout:
