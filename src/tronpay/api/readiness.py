@@ -1,7 +1,8 @@
 """Readiness checks: a small registry others add to (node, wallet, ...).
 
 A check is an async callable that returns normally when its dependency is usable and raises
-otherwise. ``GET /ready`` runs every check with a timeout and answers 200 or 503.
+otherwise (``NotReady`` by convention). ``GET /ready`` runs every check with a timeout and
+answers 200 or 503.
 
 ``/ready`` needs no token, so a check that costs something elsewhere (a node request, which
 spends a TronGrid key's quota and takes the whole timeout against a hung node) is registered
@@ -16,7 +17,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from tronpay.errors import TronpayError
+
 ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class NotReady(TronpayError):
+    code = "not_ready"
+    status = 503
+    title = "A dependency is not usable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from tronpay.config import Network, Settings
 from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
-from tronpay.runtime import hot_wallet_address, signer_configured
+from tronpay.startup import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 payouts_app = typer.Typer(no_args_is_help=True, help="Payouts, through the HTTP API.")

@@ -28,7 +28,7 @@ lock and reservations, the outbox, the audit entries and COMMIT, whatever its si
 Per-item refusals are decided in Python, so one bad item never fails its neighbours. A
 database error in the group (a deadlock between two replicas claiming the same keys in
 another order, a lost connection) rolls the whole group back, and its items are written one
-at a time through ``create_one`` (the claim-first path). Nothing is
+at a time through ``create_one`` (the claim-first path, ``write_one``). Nothing is
 answered before its commit. A request whose client goes away is still written or not as a
 whole (the handler awaits a shielded future); a retry with the same key replays it.
 ``stop`` drains the queue, then ends the task; after that (and before ``start``) ``submit``
@@ -49,25 +49,40 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tronpay.api import idempotency
 from tronpay.api.idempotency import IdempotencyInProgress, IdempotencyKeyReused, StoredResponse
 from tronpay.audit import AuditRecord, record_many
-from tronpay.db.session import insert_new, write_transaction
+from tronpay.audit import record as audit_record
+from tronpay.db.session import write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
-from tronpay.payouts import service
-from tronpay.payouts.events import emit_many, outbox_row
-from tronpay.payouts.service import (
-    PAYOUTS_TABLE,
-    DuplicateReference,
-    PayoutContext,
-    PreparedPayout,
-)
+from tronpay.payouts import repository
+from tronpay.payouts.errors import DuplicateReference
+from tronpay.payouts.events import emit, emit_many, outbox_row
 from tronpay.payouts.states import Actor, PayoutStatus
-from tronpay.policy import PolicyDecision, ReservationRequest
+from tronpay.policy import PolicyDecision, PolicyService, ReservationRequest
 
 log = structlog.get_logger(__name__)
 
 OPERATION: Final = "payouts.create"
 DEFAULT_MAX_GROUP: Final = 256
 DEFAULT_LINGER_S: Final = 0.002
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPayout:
+    """A create request decided in full before anything is written (``prepare_payout``).
+
+    ``row``: every column of the new ``payouts`` row (for a Core insert); ``body``: the 201
+    response (``PayoutOut`` as JSON, built without pydantic on the hot path); ``snapshot``:
+    what the outbox event and the audit entry carry (``row_snapshot``'s shape).
+    """
+
+    row: dict[str, Any]
+    body: dict[str, Any]
+    snapshot: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        payout_id: str = self.row["id"]
+        return payout_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +122,49 @@ class CreateOutcome:
         return CreateOutcome(status=self.status, body=self.body, replayed=True)
 
 
+async def write_one(
+    session: AsyncSession,
+    policy: PolicyService,
+    prepared: PreparedPayout,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Write one prepared payout in the caller's transaction: row, outbox event, policy
+    reservation and audit entry. Raises ``DuplicateReference`` or a ``PolicyViolation`` (the
+    caller rolls back)."""
+    row = prepared.row
+    await repository.add(session, row)
+    await emit(
+        session, topic="payout.created", entity_id=prepared.id, data=prepared.snapshot, now=now
+    )
+    # The two serializing steps (the policy's per-asset lock, the audit chain head) come
+    # last, so the locks are held for as short a time as possible before the commit.
+    decision = await policy.check_and_reserve(
+        session,
+        payout_id=prepared.id,
+        asset=row["asset"],
+        destination=row["to_address"],
+        amount=row["amount"],
+        now=now,
+    )
+    if decision.needs_approval != (row["status"] == PayoutStatus.PENDING_APPROVAL.value):
+        raise RuntimeError("policy decision disagrees with its approval threshold")
+    await audit_record(
+        session,
+        action="payout.create",
+        principal=actor.principal,
+        request_id=actor.request_id,
+        entity_type="payout",
+        entity_id=prepared.id,
+        before=None,
+        after=prepared.snapshot,
+    )
+    log.info("payout.created", payout_id=prepared.id, status=row["status"], asset=row["asset"])
+
+
 async def create_one(
-    sessionmaker: async_sessionmaker[AsyncSession], ctx: PayoutContext, intent: CreateIntent
+    sessionmaker: async_sessionmaker[AsyncSession], policy: PolicyService, intent: CreateIntent
 ) -> CreateOutcome:
     """Write one intent in its own transaction (claim first, then the work)."""
     try:
@@ -124,9 +180,7 @@ async def create_one(
             )
             if stored is not None:
                 return CreateOutcome.replay(stored)
-            await service.create_prepared(
-                session, ctx, intent.payout, actor=intent.actor, now=intent.now
-            )
+            await write_one(session, policy, intent.payout, actor=intent.actor, now=intent.now)
     except TronpayError as error:
         return CreateOutcome.refused(error)
     return CreateOutcome(status=201, body=intent.payout.body)
@@ -141,13 +195,13 @@ class PayoutWriter:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        ctx: PayoutContext,
+        policy: PolicyService,
         *,
         max_group: int = DEFAULT_MAX_GROUP,
         linger_s: float = DEFAULT_LINGER_S,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._ctx = ctx
+        self._policy = policy
         self._max_group = max_group
         self._linger_s = linger_s
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -185,7 +239,7 @@ class PayoutWriter:
     async def submit(self, intent: CreateIntent) -> CreateOutcome:
         """Queue ``intent`` and wait for its committed answer."""
         if not self.running:
-            return await create_one(self._sessionmaker, self._ctx, intent)
+            return await create_one(self._sessionmaker, self._policy, intent)
         future: asyncio.Future[CreateOutcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((intent, future))
         # Shielded: a caller that goes away does not cancel the write of its intent.
@@ -263,7 +317,7 @@ class PayoutWriter:
 
     async def _one_safely(self, intent: CreateIntent) -> CreateOutcome:
         try:
-            return await create_one(self._sessionmaker, self._ctx, intent)
+            return await create_one(self._sessionmaker, self._policy, intent)
         except Exception as exc:
             return CreateOutcome(status=500, failure=exc)
 
@@ -409,10 +463,10 @@ class PayoutWriter:
                 seen.add(pair)
             first.append(index)
         rows = sorted((intents[i].payout.row for i in first), key=_reference_order)
-        inserted = await insert_new(connection, PAYOUTS_TABLE, rows, ["id"])
+        inserted = await repository.add_new(connection, rows)
         kept: list[int] = []
         for index in first:
-            if (intents[index].payout.id,) in inserted:
+            if intents[index].payout.id in inserted:
                 kept.append(index)
             else:
                 refused.append(index)
@@ -445,7 +499,7 @@ class PayoutWriter:
         live: list[int],
         outcomes: list[CreateOutcome | None],
     ) -> list[int]:
-        decisions = await self._ctx.policy.check_and_reserve_many(
+        decisions = await self._policy.check_and_reserve_many(
             session,
             [
                 ReservationRequest(
@@ -473,11 +527,7 @@ class PayoutWriter:
         if refused:
             connection = await session.connection()
             await self._release(connection, intents, refused)
-            ids = [intents[index].payout.id for index in refused]
-            for start in range(0, len(ids), 500):
-                await connection.execute(
-                    PAYOUTS_TABLE.delete().where(PAYOUTS_TABLE.c.id.in_(ids[start : start + 500]))
-                )
+            await repository.drop_new(connection, [intents[index].payout.id for index in refused])
         return accepted
 
 
@@ -501,6 +551,8 @@ __all__ = [
     "CreateIntent",
     "CreateOutcome",
     "PayoutWriter",
+    "PreparedPayout",
     "create_one",
     "respond_headers",
+    "write_one",
 ]
