@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -37,14 +36,17 @@ from tronpay.config import Network, Settings
 from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
+from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
 from tronpay.startup import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 payouts_app = typer.Typer(no_args_is_help=True, help="Payouts, through the HTTP API.")
 batches_app = typer.Typer(no_args_is_help=True, help="Batches, through the HTTP API.")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a long command or path is never broken across lines (a copied command must run;
+# a script reading the output must find it whole); the terminal wraps it for the eye.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 TERMINAL = frozenset({"finalized", "failed", "cancelled"})
 DEFAULT_API_URL = "http://127.0.0.1:8090"
@@ -142,6 +144,8 @@ def serve(  # noqa: PLR0917 - typer options
             "TRONPAY_KEYSTORE_FILE and TRONPAY_KEYSTORE_PASSPHRASE_FILE), or serve the API "
             "only with --no-engine (and run `tronpay worker` where the key is)"
         )
+    # Before anything starts: one service per data directory, and the ports it needs free.
+    lock = _claim_instance(settings, devnet=devnet)
     if migrate_db is None:
         migrate_db = not settings.is_production or settings.effective_database_url.startswith(
             "sqlite"
@@ -162,16 +166,37 @@ def serve(  # noqa: PLR0917 - typer options
         settings = _devnet_settings(settings, node)
         _print_devnet_banner(settings, node, with_engine=with_engine)
         _serve(settings, with_engine=with_engine)
+    if lock is not None:
+        lock.release()
+
+
+def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None:
+    """Lock the data directory (when this process keeps state in it: the embedded SQLite
+    database or the devnet) and check the API port, or stop with what is already running."""
+    lock = None
+    if devnet or settings.effective_database_url.startswith("sqlite"):
+        try:
+            lock = lock_directory(settings.data_dir)
+        except DirectoryInUse as exc:
+            raise _fail(
+                f"tronpay is already running on {settings.data_dir} (process {exc.holder}); "
+                "stop it first, or give this one its own TRONPAY_DATA_DIR"
+            ) from None
+    if not port_is_free(settings.host, settings.port):
+        if lock is not None:
+            lock.release()
+        raise _fail(
+            f"port {settings.port} on {settings.host} is already in use (another tronpay "
+            "serve, or another program); stop it or choose another port with --port or "
+            "TRONPAY_PORT"
+        )
+    return lock
 
 
 def _devnet_port() -> int:
-    """The devnet's documented port when it is free, else any free port."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", DEVNET_PORT))
-        except OSError:
-            return 0
-    return DEVNET_PORT
+    """The devnet's documented port when it is free (also right after a restart, while the
+    last run's connections are in TIME-WAIT), else any free port."""
+    return DEVNET_PORT if port_is_free("127.0.0.1", DEVNET_PORT) else 0
 
 
 def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
