@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from tronpay import __version__
+from tronpay.api.docs import install_docs
 from tronpay.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from tronpay.api.problems import install_problem_handlers
 from tronpay.api.readiness import ReadinessRegistry
@@ -131,9 +132,10 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         description=DESCRIPTION,
         lifespan=_lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs serves /docs from local assets (works offline)
         redoc_url=None,
     )
+    install_docs(app, title="tronpay")
     engine = create_engine(
         settings.effective_database_url, write_concurrency=settings.db_write_concurrency
     )
