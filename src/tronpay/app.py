@@ -38,6 +38,7 @@ from tronpay.policy import PolicyService, load_policy
 from tronpay.runtime import install as install_chain
 from tronpay.runtime import running as chain_running
 from tronpay.wallet.endpoints import router as wallet_router
+from tronpay.wallet.operation_endpoints import router as wallet_operations_router
 
 log = structlog.get_logger(__name__)
 
@@ -181,4 +182,5 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
     app.include_router(batches_router)
     app.include_router(audit_router)
     app.include_router(wallet_router)
+    app.include_router(wallet_operations_router)
     return app
