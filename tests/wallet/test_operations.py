@@ -274,3 +274,30 @@ async def test_a_stake_never_takes_trx_held_for_payouts(
     assert blocked["status"] == "queued"
     assert blocked["blocked_reason"] == "insufficient_trx"
     assert (await _op(admin, small))["status"] == "broadcast"
+
+
+async def test_an_operation_that_cannot_be_built_fails_without_signing(
+    admin: httpx.AsyncClient, runner: OperationsRunner, app: FastAPI
+) -> None:
+    now = utcnow()
+    async with write_transaction(app.state.sessionmaker) as session:
+        session.add(
+            WalletOperation(
+                id="wop_unbuildable",
+                kind="stake",
+                resource="TRON_POWER",  # never accepted by the API; the builder refuses it
+                amount=5 * TRX,
+                lock=False,
+                status="queued",
+                created_by="tester",
+                idempotency_key="k-unbuildable",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    assert await runner.step() == 0
+    op = await _op(admin, "wop_unbuildable")
+    assert op["status"] == "failed"
+    assert op["txid"] is None
+    assert "resource" in op["error"]

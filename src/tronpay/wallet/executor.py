@@ -27,6 +27,7 @@ from tronpay.audit import service as audit
 from tronpay.engine.context import EngineContext
 from tronpay.engine.repository import reserved_by_live_attempts
 from tronpay.kit.clock import utcnow
+from tronpay.tron.errors import EncodeError
 from tronpay.tron.node import BlockRef, BroadcastKind, TransactionInfo
 from tronpay.tron.transaction import (
     RefBlock,
@@ -138,7 +139,12 @@ class OperationsRunner:
                 if cost > spendable:
                     await _set_blocked(session, op, INSUFFICIENT_TRX)
                     continue
-                item = await self._persist_signed(session, op, head)
+                try:
+                    item = await self._persist_signed(session, op, head)
+                except EncodeError as exc:
+                    # nothing was signed: the operation can never be built, so it fails now
+                    await _fail_unsigned(session, op, f"cannot build the transaction: {exc}")
+                    continue
                 if item is None:
                     continue
                 account -= cost
@@ -331,6 +337,30 @@ async def _held(session: AsyncSession) -> int:
         )
     )
     return reserved.trx_sun + int(staking or 0)
+
+
+async def _fail_unsigned(session: AsyncSession, op: WalletOperation, error: str) -> None:
+    now = utcnow()
+    await session.execute(
+        update(WalletOperation)
+        .where(
+            WalletOperation.id == op.id,
+            WalletOperation.status == OperationStatus.QUEUED.value,
+        )
+        .values(status=OperationStatus.FAILED.value, error=error[:500], updated_at=now)
+    )
+    await audit.record(
+        session,
+        action=f"wallet.{op.kind}.failed",
+        principal=ENGINE_ACTOR,
+        request_id=None,
+        entity_type="wallet_operation",
+        entity_id=op.id,
+        before=snapshot(op),
+        after={**snapshot(op), "status": OperationStatus.FAILED.value, "error": error[:500]},
+        now=now,
+    )
+    log.warning("wallet.operation.unbuildable", operation_id=op.id, kind=op.kind)
 
 
 async def _set_blocked(session: AsyncSession, op: WalletOperation, reason: str) -> None:
