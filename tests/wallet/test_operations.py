@@ -301,3 +301,19 @@ async def test_an_operation_that_cannot_be_built_fails_without_signing(
     assert op["status"] == "failed"
     assert op["txid"] is None
     assert "resource" in op["error"]
+
+
+async def test_a_crash_between_commit_and_broadcast_sends_the_same_bytes_later(
+    admin: httpx.AsyncClient, runner: OperationsRunner, devnet: DevnetHandle, app: FastAPI
+) -> None:
+    op_id = await _queue(admin, "/v1/wallet/stake", {"amount": "10"})
+    [signed] = await runner._sign_queued()  # committed as signed; the engine dies before sending
+    assert (await _op(admin, op_id))["status"] == "signed"
+    restarted = OperationsRunner(runner.ctx)
+    done = await _settle(restarted, devnet, admin, op_id)
+    assert done["status"] == "finalized"
+    assert done["txid"] == signed.txid  # the bytes committed before the crash, not new ones
+    async with read_transaction(app.state.sessionmaker) as session:
+        row = await session.get(WalletOperation, op_id)
+        assert row is not None
+        assert row.attempts == 1
