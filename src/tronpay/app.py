@@ -41,6 +41,8 @@ from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy import PolicyService, load_policy
 from tronpay.runtime import build_quoter, load_chain, register_checks, running
 from tronpay.state import AppState, app_state
+from tronpay.wallet.endpoints import router as wallet_router
+from tronpay.wallet.operation_endpoints import router as wallet_operations_router
 
 log = structlog.get_logger(__name__)
 
@@ -201,4 +203,6 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
     app.include_router(payouts_router)
     app.include_router(batches_router)
     app.include_router(audit_router)
+    app.include_router(wallet_router)
+    app.include_router(wallet_operations_router)
     return app

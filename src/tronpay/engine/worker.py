@@ -39,6 +39,7 @@ from tronpay.policy.service import PolicyService
 from tronpay.signer.local import LocalSigner
 from tronpay.startup import check_token_decimals, load_signer, node_client
 from tronpay.tron.node import NodeError
+from tronpay.wallet.executor import OperationsRunner
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,7 @@ class Engine:
         self.broadcaster = Broadcaster(ctx)
         self.follower = BlockFollower(ctx)
         self.sweeper = Sweeper(ctx)
+        self.operations = OperationsRunner(ctx)  # staking operations of the hot wallet
         self.stats = EngineStats()
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
@@ -159,13 +161,14 @@ class Engine:
         await self._guard("finalize", lambda: finalize_step(self.ctx))
 
     async def upkeep_tick(self) -> None:
-        """Rebroadcast, the expiry sweeper and periodic reconciliation."""
+        """Rebroadcast, the expiry sweeper, staking operations and periodic reconciliation."""
         cfg = self.ctx.config
         await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
         now = time.monotonic()
         if now - self._last_sweep >= max(1.0, cfg.tick_s):
             self._last_sweep = now
             await self._guard("sweep", self.sweeper.step)
+            await self._guard("wallet_operations", self.operations.step)
         if now - self._last_reconcile >= cfg.reconcile_interval_s:
             self._last_reconcile = now
             await self._guard("reconcile", self.reconcile_now)
