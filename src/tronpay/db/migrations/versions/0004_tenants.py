@@ -6,7 +6,8 @@ idempotency key per (tenant, subject). Payouts are listed by tenant, so the list
 becomes (tenant, created_at, id); audit entries are read by tenant, (tenant, seq).
 
 Before anything changes, the upgrade refuses a database where two clients used the same
-reference (they would collide in the one tenant ``default``), naming how many.
+reference (they would collide in the one tenant ``default``), naming how many; the downgrade
+refuses a database with rows of any other tenant (the older schema cannot hold them).
 
 On SQLite the payouts table is rebuilt to change its unique constraint. Foreign keys are on
 during migrations and the rebuild drops the old table, so the attempts (the only rows that
@@ -29,6 +30,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 DEFAULT_TENANT = "default"
+_TABLES = ("payouts", "batches", "idempotency_records", "audit_entries")
 
 
 def _tenant_column() -> sa.Column[str]:
@@ -72,7 +74,7 @@ def _rebuild_payouts(
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     _refuse_shared_references()
-    for table in ("payouts", "batches", "idempotency_records", "audit_entries"):
+    for table in _TABLES:
         # A plain ADD COLUMN on both databases (no rebuild; existing rows get the default).
         op.add_column(table, _tenant_column())
     _rebuild_payouts(
@@ -91,8 +93,23 @@ def upgrade() -> None:
     op.create_index("ix_audit_entries_tenant", "audit_entries", ["tenant", "seq"])
 
 
+def _refuse_other_tenants() -> None:
+    for table in _TABLES:
+        others = (
+            op.get_bind()
+            .execute(sa.text(f"SELECT count(*) FROM {table} WHERE tenant <> 'default'"))  # noqa: S608
+            .scalar_one()
+        )
+        if others:
+            raise RuntimeError(
+                f"{others} row(s) of {table} belong to tenants other than {DEFAULT_TENANT!r}; "
+                "the schema before tenants cannot hold them, so there is no downgrade"
+            )
+
+
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    _refuse_other_tenants()
     op.drop_index("ix_audit_entries_tenant", table_name="audit_entries")
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
         batch_op.drop_constraint("uq_idempotency_records_tenant_subject_key", type_="unique")
@@ -107,5 +124,5 @@ def downgrade() -> None:
     )
     # Plain DROP COLUMN on both databases: no rebuild (batches is referenced by payouts; an
     # audit_entries rebuild would lose its append-only triggers), and no UPDATE trigger fires.
-    for table in ("payouts", "batches", "idempotency_records", "audit_entries"):
+    for table in _TABLES:
         op.drop_column(table, "tenant")
