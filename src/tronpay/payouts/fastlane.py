@@ -13,7 +13,8 @@ type, a bearer token that verifies and grants ``payouts:write``, a valid Idempot
 a body the model accepts, acting in the token's own tenant. Anything else (an ``X-Tenant``
 header, no or bad token, missing scope, bad key, bad JSON, invalid fields, a body over the
 limit) goes on to the FastAPI route unchanged (the body it read is handed on), so every error
-response keeps coming from one place and the OpenAPI document still describes the route. ``AppState.payout_fast_lane = False`` turns it off.
+response keeps coming from one place and the OpenAPI document still describes the route.
+``AppState.payout_fast_lane = False`` turns it off.
 """
 
 from __future__ import annotations
