@@ -40,7 +40,7 @@ def token(
         str,
         typer.Option(
             "--scope",
-            help='space-separated scopes, e.g. "payouts:read payouts:write", or "all"',
+            help='space-separated scopes, e.g. "payouts:read payouts:write", "all" or "all admin"',
         ),
     ],
     ttl: Annotated[int, typer.Option("--ttl", min=1, max=31 * 86400, help="seconds")] = 3600,
@@ -68,7 +68,8 @@ def token(
     if settings.jwt_algorithms and "HS256" not in settings.jwt_algorithms:
         raise _fail("HS256 is not among TRONPAY_JWT_ALGORITHMS; the API would refuse the token")
     requested = scope.split()
-    scopes = sorted(ALL_SCOPES) if requested == ["all"] else requested
+    # "all": every scope of one tenant's clients; "all admin" adds acting in other tenants.
+    scopes = sorted({name for item in requested for name in _expand(item)})
     unknown = sorted(set(scopes) - KNOWN_SCOPES)
     if unknown or not scopes:
         raise _fail(
@@ -96,6 +97,10 @@ def token(
     except (AuthMisconfigured, ValueError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(jwt_text)
+
+
+def _expand(scope: str) -> frozenset[str]:
+    return ALL_SCOPES if scope == "all" else frozenset({scope})
 
 
 def async_url(url: str) -> str:
