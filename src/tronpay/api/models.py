@@ -20,7 +20,10 @@ class IdempotencyRecord(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(
-        String(MAX_TENANT_CHARS), nullable=False, server_default=DEFAULT_TENANT
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
     )
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     key: Mapped[str] = mapped_column(String(255), nullable=False)

@@ -39,7 +39,10 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
     # The tenant whose data the entry is about; ``GET /v1/audit`` shows a tenant its own.
     tenant: Mapped[str] = mapped_column(
-        String(MAX_TENANT_CHARS), nullable=False, server_default=DEFAULT_TENANT
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     principal: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -31,7 +31,10 @@ class Payout(Base):
     # The tenant the payout belongs to: every read, list and action is scoped to it, and a
     # reference is unique within it.
     tenant: Mapped[str] = mapped_column(
-        String(MAX_TENANT_CHARS), nullable=False, server_default=DEFAULT_TENANT
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
     )
     client: Mapped[str] = mapped_column(String(200), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
