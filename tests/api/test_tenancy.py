@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from tests.api.conftest import ADDR_A, ALL
+from tests.api.test_fastlane import lane_of
 
 from tronpay.audit import verify_chain
 from tronpay.audit.models import AuditEntry
@@ -111,12 +112,17 @@ async def test_references_are_unique_per_tenant_not_per_subject(as_: ClientFacto
 
 async def test_idempotency_keys_belong_to_a_tenant(as_: ClientFactory, app: FastAPI) -> None:
     # The same subject name and key in two tenants: two independent requests.
+    # Both through the create fast lane, which writes the token's tenant like the route.
     acme, globex = as_("ops", "acme"), as_("ops", "globex")
     same = key()
+    before = lane_of(app).answered
     first = await acme.post("/v1/payouts", json={"to": ADDR_A, "amount": "1"}, headers=same)
     other = await globex.post("/v1/payouts", json={"to": ADDR_A, "amount": "2"}, headers=same)
     assert first.status_code == other.status_code == 201, other.text
     assert "idempotent-replayed" not in other.headers
+    assert lane_of(app).answered - before == 2
+    again = await globex.post("/v1/payouts", json={"to": ADDR_A, "amount": "1"}, headers=same)
+    assert again.json()["code"] == "idempotency_key_reused"
     async with app.state.sessionmaker() as session:
         rows = (await session.execute(select(Payout.tenant, Payout.amount))).all()
     assert sorted(rows) == [("acme", 1_000_000), ("globex", 2_000_000)]
