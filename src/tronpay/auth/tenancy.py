@@ -18,10 +18,14 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+import structlog
+
 from tronpay.auth.errors import InvalidTenantClaim, InvalidTenantHeader, TenantForbidden
 from tronpay.auth.principal import Principal
 from tronpay.auth.scopes import Scope
 from tronpay.kit.tenants import DEFAULT_TENANT, MAX_TENANT_CHARS
+
+log = structlog.get_logger(__name__)
 
 TENANT_HEADER: Final = "X-Tenant"
 _TENANT_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -57,6 +61,12 @@ def acting_as(principal: Principal, requested: str | None) -> Principal:
             f"{TENANT_HEADER} must be 1-{MAX_TENANT_CHARS} letters, digits, '.', '_' or '-'"
         )
     if not principal.has(Scope.ADMIN):
+        log.warning(
+            "auth.tenant.denied",
+            subject=principal.subject,
+            home_tenant=principal.home_tenant,
+            tenant=requested,
+        )
         raise TenantForbidden(
             f"this token belongs to another tenant; acting in {requested!r} needs the "
             f"{Scope.ADMIN!r} scope"
