@@ -69,6 +69,7 @@ def auth_config(settings: Settings) -> AuthConfig:
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         leeway_s=settings.jwt_leeway_s,
+        tenant_claim=settings.jwt_tenant_claim,
     )
 
 

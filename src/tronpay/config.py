@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_leeway_s: int = Field(default=30, ge=0, le=600)
+    # The claim naming a token's tenant; unset: every token shares the tenant "default".
+    jwt_tenant_claim: str | None = None
 
     policy_file: Path | None = None
 
@@ -149,7 +151,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("jwt_audience", "jwt_issuer")
+    @field_validator("jwt_audience", "jwt_issuer", "jwt_tenant_claim")
     @classmethod
     def _blank_claim_is_none(cls, value: str | None) -> str | None:
         # A blank or whitespace-only audience or issuer is not configured at all.

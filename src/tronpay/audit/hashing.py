@@ -2,8 +2,9 @@
 
 hash = sha256(prev_hash_hex_ascii || canonical_json(entry)), where the canonical JSON holds
 ``seq``, ``created_at`` (UTC, microseconds, ``Z``), ``principal``, ``request_id``, ``action``,
-``entity_type``, ``entity_id``, ``before`` and ``after``, with sorted keys, no whitespace and
-ASCII-only escapes. Including ``seq`` makes a reordering visible.
+``entity_type``, ``entity_id``, ``before`` and ``after`` (and ``tenant`` when it is not
+``default``, so entries written before tenants existed keep their hashes), with sorted keys,
+no whitespace and ASCII-only escapes. Including ``seq`` makes a reordering visible.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
+
+from tronpay.kit.tenants import DEFAULT_TENANT
 
 
 def utc(moment: datetime) -> datetime:
@@ -83,20 +86,22 @@ def entry_hash(
     entity_id: str,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
+    tenant: str = DEFAULT_TENANT,
 ) -> str:
-    body = canonical_json(
-        {
-            "seq": seq,
-            "created_at": format_timestamp(created_at),
-            "principal": principal,
-            "request_id": request_id,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "before": before,
-            "after": after,
-        }
-    )
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "created_at": format_timestamp(created_at),
+        "principal": principal,
+        "request_id": request_id,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+    }
+    if tenant != DEFAULT_TENANT:
+        fields["tenant"] = tenant
+    body = canonical_json(fields)
     digest = hashlib.sha256(prev_hash.encode("ascii"))
     digest.update(body)
     return digest.hexdigest()

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tronpay.audit.hashing import entry_hash, normalize, utc
 from tronpay.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
 from tronpay.db.session import bulk_insert
+from tronpay.kit.tenants import DEFAULT_TENANT
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,7 @@ class AuditRecord:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     request_id: str | None = None
+    tenant: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ def _row(*, seq: int, prev_hash: str, created_at: datetime, item: AuditRecord) -
         "entity_id": str(item.entity_id),
         "before": before,
         "after": after,
+        "tenant": item.tenant,
     }
     fields["hash"] = entry_hash(prev_hash=prev_hash, **fields)
     fields["prev_hash"] = prev_hash
@@ -131,6 +134,7 @@ async def record(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     now: datetime | None = None,
+    tenant: str = DEFAULT_TENANT,
 ) -> AuditEntry:
     """Append one entry to the chain (in the caller's transaction) and return it.
 
@@ -147,6 +151,7 @@ async def record(
         before=before,
         after=after,
         request_id=request_id,
+        tenant=tenant,
     )
     fields = _row(seq=last_seq + 1, prev_hash=last_hash, created_at=created_at, item=item)
     await session.execute(_INSERT_ENTRY, fields)
@@ -238,6 +243,7 @@ def _check(entry: Row[Any], *, expected_seq: int, prev_hash: str) -> str | None:
         entity_id=entry.entity_id,
         before=entry.before,
         after=entry.after,
+        tenant=entry.tenant,
     )
     if recomputed != entry.hash:
         return f"entry {expected_seq} was altered (its hash does not match its content)"

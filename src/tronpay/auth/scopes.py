@@ -15,8 +15,12 @@ class Scope:
     WALLET_ADMIN: Final = "wallet:admin"
     WEBHOOKS_ADMIN: Final = "webhooks:admin"
     AUDIT_READ: Final = "audit:read"
+    # Acting in a tenant other than the token's own (the X-Tenant header); every such
+    # request is audited. Not part of "all" in `tronpay token`: ask for it by name.
+    ADMIN: Final = "admin"
 
 
+# The scopes of one tenant's clients (``tronpay token --scope all``).
 ALL_SCOPES: Final[frozenset[str]] = frozenset(
     {
         Scope.PAYOUTS_READ,
@@ -28,3 +32,6 @@ ALL_SCOPES: Final[frozenset[str]] = frozenset(
         Scope.AUDIT_READ,
     }
 )
+
+# Every scope a token may carry.
+KNOWN_SCOPES: Final[frozenset[str]] = ALL_SCOPES | {Scope.ADMIN}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
@@ -22,8 +22,10 @@ def mint_token(
     issuer: str | None = None,
     now: int | None = None,
     algorithm: str = "HS256",
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """An HMAC-signed JWT with ``sub``, ``scope``, ``iat``, ``nbf``, ``exp`` and ``jti``."""
+    """An HMAC-signed JWT with ``sub``, ``scope``, ``iat``, ``nbf``, ``exp`` and ``jti``, plus
+    ``extra_claims`` (e.g. the configured tenant claim)."""
     check_hs256_secret(secret)
     if not sub:
         raise ValueError("sub must not be empty")
@@ -38,6 +40,8 @@ def mint_token(
         "exp": issued + ttl_s,
         "jti": secrets.token_hex(12),
     }
+    if extra_claims is not None:
+        claims.update(extra_claims)
     if audience is not None:
         claims["aud"] = audience
     if issuer is not None:

@@ -43,6 +43,7 @@ from tronpay.auth.errors import (
 )
 from tronpay.auth.keys import PublicKey, load_hs256_secret, load_public_key, read_jwks
 from tronpay.auth.principal import Principal
+from tronpay.auth.tenancy import is_tenant_name, tenant_from_claims
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +82,7 @@ class JWTVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         leeway_s: int = 30,
+        tenant_claim: str | None = None,
     ) -> None:
         if not algorithms:
             raise AuthMisconfigured("no JWT algorithms configured")
@@ -104,6 +106,9 @@ class JWTVerifier:
         self._issuer = issuer
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._leeway = leeway_s
+        if tenant_claim is not None and not is_tenant_name(tenant_claim):
+            raise AuthMisconfigured("the tenant claim name must be a plain claim name")
+        self._tenant_claim = tenant_claim
 
     @classmethod
     def from_config(cls, config: AuthConfig) -> JWTVerifier:
@@ -125,6 +130,7 @@ class JWTVerifier:
             audience=config.audience,
             issuer=config.issuer,
             leeway_s=config.leeway_s,
+            tenant_claim=config.tenant_claim,
         )
 
     @property
@@ -190,7 +196,7 @@ class JWTVerifier:
             raise InvalidToken(f"the token lacks the {exc.claim!r} claim") from exc
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken("the token's signature or claims are not valid") from exc
-        principal = principal_from_claims(claims)
+        principal = principal_from_claims(claims, tenant_claim=self._tenant_claim)
         expires = claims["exp"]
         if isinstance(expires, bool) or not isinstance(expires, int | float):
             raise InvalidToken("the token's exp claim is not a number")
@@ -266,8 +272,11 @@ def parse_jwks(document: str) -> list[JWKSKey]:
     return keys
 
 
-def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
-    """Subject from ``sub``; scopes from ``scope`` (space-separated) and/or ``scp`` (list)."""
+def principal_from_claims(
+    claims: Mapping[str, Any], *, tenant_claim: str | None = None
+) -> Principal:
+    """Subject from ``sub``; scopes from ``scope`` (space-separated) and/or ``scp`` (list);
+    the tenant from ``tenant_claim`` (``default`` when no claim is configured)."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise InvalidToken("the token's subject is empty")
@@ -285,4 +294,5 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
             scopes.update(scp)
         else:
             raise InvalidToken("the scp claim must be a list of strings")
-    return Principal(subject=subject, scopes=frozenset(scopes))
+    tenant = tenant_from_claims(claims, tenant_claim)
+    return Principal(subject=subject, scopes=frozenset(scopes), tenant=tenant, home_tenant=tenant)

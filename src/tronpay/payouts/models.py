@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tronpay.db.base import Base, Money
 from tronpay.db.types import UTCDateTime
+from tronpay.kit.tenants import DEFAULT_TENANT, MAX_TENANT_CHARS
 
 
 class Payout(Base):
@@ -27,6 +28,14 @@ class Payout(Base):
     __tablename__ = "payouts"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The tenant the payout belongs to: every read, list and action is scoped to it, and a
+    # reference is unique within it.
+    tenant: Mapped[str] = mapped_column(
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
+    )
     client: Mapped[str] = mapped_column(String(200), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     to_address: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -55,8 +64,8 @@ class Payout(Base):
     __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
-        UniqueConstraint("client", "reference"),
-        Index("ix_payouts_created", "created_at", "id"),
+        UniqueConstraint("tenant", "reference"),
+        Index("ix_payouts_tenant_created", "tenant", "created_at", "id"),
         Index("ix_payouts_status_created", "status", "created_at"),
         Index("ix_payouts_to_address", "to_address"),
         Index("ix_payouts_batch_created", "batch_id", "created_at"),

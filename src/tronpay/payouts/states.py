@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tronpay.audit import AuditRecord, record_many
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
+from tronpay.kit.tenants import DEFAULT_TENANT
 from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot, row_snapshot
 from tronpay.payouts.models import Payout
 
@@ -123,10 +124,14 @@ def check_attempt_transition(current: AttemptStatus, new: AttemptStatus) -> None
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who causes a change: a token subject (or ``system:engine``) and the request it came in."""
+    """Who causes a change: a token subject (or ``system:engine``), the request it came in
+    and the tenant that request acts in (what it creates belongs to that tenant);
+    ``crossing`` when that is not the caller's own tenant (an ``admin`` token's X-Tenant)."""
 
     principal: str
     request_id: str | None = None
+    tenant: str = DEFAULT_TENANT
+    crossing: bool = False
 
 
 async def transition(
@@ -167,6 +172,7 @@ async def transition(
         entity_id=payout.id,
         before=before,
         after=after,
+        tenant=payout.tenant,
     )
     await emit(session, topic=f"payout.{new.value}", entity_id=payout.id, data=after, now=now)
     log.info(
@@ -312,6 +318,7 @@ async def transition_many(
                 entity_id=item.payout_id,
                 before=before,
                 after=after,
+                tenant=row["tenant"],
             )
         )
         events.append(outbox_row(f"payout.{new.value}", item.payout_id, after, now))
