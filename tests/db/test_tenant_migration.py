@@ -1,4 +1,4 @@
-"""Migration 0004 on a database with rows (SQLite and PostgreSQL): every existing row lands
+"""Migration 0005 (tenants) on a database with rows (SQLite and PostgreSQL): every row lands
 in the tenant ``default``, attempts and the audit chain survive, references become unique
 per tenant and idempotency keys per (tenant, subject); shared references refuse the upgrade."""
 
@@ -49,7 +49,7 @@ async def _insert(engine: AsyncEngine, table: str, row: dict[str, Any]) -> None:
         await conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({marks})"), row)  # noqa: S608
 
 
-async def _fill_at_0003(engine: AsyncEngine) -> None:
+async def _fill_before_tenants(engine: AsyncEngine) -> None:
     await _insert(
         engine,
         "batches",
@@ -114,10 +114,10 @@ async def _column(engine: AsyncEngine, sql: str) -> list[Any]:
 
 
 async def test_upgrade_puts_existing_rows_in_the_default_tenant(db_url: str) -> None:
-    await asyncio.to_thread(migrate.upgrade, db_url, "0003")
+    await asyncio.to_thread(migrate.upgrade, db_url, "0004")
     engine = create_engine(db_url)
     try:
-        await _fill_at_0003(engine)
+        await _fill_before_tenants(engine)
         await asyncio.to_thread(migrate.upgrade, db_url)
         for table in TABLES:
             assert set(await _column(engine, f"SELECT tenant FROM {table}")) == {"default"}  # noqa: S608
@@ -148,11 +148,11 @@ async def test_upgrade_puts_existing_rows_in_the_default_tenant(db_url: str) -> 
         # No downgrade while another tenant has rows; without them, down again with the rows
         # in place (the attempts survive that rebuild too), and up.
         with pytest.raises(RuntimeError, match="other than 'default'"):
-            await asyncio.to_thread(migrate.downgrade, db_url, "0003")
+            await asyncio.to_thread(migrate.downgrade, db_url, "0004")
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM payouts WHERE tenant = 'acme'"))
             await conn.execute(text("DELETE FROM idempotency_records WHERE tenant = 'acme'"))
-        await asyncio.to_thread(migrate.downgrade, db_url, "0003")
+        await asyncio.to_thread(migrate.downgrade, db_url, "0004")
         assert await _column(engine, "SELECT id FROM payout_attempts") == ["at_1"]
         await asyncio.to_thread(migrate.upgrade, db_url)
         assert sorted(await _column(engine, "SELECT tenant FROM payouts")) == ["default"] * 3
@@ -161,13 +161,13 @@ async def test_upgrade_puts_existing_rows_in_the_default_tenant(db_url: str) -> 
 
 
 async def test_upgrade_refuses_a_reference_two_clients_share(db_url: str) -> None:
-    await asyncio.to_thread(migrate.upgrade, db_url, "0003")
+    await asyncio.to_thread(migrate.upgrade, db_url, "0004")
     engine = create_engine(db_url)
     try:
         await _insert(engine, "payouts", _payout("po_1", "alice", "same"))
         await _insert(engine, "payouts", _payout("po_2", "bob", "same"))
         with pytest.raises(RuntimeError, match="1 payout reference"):
             await asyncio.to_thread(migrate.upgrade, db_url)
-        assert await _column(engine, "SELECT version_num FROM alembic_version") == ["0003"]
+        assert await _column(engine, "SELECT version_num FROM alembic_version") == ["0004"]
     finally:
         await engine.dispose()

@@ -13,8 +13,8 @@ On SQLite the payouts table is rebuilt to change its unique constraint. Foreign 
 during migrations and the rebuild drops the old table, so the attempts (the only rows that
 point to payouts) are set aside in a scratch table meanwhile and put back unchanged.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -61,14 +61,14 @@ def _rebuild_payouts(
 ) -> None:
     """Swap the unique constraint of payouts (on SQLite a table rebuild, attempts set aside)."""
     if sqlite:
-        op.execute("CREATE TABLE _tenants_0004_attempts AS SELECT * FROM payout_attempts")
+        op.execute("CREATE TABLE _tenants_0005_attempts AS SELECT * FROM payout_attempts")
         op.execute("DELETE FROM payout_attempts")
     with op.batch_alter_table("payouts", schema=None) as batch_op:
         batch_op.drop_constraint(drop_unique, type_="unique")
         batch_op.create_unique_constraint(unique_name, unique_columns)
     if sqlite:
-        op.execute("INSERT INTO payout_attempts SELECT * FROM _tenants_0004_attempts")
-        op.execute("DROP TABLE _tenants_0004_attempts")
+        op.execute("INSERT INTO payout_attempts SELECT * FROM _tenants_0005_attempts")
+        op.execute("DROP TABLE _tenants_0005_attempts")
 
 
 def upgrade() -> None:
