@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Final
@@ -13,6 +13,7 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from tronpay.kit.clock import as_utc
 from tronpay.kit.money import InvalidAmount, format_amount, parse_amount
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import PayoutStatus
@@ -127,10 +128,8 @@ def validate_memo(value: str) -> str:
 def validate_query_time(value: datetime) -> datetime:
     """A filter time as an aware UTC datetime; a naive one is taken as UTC. One whose UTC
     value falls outside years 1 to 9999 is a validation error, not an OverflowError."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(UTC)
+        return as_utc(value)
     except OverflowError:
         raise PydanticCustomError(
             "datetime_out_of_range", "the time in UTC must lie within years 1 to 9999"
