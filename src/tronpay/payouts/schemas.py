@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Final
 
@@ -14,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from tronpay.kit.clock import as_utc
-from tronpay.kit.money import InvalidAmount, format_amount, parse_amount
+from tronpay.kit.money import Asset, InvalidAmount, format_amount, parse_amount
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import PayoutStatus
 from tronpay.tron.address import decode_base58
@@ -26,11 +25,6 @@ MAX_METADATA_DEPTH: Final = 8
 # The memo travels in the transaction's data field, which the builder bounds in bytes.
 MAX_MEMO_BYTES: Final = MEMO_MAX_BYTES
 EXAMPLE_ADDRESS: Final = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
-
-
-class Asset(StrEnum):
-    USDT = "USDT"
-    TRX = "TRX"
 
 
 @lru_cache(maxsize=8192)

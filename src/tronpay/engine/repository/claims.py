@@ -23,6 +23,7 @@ from tronpay.engine.repository._common import (
 from tronpay.engine.signing import SignedTx
 from tronpay.kit.chunking import chunked
 from tronpay.kit.ids import new_id
+from tronpay.kit.money import Sun, TokenUnits
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import AttemptStatus, BulkChange, PayoutStatus, transition_many
 from tronpay.policy.errors import PolicyViolation
@@ -118,11 +119,11 @@ async def reserved_by_live_attempts(session: AsyncSession) -> Reserved:
             trx += int(amount)
             trx_count += int(n)
     return Reserved(
-        trx_sun=trx + fees,
-        token_units=tokens,
+        trx_sun=Sun(trx + fees),
+        token_units=TokenUnits(tokens),
         tx_count=count,
         trx_transfers=trx_count,
-        fee_limit_sun=fees,
+        fee_limit_sun=Sun(fees),
     )
 
 
