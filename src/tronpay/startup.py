@@ -9,7 +9,6 @@ engine loads its own signer with ``load_signer``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -18,6 +17,7 @@ import httpx
 from tronpay.api.readiness import NotReady
 from tronpay.config import Settings
 from tronpay.errors import TronpayError
+from tronpay.kit.clock import epoch_seconds
 from tronpay.signer import LocalSigner
 from tronpay.signer.errors import SignerError
 from tronpay.tron.node import NodeClient
@@ -107,7 +107,7 @@ class ChainRuntime:
     async def check_node(self) -> None:
         """Some node answers and its head block is recent."""
         head = await self.node.now_block()
-        age_s = time.time() - head.timestamp / 1000
+        age_s = epoch_seconds() - head.timestamp / 1000
         if age_s > MAX_HEAD_AGE_S:
             raise NotReady(f"node head block {head.number} is {int(age_s)} s old")
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from tronpay.api.models import IdempotencyRecord
 from tronpay.db.session import insert_new, one_of
 from tronpay.errors import Conflict, ValidationFailed
+from tronpay.kit.chunking import chunked
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
@@ -68,7 +69,6 @@ class KeyRecord:
     stored: StoredResponse | None
 
 
-_IN_CHUNK: Final = 500
 _LOOKUP_COLUMNS = (
     IDEMPOTENCY_TABLE.c.key,
     IDEMPOTENCY_TABLE.c.operation,
@@ -102,8 +102,7 @@ async def lookup_many(
 ) -> dict[str, KeyRecord]:
     """The committed records of ``subject`` in ``tenant`` for ``keys`` (one query per 500)."""
     found: dict[str, KeyRecord] = {}
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
+    for chunk in chunked(keys):
         stmt = select(*_LOOKUP_COLUMNS).where(
             IDEMPOTENCY_TABLE.c.tenant == tenant,
             IDEMPOTENCY_TABLE.c.subject == subject,
@@ -137,8 +136,7 @@ async def release_many(
 ) -> None:
     """Drop claims made in this transaction whose work was refused (errors are not stored)."""
     table = IDEMPOTENCY_TABLE
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
+    for chunk in chunked(keys):
         await connection.execute(
             table.delete().where(
                 table.c.tenant == tenant,

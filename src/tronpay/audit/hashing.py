@@ -13,27 +13,21 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from tronpay.kit.clock import as_utc
 from tronpay.kit.tenants import DEFAULT_TENANT
-
-
-def utc(moment: datetime) -> datetime:
-    """Aware UTC (a naive value, as SQLite returns it, is taken as UTC)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 @functools.lru_cache(maxsize=256)
 def format_timestamp(moment: datetime) -> str:
     # Cached: a batch writes thousands of entries with one timestamp (strftime is the
     # slowest step of hashing a small entry).
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_default(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
@@ -20,9 +20,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tronpay.audit.hashing import entry_hash, normalize, utc
+from tronpay.audit.hashing import entry_hash, normalize
 from tronpay.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
 from tronpay.db.session import bulk_insert
+from tronpay.kit.clock import utc_or_now
 from tronpay.kit.tenants import DEFAULT_TENANT
 
 log = structlog.get_logger(__name__)
@@ -141,7 +142,7 @@ async def record(
     The returned ``AuditEntry`` is a transient copy of what was written (its ``id`` is not
     loaded); ``seq`` and ``hash`` are final once the transaction commits.
     """
-    created_at = utc(now) if now is not None else datetime.now(UTC)
+    created_at = utc_or_now(now)
     last_seq, last_hash = await _lock_head(session)
     item = AuditRecord(
         action=action,
@@ -164,7 +165,7 @@ async def record_many(
     session: AsyncSession, items: Sequence[AuditRecord], *, now: datetime | None = None
 ) -> AuditAppend:
     """Append many entries with one head lock and one bulk insert (batches of 10,000)."""
-    created_at = utc(now) if now is not None else datetime.now(UTC)
+    created_at = utc_or_now(now)
     last_seq, last_hash = await _lock_head(session)
     if not items:
         return AuditAppend(first_seq=last_seq + 1, last_seq=last_seq, head_hash=last_hash)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
 
 from tronpay.auth.keys import check_hs256_secret
+from tronpay.kit.clock import epoch_seconds
 
 
 def mint_token(
@@ -31,7 +31,7 @@ def mint_token(
         raise ValueError("sub must not be empty")
     if ttl_s <= 0:
         raise ValueError("ttl_s must be positive")
-    issued = int(time.time()) if now is None else now
+    issued = int(epoch_seconds()) if now is None else now
     claims: dict[str, Any] = {
         "sub": sub,
         "scope": " ".join(sorted(set(scopes))),

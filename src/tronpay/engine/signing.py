@@ -7,13 +7,13 @@ what the engine persists BEFORE the first broadcast (sign once, persist first).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
 
 from tronpay.engine.planner import USDT, Quote
+from tronpay.kit.clock import now_ms
 from tronpay.signer import Signer, SigningFailed
 from tronpay.tron.keys import recover_address
 from tronpay.tron.node import BlockRef
@@ -61,7 +61,7 @@ def unique_timestamp_ms(floor_ms: int) -> int:
     otherwise identical transfers never share a txid."""
     global _last_ts  # noqa: PLW0603 - process-wide monotonic counter
     with _ts_lock:
-        _last_ts = max(_last_ts + 1, floor_ms, int(time.time() * 1000))
+        _last_ts = max(_last_ts + 1, floor_ms, now_ms())
         return _last_ts
 
 
@@ -90,7 +90,7 @@ def sign_batch(
 ) -> list[SignedTx]:
     """Build raw_data for every item against ``ref_block`` and sign it."""
     ref = RefBlock.from_block(ref_block.number, ref_block.id)
-    base_ms = max(ref_block.timestamp, int(time.time() * 1000))
+    base_ms = max(ref_block.timestamp, now_ms())
     expiration_ms = base_ms + expiration_s * 1000
     out: list[SignedTx] = []
     fast: Trc20Encoder | None = None

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from tronpay.api import idempotency
-from tronpay.api.deps import as_utc
 from tronpay.api.problems import request_id_of
 from tronpay.api.readiness import NotReady
 from tronpay.api.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND, VALIDATION_ERROR, problem
@@ -144,8 +143,8 @@ async def list_payouts(
         to_address=to,
         batch_id=batch_id,
         reference=reference,
-        created_after=as_utc(created_after),
-        created_before=as_utc(created_before),
+        created_after=created_after,
+        created_before=created_before,
     )
     page = await service.list_payouts(
         session, principal.tenant, filters, limit=limit, cursor=cursor

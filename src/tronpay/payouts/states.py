@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tronpay.audit import AuditRecord, record_many
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
+from tronpay.kit.chunking import chunked
 from tronpay.kit.tenants import DEFAULT_TENANT
 from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot, row_snapshot
 from tronpay.payouts.models import Payout
@@ -189,7 +190,6 @@ async def transition(
 
 _PAYOUTS = cast(Table, Payout.__table__)
 _ATTR_TO_COLUMN: Final = {attr.key: attr.columns[0].name for attr in Payout.__mapper__.column_attrs}
-_IN_CHUNK: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +209,6 @@ class BulkTransition:
 
     changed: tuple[str, ...]
     skipped: tuple[str, ...]
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
 
 
 def _column_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -260,7 +255,7 @@ async def transition_many(
     if len(ids) != len(items):
         raise ValueError("a payout appears twice in one transition_many call")
     rows: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         stmt = select(_PAYOUTS).where(_PAYOUTS.c.id.in_(chunk))
         if lock:
             stmt = stmt.with_for_update()

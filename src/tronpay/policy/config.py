@@ -31,7 +31,7 @@ from typing import Any, Final
 import structlog
 
 from tronpay.errors import TronpayError
-from tronpay.kit.money import DECIMALS, MAX_BASE_UNITS, format_amount, parse_amount
+from tronpay.kit.money import DECIMALS, MAX_BASE_UNITS, Asset, format_amount, parse_amount
 from tronpay.policy.errors import PolicyConfigError
 from tronpay.tron.address import normalize
 from tronpay.tron.errors import InvalidAddressError
@@ -44,7 +44,7 @@ LIMIT_FIELDS: Final = (
     "daily_per_destination",
     "approval_threshold",
 )
-ASSET_DECIMALS: Final = {"USDT": DECIMALS, "TRX": DECIMALS}
+ASSET_DECIMALS: Final = {asset.value: DECIMALS for asset in Asset}
 ENV_PREFIX: Final = "TRONPAY_POLICY_"
 
 
