@@ -5,6 +5,7 @@ requirement files, then run the service or the whole check suite.
     python3 scripts/dev.py serve   # tronpay on the embedded default (SQLite + local devnet)
     python3 scripts/dev.py test    # lint, types and every test (PostgreSQL too when reachable
                                    # or required by CI)
+    python3 scripts/dev.py setup   # only create or update .venv (with the test tools)
     python3 scripts/dev.py lock    # regenerate requirements*.txt from pyproject.toml, then
                                    # check-wheels
     python3 scripts/dev.py check-wheels  # every lock installs from wheels on CPython
@@ -80,6 +81,11 @@ def ensure_venv(kind: str) -> None:
     stamp.write_text(wanted)
 
 
+def cmd_setup(args: list[str]) -> None:
+    """Only create or update .venv with everything for tests (scripts/verify-image uses it)."""
+    ensure_venv("dev")
+
+
 def cmd_serve(args: list[str]) -> None:
     ensure_venv("run")
     os.execv(BIN / "tronpay", [str(BIN / "tronpay"), "serve", "--devnet", *args])  # noqa: S606
@@ -140,6 +146,7 @@ COMMANDS = {
     "test": cmd_test,
     "lock": cmd_lock,
     "check-wheels": cmd_check_wheels,
+    "setup": cmd_setup,
 }
 
 
