@@ -122,7 +122,7 @@ def check_no_shell(docker: Docker, container: str, filesystem: Iterable[str]) ->
     return Result("no shell", ok, detail)
 
 
-def check_identity(docker: Docker, container: str) -> Result:
+def check_identity(docker: Docker, container: str, what: str) -> Result:
     done = docker("exec", container, "/opt/venv/bin/python", "-c", IDENTITY_PROBE)
     who = json.loads(done.out)
     ok = who["uid"] == who["euid"] == who["gid"] == 65532 and set(who["pid1_uid"]) == {"65532"}
@@ -230,8 +230,8 @@ def _contributor(path: str) -> str:
     if path.startswith("/usr/lib/python3.13/"):
         return "/usr/lib/python3.13 (stdlib)"
     if len(parts) > 4 and parts[1:3] == ("usr", "lib"):
-        return "/".join(parts[:5])
-    return "/".join(parts[:4])
+        return "/" + "/".join(parts[1:5])
+    return "/" + "/".join(parts[1:4])
 
 
 def check_size(docker: Docker, image: str, sizes: dict[str, int]) -> Result:

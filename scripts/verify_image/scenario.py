@@ -103,7 +103,7 @@ def postgres_database() -> Iterator[str]:
         asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -142,7 +142,7 @@ def run_scenario(docker: Docker) -> list[Result]:
             json={"address": wallet, "trx_sun": 10_000 * 10**6, "usdt_units": 10_000 * 10**6},
             timeout=30,
         ).raise_for_status()
-        port = _free_port()
+        port = free_port()
         env = {
             "TRONPAY_NETWORK": "devnet",
             "TRONPAY_NODE_URLS": devnet.url,
@@ -190,8 +190,8 @@ def _prove(docker: Docker, run_args: list[str], keys: Secrets, base_url: str) ->
     results.append(timed("payout finalized", lambda: _payout(base_url, keys.jwt_secret)))
     sizes = filesystem_sizes(docker, api)
     results.append(timed("no shell", lambda: check_no_shell(docker, api, sizes)))
-    results.append(timed("runs as 65532", lambda: check_identity(docker, api)))
-    results.append(timed("worker runs as 65532", lambda: check_identity(docker, worker)))
+    results.append(timed("API runs as 65532", lambda: check_identity(docker, api, "API")))
+    results.append(timed("worker runs as 65532", lambda: check_identity(docker, worker, "worker")))
     results.append(timed("writes", lambda: check_writes(docker, api)))
     results.append(
         timed("secrets", lambda: check_secrets_absent(docker, IMAGE, [api, worker], keys.values))
