@@ -59,10 +59,11 @@ def main() -> int:
     print("\nverify-image results", flush=True)
     for result in results:
         print(result.line(), flush=True)
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if r.fails_run]
+    missed = [r for r in results if not r.ok and not r.fails_run]
     print(
-        f"{len(results) - len(failed)} passed, {len(failed)} failed, "
-        f"in {time.monotonic() - started:.0f} s",
+        f"{len(results) - len(failed) - len(missed)} passed, {len(failed)} failed, "
+        f"{len(missed)} target(s) missed, in {time.monotonic() - started:.0f} s",
         flush=True,
     )
     return 1 if failed else 0

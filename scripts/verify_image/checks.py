@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 from collections import Counter
@@ -47,12 +48,26 @@ WRITABLE = frozenset({"/app/logs", "/app/tmp"})
 
 @dataclass(frozen=True)
 class Result:
+    """One property. A ``target`` (image size, time to healthy) that is missed prints MISS
+    and fails the run only with TRONPAY_VERIFY_STRICT_TARGETS=1: both depend on the
+    dependency set and on how busy the machine is, not on a defect of the image."""
+
     name: str
     ok: bool
     detail: str
+    target: bool = False
+
+    @property
+    def fails_run(self) -> bool:
+        if self.ok:
+            return False
+        return not self.target or os.environ.get("TRONPAY_VERIFY_STRICT_TARGETS") == "1"
 
     def line(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
+        verdict = "FAIL" if self.fails_run else "MISS"
+        if self.ok:
+            verdict = "PASS"
+        return f"{verdict}  {self.name}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,8 @@ def check_time_to_healthy(healthy: Healthy) -> Result:
     return Result(
         "time to healthy",
         ok,
-        f"{healthy.seconds:.1f} s from docker run with a 1 s health interval "
+        target=True,
+        detail=f"{healthy.seconds:.1f} s from docker run with a 1 s health interval "
         f"(target <= {HEALTHY_TARGET_S:.0f} s)",
     )
 
@@ -127,7 +143,10 @@ def check_identity(docker: Docker, container: str, what: str) -> Result:
     who = json.loads(done.out)
     ok = who["uid"] == who["euid"] == who["gid"] == 65532 and set(who["pid1_uid"]) == {"65532"}
     return Result(
-        "runs as 65532", ok, f"exec {who['uid']}:{who['gid']}, PID 1 uid {who['pid1_uid']}"
+        f"{what} runs as 65532",
+        ok,
+        f"exec'd process {who['uid']}:{who['gid']}, PID 1 real/effective/saved/fs uid "
+        f"{'/'.join(who['pid1_uid'])}",
     )
 
 
@@ -244,7 +263,8 @@ def check_size(docker: Docker, image: str, sizes: dict[str, int]) -> Result:
     return Result(
         "image size",
         ok,
-        f"{total / MB:.1f} MB (target <= {SIZE_TARGET_MB} MB); ten largest (MB): {top}",
+        target=True,
+        detail=f"{total / MB:.1f} MB (target <= {SIZE_TARGET_MB} MB); ten largest (MB): {top}",
     )
 
 

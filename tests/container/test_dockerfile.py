@@ -99,7 +99,7 @@ def test_the_builder_uses_the_runtime_python() -> None:
     """Debian 13's python3-venv: the venv's bin/python is /usr/bin/python3.13 in both
     images, and its extension modules are cp313 like the runtime's interpreter."""
     runs = "\n".join(BUILDER.all("RUN"))
-    assert "apt-get install -y --no-install-recommends python3-venv" in runs
+    assert "apt-get install -y --no-install-recommends binutils python3-venv" in runs
     assert "/usr/bin/python3.13 -m venv /opt/venv" in runs
     assert "--require-hashes" in runs
     assert "-r /tmp/requirements-prod.txt" in runs
