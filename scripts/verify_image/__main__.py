@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,9 +53,9 @@ def main() -> int:
     install_debian_packages()
     results: list[Result] = [hadolint(), compose_config()]
     with cache_lock(args.cache):
-        results += build_and_run(args.cache)
+        results += guarded("build and run the image", lambda: build_and_run(args.cache))
         if not args.no_arm64:
-            results += check_arm64(args.cache, ROOT)
+            results += guarded("arm64", lambda: check_arm64(args.cache, ROOT))
     print("\nverify-image results", flush=True)
     for result in results:
         print(result.line(), flush=True)
@@ -67,6 +67,15 @@ def main() -> int:
         flush=True,
     )
     return 1 if failed else 0
+
+
+def guarded(name: str, step: Callable[[], list[Result]]) -> list[Result]:
+    """A step that breaks (a failed download, a docker error) is a failed property too: the
+    results so far are still printed, and the engine is already stopped by then."""
+    try:
+        return step()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        return [Result(name, False, f"{type(exc).__name__}: {str(exc)[-1500:]}")]
 
 
 def hadolint() -> Result:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
-from bases import distroless_rootfs, ensure_wheelhouse, key_of
+from bases import distroless_rootfs, ensure_wheelhouse, key_of, platform_args
 from checks import Result
 from host import log, run
 
@@ -36,8 +36,7 @@ def check_arm64(cache: Path, root: Path) -> list[Result]:
     site = _install_app(cache, root)
     env = {
         "PATH": "/usr/bin",
-        "PYTHONPATH": str(site),
-        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": str(site),  # bytecode written on the first run is reused by later ones
         "LANG": "C.UTF-8",
     }
     python = [str(QEMU), "-L", str(rootfs), str(rootfs / "usr/bin/python3.13")]
@@ -71,7 +70,6 @@ def _install_app(cache: Path, root: Path) -> Path:
         return site
     shutil.rmtree(site, ignore_errors=True)
     python = root / ".venv/bin/python"
-    tags = [f"manylinux_2_{minor}_aarch64" for minor in range(41, 16, -1)]
     with tempfile.TemporaryDirectory() as dist:
         run([python, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, root])
         run(
@@ -79,7 +77,7 @@ def _install_app(cache: Path, root: Path) -> Path:
                 *(python, "-m", "pip", "install", "-q", "--disable-pip-version-check"),
                 *("--no-index", "--find-links", wheels, "--require-hashes"),
                 *("--only-binary=:all:", "--implementation", "cp", "--python-version", "3.13"),
-                *[arg for tag in tags for arg in ("--platform", tag)],
+                *platform_args("aarch64"),
                 *("--target", site, "-r", root / "requirements.txt"),
             ]
         )

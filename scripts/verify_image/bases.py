@@ -265,7 +265,7 @@ def ensure_wheelhouse(cache: Path, root: Path, locks: Iterable[str], arch: str) 
     log(f"downloading cp313 {arch} wheels into {wheels}")
     wheels.mkdir(parents=True, exist_ok=True)
     python = root / ".venv/bin/python"
-    platforms = _platform_args(arch)
+    platforms = platform_args(arch)
     for lock in lock_list:
         run(
             [
@@ -286,6 +286,6 @@ def ensure_wheelhouse(cache: Path, root: Path, locks: Iterable[str], arch: str) 
     return wheels
 
 
-def _platform_args(arch: str) -> list[str]:
+def platform_args(arch: str) -> list[str]:
     tags = [f"manylinux_2_{minor}_{arch}" for minor in range(41, 16, -1)]
     return [arg for tag in [*tags, f"manylinux2014_{arch}"] for arg in ("--platform", tag)]

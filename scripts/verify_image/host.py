@@ -177,6 +177,10 @@ def private_engine(cache: Path) -> Iterator[Docker]:
             if engine.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"dockerd did not start: see {log_file}")
             time.sleep(0.5)
+        # a run killed with SIGKILL may have left containers in the (private) data root
+        leftovers = docker("ps", "-aq").out.split()
+        if leftovers:
+            docker("rm", "-f", "-v", *leftovers, check=False)
         yield docker
     finally:
         docker.remove_started()
