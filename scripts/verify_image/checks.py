@@ -259,12 +259,14 @@ def check_size(docker: Docker, image: str, sizes: dict[str, int]) -> Result:
     for path, size in sizes.items():
         contributors[_contributor(path)] += size
     top = ", ".join(f"{name} {size / MB:.1f}" for name, size in contributors.most_common(10))
+    bytecode = sum(1 for path in sizes if path.endswith(".pyc"))
     ok = total <= SIZE_TARGET_MB * MB
     return Result(
         "image size",
         ok,
         target=True,
-        detail=f"{total / MB:.1f} MB (target <= {SIZE_TARGET_MB} MB); ten largest (MB): {top}",
+        detail=f"{total / MB:.1f} MB (target <= {SIZE_TARGET_MB} MB), {bytecode} precompiled .pyc; "
+        f"ten largest (MB): {top}",
     )
 
 
