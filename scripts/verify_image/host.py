@@ -185,8 +185,17 @@ def private_engine(cache: Path) -> Iterator[Docker]:
     finally:
         docker.remove_started()
         _stop_engine(engine)
+        _unmount_below(exec_root)  # dockerd leaves its netns bind mount behind
         shutil.rmtree(exec_root, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
+
+
+def _unmount_below(directory: Path) -> None:
+    prefix = f"{directory}/"
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        run(["umount", point], check=False)
 
 
 def _raise_exit(signum: int, frame: object) -> None:
