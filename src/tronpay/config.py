@@ -67,6 +67,10 @@ SECRET_FILE_SETTINGS: Final = (
     "keystore_file",
     "keystore_passphrase_file",
 )
+MISSING_NETWORK: Final = (
+    "TRONPAY_NETWORK is not set: production needs an explicit network (mainnet, nile, shasta "
+    "or devnet) instead of the default, the local devnet on 127.0.0.1:8091"
+)
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -89,7 +93,7 @@ class Settings(BaseSettings):
     service_name: str = Field(
         default="tronpay", validation_alias=_alias("SERVICE_NAME", "service_name")
     )
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the container image sets TRONPAY_HOST=0.0.0.0
     port: int = Field(
         default=8090,
         ge=1,
@@ -101,9 +105,11 @@ class Settings(BaseSettings):
     # PostgreSQL: open write transactions per process (see tronpay.db.session).
     db_write_concurrency: int = Field(default=4, ge=1, le=64)
     log_level: str = "info"
+    # `tronpay serve --devnet`: where the child devnet listens (0.0.0.0 in the dev container)
+    devnet_host: str = "127.0.0.1"
     log_json: bool = True
 
-    network: Network = Network.DEVNET
+    network: Network = Network.DEVNET  # production refuses this default: see check_network
     node_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     node_api_key_file: Path | None = None
     token_contract: str | None = None
@@ -188,10 +194,22 @@ class Settings(BaseSettings):
             for path in (self.jwt_hs256_secret_file, self.jwt_public_key_file, self.jwt_jwks_file)
         )
 
+    @property
+    def network_is_explicit(self) -> bool:
+        """Whether TRONPAY_NETWORK (or a keyword argument) chose the network."""
+        return "network" in self.model_fields_set
+
+    def check_network(self) -> None:
+        """Production never falls back to the devnet preset (raises ``ConfigError``)."""
+        if self.is_production and not self.network_is_explicit:
+            raise ConfigError("refusing to start: " + MISSING_NETWORK)
+
     def check_startup(self) -> None:
         """Refuse to start with an unsafe configuration (raises ``ConfigError``)."""
         problems: list[str] = []
         if self.is_production:
+            if not self.network_is_explicit:
+                problems.append(MISSING_NETWORK)
             if not self.has_auth_configuration:
                 problems.append(
                     "no token verification key: set TRONPAY_JWT_HS256_SECRET_FILE, "

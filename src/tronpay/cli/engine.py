@@ -24,6 +24,7 @@ def worker() -> None:
     """Run the payout engine only (claims, signs, broadcasts, confirms, finalizes)."""
     settings = Settings()
     try:
+        settings.check_network()
         asyncio.run(_run(settings))
     except TronpayError as exc:
         typer.echo(f"tronpay worker: {exc.detail}", err=True)

@@ -111,6 +111,10 @@ def serve(  # noqa: PLR0917 - typer options
         int,
         typer.Option(min=1, max=64, help="API processes (PostgreSQL; SQLite has one writer)"),
     ] = 1,
+    reload: Annotated[
+        bool,
+        typer.Option("--reload", help="development: restart the service when its code changes"),
+    ] = False,
     migrate_db: Annotated[
         bool | None,
         typer.Option(
@@ -131,6 +135,8 @@ def serve(  # noqa: PLR0917 - typer options
         raise _fail(exc.detail) from exc
     _configure_logging(settings)
     with_engine = not no_engine
+    if reload and (settings.is_production or workers > 1):
+        raise _fail("--reload is for development, with one process")
     if workers > 1:
         if settings.effective_database_url.startswith("sqlite"):
             raise _fail("--workers > 1 needs PostgreSQL (SQLite has a single writer)")
@@ -155,17 +161,18 @@ def serve(  # noqa: PLR0917 - typer options
     if workers > 1:
         _serve_workers(settings, workers)
         return
+    run = _serve_reloading if reload else _serve
     if not devnet:
-        _serve(settings, with_engine=with_engine)
+        run(settings, with_engine=with_engine)
         return
     try:
-        running = devnet_process(settings.data_dir, port=_devnet_port())
+        running = devnet_process(settings.data_dir, host=settings.devnet_host, port=_devnet_port())
     except TronpayError as exc:
         raise _fail(f"could not start the local devnet: {exc.detail}") from exc
     with running as node:
         settings = _devnet_settings(settings, node)
         _print_devnet_banner(settings, node, with_engine=with_engine)
-        _serve(settings, with_engine=with_engine)
+        run(settings, with_engine=with_engine)
     if lock is not None:
         lock.release()
 
@@ -257,6 +264,46 @@ def _exit_gracefully(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+# Settings a reloaded child process rebuilds from the environment (`serve --reload`).
+_RELOAD_SETTINGS = (
+    "host",
+    "port",
+    "network",
+    "data_dir",
+    "database_url",
+    "log_level",
+    "node_urls",
+    "hot_wallet_key_file",
+    "policy_file",
+    "jwt_hs256_secret_file",
+)
+
+
+def _serve_reloading(settings: Settings, *, with_engine: bool) -> None:
+    """Development: uvicorn's reloader restarts a child process on every change under
+    ``src/``; the child builds the app from the environment exported here."""
+    for name in _RELOAD_SETTINGS:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        text = ",".join(value) if isinstance(value, list) else str(value)
+        os.environ[f"TRONPAY_{name.upper()}"] = text
+    code_root = Path(__file__).resolve().parents[2]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_gracefully)
+    uvicorn.run(
+        "tronpay.cli.service:engine_app" if with_engine else "tronpay.cli.service:worker_app",
+        factory=True,
+        reload=True,
+        reload_dirs=[str(code_root)],
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+    )
+
+
 def _serve_workers(settings: Settings, workers: int) -> None:
     # Each worker process builds its own app from the environment.
     os.environ.update(
@@ -289,6 +336,14 @@ def worker_app() -> FastAPI:
     settings = Settings()
     _configure_logging(settings)
     return create_app(settings)
+
+
+def engine_app() -> FastAPI:
+    """The app factory of ``serve --reload``: API and payout engine, settings from the
+    environment."""
+    settings = Settings()
+    _configure_logging(settings)
+    return create_app(settings, with_engine=True)
 
 
 @db_app.command("upgrade")
