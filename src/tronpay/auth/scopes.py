@@ -15,6 +15,7 @@ class Scope:
     WALLET_ADMIN: Final = "wallet:admin"
     WEBHOOKS_ADMIN: Final = "webhooks:admin"
     AUDIT_READ: Final = "audit:read"
+    METRICS_READ: Final = "metrics:read"
 
 
 ALL_SCOPES: Final[frozenset[str]] = frozenset(
@@ -26,5 +27,6 @@ ALL_SCOPES: Final[frozenset[str]] = frozenset(
         Scope.WALLET_ADMIN,
         Scope.WEBHOOKS_ADMIN,
         Scope.AUDIT_READ,
+        Scope.METRICS_READ,
     }
 )

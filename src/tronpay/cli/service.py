@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -23,7 +22,6 @@ from types import FrameType
 from typing import Annotated, Any
 
 import httpx
-import structlog
 import typer
 import uvicorn
 from fastapi import FastAPI
@@ -37,6 +35,7 @@ from tronpay.config import Network, Settings
 from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
+from tronpay.observability.logs import configure_logging
 from tronpay.startup import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -77,27 +76,6 @@ def _settings(**overrides: Any) -> Settings:
 # -- serve ----------------------------------------------------------------------------------
 
 
-def _configure_logging(settings: Settings) -> None:
-    """Minimal structured logging for ``serve``: level filter, JSON or console lines."""
-    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=True,
-    )
-
-
 def serve(  # noqa: PLR0917 - typer options
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
@@ -127,7 +105,7 @@ def serve(  # noqa: PLR0917 - typer options
         settings.check_startup()
     except ConfigError as exc:
         raise _fail(exc.detail) from exc
-    _configure_logging(settings)
+    configure_logging(settings)
     with_engine = not no_engine
     if workers > 1:
         if settings.effective_database_url.startswith("sqlite"):
@@ -250,7 +228,8 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # configure_logging routes uvicorn's lines (JSON like ours)
+        access_log=settings.log_access,
         proxy_headers=True,
         server_header=False,
         http=WORKER_PROTOCOL,
@@ -262,7 +241,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
 def worker_app() -> FastAPI:
     """The app factory of each ``serve --workers N`` process (settings from the environment)."""
     settings = Settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     return create_app(settings)
 
 
