@@ -182,10 +182,7 @@ async def test_api_and_worker_scrapes_after_a_devnet_payout(deployment: Deployme
         >= 1
     )
     assert (
-        api.value(
-            "tronpay_http_requests_total", route="/v1/payouts/{payout_id}", method="GET"
-        )
-        >= 1
+        api.value("tronpay_http_requests_total", route="/v1/payouts/{payout_id}", method="GET") >= 1
     )
     routes = api.label_values("tronpay_http_requests", "route")
     assert not any(payout_id in route for route in routes)
@@ -204,7 +201,8 @@ async def test_api_and_worker_scrapes_after_a_devnet_payout(deployment: Deployme
     assert worker.value("tronpay_fees_burned_sun_total") >= 13_028_500
     assert worker.value("tronpay_payouts", status="finalized", asset="USDT") >= 1
     node_labels = worker.label_values("tronpay_node_requests", "node")
-    assert node_labels and all(label.startswith("127.0.0.1:") for label in node_labels)
+    assert node_labels
+    assert all(label.startswith("127.0.0.1:") for label in node_labels)
     endpoints = worker.label_values("tronpay_node_requests", "endpoint")
     assert "/wallet/broadcasthex" in endpoints or "/wallet/broadcasttransaction" in endpoints
     assert worker.value("tronpay_node_requests_total", outcome="ok") > 0

@@ -76,9 +76,9 @@ def _foreign_event(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
     """A line from the standard library (uvicorn): the logger's name as a dotted event, the
     text as ``message``; uvicorn's access lines as ``http.access`` with their fields."""
     record = event_dict.get("_record")
+    args = event_dict.pop("positional_args", None)
     if not isinstance(record, logging.LogRecord):
         return event_dict
-    args = record.args
     if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
         client, method, path, version, status = args
         event_dict.pop("event", None)
@@ -113,6 +113,7 @@ def _level(settings: Settings) -> int:
 def _formatter(renderer: Processor, pre_chain: list[Processor]) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*pre_chain, _foreign_event],
+        pass_foreign_args=True,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             redact_secrets,

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -162,7 +163,8 @@ async def exposition(gauges: DatabaseGauges | None) -> bytes:
     return generate_latest(REGISTRY)
 
 
-CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+# The classic text format every Prometheus 2.x parses (our names need no UTF-8 escaping).
+CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
 
 
 class MetricsListener:
