@@ -36,7 +36,7 @@ from tronpay.batches.endpoints import router as batches_router
 from tronpay.config import MetricsAuth, Settings
 from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
 from tronpay.kit.clock import utcnow
-from tronpay.observability.http import HttpMetrics
+from tronpay.observability.http import HTTP_METRICS
 from tronpay.observability.scrape import (
     CONTENT_TYPE,
     ChainProbe,
@@ -229,7 +229,7 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         max_json_bytes=settings.max_json_body_bytes,
         max_csv_bytes=settings.max_csv_body_bytes,
     )
-    app.add_middleware(RequestContextMiddleware, observe=HttpMetrics())
+    app.add_middleware(RequestContextMiddleware, observe=HTTP_METRICS)
 
     @app.get("/health", tags=["ops"], summary="Liveness: the process answers")
     async def health() -> dict[str, str]:

@@ -16,6 +16,7 @@ from observability.conftest import RECIPIENT, started
 from observability.support import Scrape, documented_metrics
 from tronpay.config import MetricsAuth, Settings
 from tronpay.db.session import read_transaction
+from tronpay.observability.http import HttpMetrics
 from tronpay.observability.metrics import BLOCK_REASONS, block_reason_label
 from tronpay.observability.scrape import DatabaseGauges, MetricsListener
 from tronpay.payouts.models import Payout
@@ -172,3 +173,23 @@ async def test_the_metrics_port_listener(app: FastAPI) -> None:
 @pytest.mark.parametrize("reason", ["insufficient_trx", "policy:policy_daily_total", "weird"])
 def test_blocked_reasons_are_bounded(reason: str) -> None:
     assert block_reason_label(reason) in BLOCK_REASONS
+
+
+def test_http_series_stay_bounded_whatever_the_client_sends() -> None:
+    http = HttpMetrics()
+    for n in range(30):
+        http({"method": f"BREW{n}"}, 405, 0.002)  # invented methods, no route matched
+    http({"method": "GET", "tronpay.route": "/v1/payouts"}, 200, 0.3)
+    families = {family.name: family for family in http.collect()}
+    counts = {
+        (s.labels["route"], s.labels["method"], s.labels["status"]): s.value
+        for s in families["tronpay_http_requests"].samples
+    }
+    assert counts == {("unmatched", "other", "405"): 30, ("/v1/payouts", "GET", "200"): 1}
+    buckets = {
+        s.labels["le"]: s.value
+        for s in families["tronpay_http_request_seconds"].samples
+        if s.name.endswith("_bucket") and s.labels["route"] == "/v1/payouts"
+    }
+    assert buckets["0.25"] == 0
+    assert buckets["0.5"] == buckets["+Inf"] == 1

@@ -51,7 +51,6 @@ BLOCK_REASONS: Final = (
 ATTEMPT_OUTCOMES: Final = ("signed", "success", "failed", "expired")
 WEBHOOK_OUTCOMES: Final = ("delivered", "failed", "retrying")
 _SECONDS_BUCKETS: Final = (1, 3, 6, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 7200)
-_HTTP_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _NODE_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 # -- payouts ------------------------------------------------------------------------------------
@@ -125,18 +124,7 @@ WEBHOOK_QUEUE_DEPTH = Gauge(
     "tronpay_webhook_queue_depth", "Webhook deliveries waiting to be sent (from the database)"
 )
 
-# -- HTTP ---------------------------------------------------------------------------------------
-HTTP_REQUESTS = Counter(
-    "tronpay_http_requests",
-    "HTTP requests answered, by route template",
-    ["route", "method", "status"],
-)
-HTTP_REQUEST_SECONDS = Histogram(
-    "tronpay_http_request_seconds",
-    "HTTP request duration, by route template",
-    ["route", "method"],
-    buckets=_HTTP_BUCKETS,
-)
+# -- HTTP: tronpay_http_requests_total, tronpay_http_request_seconds (observability.http) -----
 
 for _asset in ASSETS:
     PAYOUTS_CREATED.labels(_asset)
