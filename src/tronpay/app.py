@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         metrics=DatabaseGauges(
             sessionmaker,
             refresh_s=settings.metrics_db_refresh_s,
+            chain_refresh_s=settings.metrics_chain_refresh_s,
             chain=ChainProbe(chain.node, chain.hot_wallet, chain.token_contract),
         ),
         with_engine=with_engine,

@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # How often the database-derived gauges are recomputed at most (per process).
     metrics_db_refresh_s: float = Field(default=10.0, ge=0, le=3600)
+    # ... and the chain-derived ones (node heads, hot wallet balances: node requests).
+    metrics_chain_refresh_s: float = Field(default=30.0, ge=0, le=3600)
 
     network: Network = Network.DEVNET
     node_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -42,6 +42,7 @@ def make_settings(tmp_path: Path, db_url: str, jwt_secret: bytes) -> Callable[..
             # a node that is not there: scrapes and checks must cope
             "node_urls": ["http://127.0.0.1:9"],
             "metrics_db_refresh_s": 0,
+            "metrics_chain_refresh_s": 0,
         }
         values.update(overrides)
         return Settings(**values)

@@ -124,3 +124,16 @@ def test_the_log_file_rotates(tmp_path: Path) -> None:
             assert json.loads(line)["event"] == "payout.created"  # JSON in the file always
     last = json.loads(path.read_text().splitlines()[-1])
     assert last["n"] == 199
+
+
+def test_a_foreign_traceback_is_text_in_the_line() -> None:
+    out = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=out)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    [line] = _lines(out)
+    assert line["event"] == "uvicorn.error"
+    assert line["level"] == "error"
+    assert "ValueError: boom" in line["exception"]

@@ -73,6 +73,7 @@ async def deployment(
         hot_wallet_key_file=key_file,
         jwt_hs256_secret_file=secret_file,
         metrics_db_refresh_s=0,
+        metrics_chain_refresh_s=0,
     )
     app = create_app(settings)  # an API replica: the engine runs in the worker process
     async with app.state.engine.begin() as conn:
@@ -87,6 +88,7 @@ async def deployment(
         TRONPAY_METRICS_HOST="127.0.0.1",
         TRONPAY_METRICS_PORT=str(port),
         TRONPAY_METRICS_DB_REFRESH_S="0",
+        TRONPAY_METRICS_CHAIN_REFRESH_S="0",
         TRONPAY_LOG_FORMAT="json",
         TRONPAY_ENGINE_TICK_S="0.1",
         TRONPAY_ENGINE_REBROADCAST_INTERVAL_S="0.5",

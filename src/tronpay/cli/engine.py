@@ -38,6 +38,7 @@ async def metrics_listener(settings: Settings) -> AsyncIterator[MetricsListener 
             gauges = DatabaseGauges(
                 create_sessionmaker(db),
                 refresh_s=settings.metrics_db_refresh_s,
+                chain_refresh_s=settings.metrics_chain_refresh_s,
                 chain=ChainProbe(node, hot_wallet_address(settings), token),
             )
             listener = MetricsListener(

@@ -116,6 +116,7 @@ def _formatter(renderer: Processor, pre_chain: list[Processor]) -> logging.Forma
         pass_foreign_args=True,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,  # a foreign record's traceback, as text
             redact_secrets,
             renderer,
         ],

@@ -1,9 +1,10 @@
 """Serving the metrics: the database-derived gauges, the exposition, the worker's listener.
 
 ``DatabaseGauges.refresh`` runs three small grouped queries (payouts by status and asset,
-blocked reasons, the oldest open payout per status) and the webhook backlog count; it runs
-at most once per ``refresh_s`` however often Prometheus scrapes, and every replica reports
-the same numbers because they come from the shared database.
+blocked reasons, the oldest open payout per status) and the webhook backlog count, at most
+once per ``refresh_s`` however often Prometheus scrapes (every replica reports the same
+numbers: they come from the shared database); and, at most once per ``chain_refresh_s``,
+every node's head and the hot wallet's balances.
 
 ``MetricsListener`` is the small HTTP/1.1 server of ``TRONPAY_METRICS_PORT``: ``GET
 /metrics`` (and ``/health``) and nothing else, one request per connection.
@@ -101,20 +102,24 @@ class DatabaseGauges:
     sessionmaker: async_sessionmaker[AsyncSession]
     refresh_s: float = 10.0
     chain: ChainProbe | None = None
+    # Node requests cost a hosted node's API key quota: read the chain less often.
+    chain_refresh_s: float = 30.0
     _at: float = field(default=-1e9, init=False)
+    _chain_at: float = field(default=-1e9, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._at < self.refresh_s:
-                return
-            self._at = time.monotonic()
-            try:
-                async with read_transaction(self.sessionmaker) as session:
-                    await self._read(session)
-            except Exception as exc:  # a scrape still answers with what this process knows
-                log.warning("metrics.database_gauges_failed", error=type(exc).__name__)
-            if self.chain is not None:
+            now = time.monotonic()
+            if now - self._at >= self.refresh_s:
+                self._at = now
+                try:
+                    async with read_transaction(self.sessionmaker) as session:
+                        await self._read(session)
+                except Exception as exc:  # a scrape still answers with what it knows
+                    log.warning("metrics.database_gauges_failed", error=type(exc).__name__)
+            if self.chain is not None and now - self._chain_at >= self.chain_refresh_s:
+                self._chain_at = now
                 try:
                     await self.chain.read()
                 except Exception as exc:  # the node request metrics show the failure
