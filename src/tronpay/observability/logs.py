@@ -165,6 +165,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)  # the root's level (uvicorn may set its own)
     structlog.configure(
         processors=[
             *pre_chain,
