@@ -28,6 +28,16 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class MetricsAuth(StrEnum):
+    OPEN = "open"
+    TOKEN = "token"  # noqa: S105 - a mode, not a secret
+
+
 class Network(StrEnum):
     MAINNET = "mainnet"
     NILE = "nile"
@@ -107,7 +117,29 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # `tronpay serve --devnet`: where the child devnet listens (0.0.0.0 in the dev container)
     devnet_host: str = "127.0.0.1"
+    # Log lines: JSON (one object a line) or a human console format; unset: JSON, except the
+    # console format in development when stderr is a terminal. TRONPAY_LOG_JSON=false is the
+    # older spelling of "console".
+    log_format: LogFormat | None = None
     log_json: bool = True
+    # Also write the JSON lines to this file (e.g. /app/logs/tronpay.log), rotated by size.
+    log_file: Path | None = None
+    log_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    log_file_backups: int = Field(default=5, ge=0, le=100)
+    # uvicorn's access lines (one per request, as JSON ``http.access``): off by default, the
+    # request metrics count every request already.
+    log_access: bool = False
+
+    # Prometheus metrics: the API's GET /metrics is open ("open") or needs a bearer token with
+    # the metrics:read scope ("token"); unset: open in development, token in production.
+    # TRONPAY_METRICS_PORT adds a listener of its own (the worker's, or an internal port).
+    metrics_auth: MetricsAuth | None = None
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # How often the database-derived gauges are recomputed at most (per process).
+    metrics_db_refresh_s: float = Field(default=10.0, ge=0, le=3600)
+    # ... and the chain-derived ones (node heads, hot wallet balances: node requests).
+    metrics_chain_refresh_s: float = Field(default=30.0, ge=0, le=3600)
 
     network: Network = Network.DEVNET  # production refuses this default: see check_network
     node_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -168,6 +200,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def effective_metrics_auth(self) -> MetricsAuth:
+        if self.metrics_auth is not None:
+            return self.metrics_auth
+        return MetricsAuth.TOKEN if self.is_production else MetricsAuth.OPEN
+
+    @property
+    def effective_metrics_host(self) -> str:
+        return self.metrics_host or self.host
 
     @property
     def preset(self) -> NetworkPreset:

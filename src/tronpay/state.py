@@ -17,6 +17,7 @@ from starlette.datastructures import State
 from tronpay.api.readiness import ReadinessRegistry
 from tronpay.auth import JWTVerifier
 from tronpay.config import Settings
+from tronpay.observability.scrape import DatabaseGauges
 from tronpay.payouts.quote import Quoter
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.writer import PayoutWriter
@@ -26,7 +27,8 @@ from tronpay.startup import ChainRuntime
 
 class AppState(State):
     """The app's state. ``payout_writer`` may be replaced (tests install a lingering one);
-    ``payout_fast_lane = False`` turns the create fast lane off; the chain runtime sets
+    ``payout_fast_lane = False`` turns the create fast lane off; ``metrics`` computes the
+    gauges of a scrape; the chain runtime sets
     ``engine_task`` when the engine runs in this process."""
 
     settings: Settings
@@ -39,6 +41,7 @@ class AppState(State):
     payout_context: PayoutContext
     payout_writer: PayoutWriter
     quoter: Quoter | None
+    metrics: DatabaseGauges
     payout_fast_lane: bool
     with_engine: bool
     engine_task: asyncio.Task[None] | None
@@ -56,6 +59,7 @@ class AppState(State):
         payout_context: PayoutContext,
         payout_writer: PayoutWriter,
         quoter: Quoter | None,
+        metrics: DatabaseGauges,
         with_engine: bool,
     ) -> None:
         super().__init__(
@@ -70,6 +74,7 @@ class AppState(State):
                 "payout_context": payout_context,
                 "payout_writer": payout_writer,
                 "quoter": quoter,
+                "metrics": metrics,
                 "payout_fast_lane": True,
                 "with_engine": with_engine,
                 "engine_task": None,

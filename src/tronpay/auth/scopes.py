@@ -18,6 +18,7 @@ class Scope:
     # Acting in a tenant other than the token's own (the X-Tenant header); every such
     # request is audited. Not part of "all" in `tronpay token`: ask for it by name.
     ADMIN: Final = "admin"
+    METRICS_READ: Final = "metrics:read"
 
 
 # The scopes of one tenant's clients (``tronpay token --scope all``).
@@ -30,6 +31,7 @@ ALL_SCOPES: Final[frozenset[str]] = frozenset(
         Scope.WALLET_ADMIN,
         Scope.WEBHOOKS_ADMIN,
         Scope.AUDIT_READ,
+        Scope.METRICS_READ,
     }
 )
 

@@ -23,6 +23,7 @@ from tronpay.batches.parsing import ParsedBatch
 from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
+from tronpay.observability import metrics
 from tronpay.payouts import repository as payout_repository
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.models import Payout
@@ -163,6 +164,8 @@ async def create_batch(
     )
     await record_many(session, audit_items, now=now)
     log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)
+    for payout_row in payout_rows:
+        metrics.payouts_created(payout_row["asset"])
     return BatchResult(batch=batch, summary=summary)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -22,7 +21,6 @@ from types import FrameType
 from typing import Annotated, Any
 
 import httpx
-import structlog
 import typer
 import uvicorn
 from fastapi import FastAPI
@@ -37,6 +35,7 @@ from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
 from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
+from tronpay.observability.logs import configure_logging
 from tronpay.startup import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -79,27 +78,6 @@ def _settings(**overrides: Any) -> Settings:
 # -- serve ----------------------------------------------------------------------------------
 
 
-def _configure_logging(settings: Settings) -> None:
-    """Minimal structured logging for ``serve``: level filter, JSON or console lines."""
-    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=True,
-    )
-
-
 def serve(  # noqa: PLR0917 - typer options
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
@@ -133,7 +111,7 @@ def serve(  # noqa: PLR0917 - typer options
         settings.check_startup()
     except ConfigError as exc:
         raise _fail(exc.detail) from exc
-    _configure_logging(settings)
+    configure_logging(settings)
     with_engine = not no_engine
     if reload and (settings.is_production or workers > 1):
         raise _fail("--reload is for development, with one process")
@@ -322,7 +300,8 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # configure_logging routes uvicorn's lines (JSON like ours)
+        access_log=settings.log_access,
         proxy_headers=True,
         server_header=False,
         http=WORKER_PROTOCOL,
@@ -334,7 +313,7 @@ def _serve_workers(settings: Settings, workers: int) -> None:
 def worker_app() -> FastAPI:
     """The app factory of each ``serve --workers N`` process (settings from the environment)."""
     settings = Settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     return create_app(settings)
 
 
@@ -342,7 +321,7 @@ def engine_app() -> FastAPI:
     """The app factory of ``serve --reload``: API and payout engine, settings from the
     environment."""
     settings = Settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     return create_app(settings, with_engine=True)
 
 

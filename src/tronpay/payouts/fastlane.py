@@ -33,6 +33,7 @@ from tronpay.api.problems import error_response
 from tronpay.auth import Principal
 from tronpay.auth import Scope as AuthScope
 from tronpay.errors import TronpayError
+from tronpay.observability.http import ROUTE_KEY
 from tronpay.payouts import service
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.states import Actor
@@ -80,6 +81,7 @@ class PayoutCreateLane:
             tenant=accepted.principal.tenant,
         )
         self.answered += 1
+        scope[ROUTE_KEY] = PATH  # the request metrics' route label, as the router would give
         try:
             outcome = await service.create_payout(
                 state.payout_context, state.payout_writer, accepted.create, actor=actor, key=key

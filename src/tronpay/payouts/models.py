@@ -60,6 +60,8 @@ class Payout(Base):
     energy_used: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempt_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The X-Request-ID of the request that created it: the engine's log lines carry it.
+    request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 

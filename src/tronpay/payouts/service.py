@@ -134,6 +134,7 @@ def prepare_payout(
         "energy_used": None,
         "attempt_count": 0,
         "version": 1,
+        "request_id": actor.request_id,
     }
     snapshot = row_snapshot(row)
     stamp = _stamp(now)

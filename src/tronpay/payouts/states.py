@@ -24,6 +24,7 @@ from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
 from tronpay.kit.chunking import chunked
 from tronpay.kit.tenants import DEFAULT_TENANT
+from tronpay.observability import metrics
 from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot, row_snapshot
 from tronpay.payouts.models import Payout
 
@@ -150,6 +151,7 @@ async def transition(
     current = PayoutStatus(payout.status)
     check_payout_transition(current, new)
     before = payout_snapshot(payout)
+    entered = payout.created_at if current is PayoutStatus.QUEUED else payout.updated_at
     payout.status = new.value
     for name, value in changes.items():
         if not hasattr(Payout, name):
@@ -176,12 +178,15 @@ async def transition(
         tenant=payout.tenant,
     )
     await emit(session, topic=f"payout.{new.value}", entity_id=payout.id, data=after, now=now)
+    metrics.stage_transition(current.value, new.value, entered, now)
     log.info(
         "payout.transition",
         payout_id=payout.id,
         from_status=current.value,
         to_status=new.value,
         action=action,
+        # the request acting now, else (the engine) the one that created the payout
+        request_id=actor.request_id or payout.request_id,
     )
 
 
@@ -319,5 +324,18 @@ async def transition_many(
         events.append(outbox_row(f"payout.{new.value}", item.payout_id, after, now))
     await record_many(session, audit, now=now)
     await emit_many(session, events)
+    for item, row, _ in moving:
+        old = row["status"]
+        entered = row["created_at"] if old == PayoutStatus.QUEUED.value else row["updated_at"]
+        metrics.stage_transition(old, new.value, entered, now)
+        # One line per payout, with the request that created it: its story in the logs.
+        log.info(
+            "payout.transition",
+            payout_id=item.payout_id,
+            from_status=old,
+            to_status=new.value,
+            action=action,
+            request_id=actor.request_id or row["request_id"],
+        )
     log.info("payout.transition_many", to_status=new.value, action=action, payouts=len(moving))
     return BulkTransition(tuple(item.payout_id for item, _, _ in moving), tuple(skipped))

@@ -53,6 +53,7 @@ from tronpay.audit import record as audit_record
 from tronpay.db.session import write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
+from tronpay.observability import metrics
 from tronpay.payouts import repository
 from tronpay.payouts.errors import DuplicateReference
 from tronpay.payouts.events import emit, emit_many, outbox_row
@@ -187,6 +188,7 @@ async def create_one(
             await write_one(session, policy, intent.payout, actor=intent.actor, now=intent.now)
     except TronpayError as error:
         return CreateOutcome.refused(error)
+    metrics.payouts_created(intent.payout.row["asset"])
     return CreateOutcome(status=201, body=intent.payout.body)
 
 
@@ -384,6 +386,7 @@ class PayoutWriter:
         # 5. committed: answer.
         for index in live:
             outcomes[index] = CreateOutcome(status=201, body=intents[index].payout.body)
+            metrics.payouts_created(intents[index].payout.row["asset"])
         for index, leader in followers:
             answer = outcomes[leader]
             if answer is not None:

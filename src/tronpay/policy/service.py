@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.kit.clock import utc_or_now
+from tronpay.observability import metrics
 from tronpay.policy import repository, rules
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.errors import (
@@ -103,6 +104,29 @@ class PolicyService:
         without its previous hold and then replaces it (an upsert), so it is never counted
         twice. Hot path: at most three statements (lock, sums, upsert).
         """
+        try:
+            return await self._check_and_reserve(
+                session,
+                payout_id=payout_id,
+                asset=asset,
+                destination=destination,
+                amount=amount,
+                now=now,
+            )
+        except PolicyViolation as violation:
+            metrics.POLICY_REJECTIONS.labels(violation.code).inc()
+            raise
+
+    async def _check_and_reserve(
+        self,
+        session: AsyncSession,
+        *,
+        payout_id: str,
+        asset: str,
+        destination: str,
+        amount: int,
+        now: datetime | None,
+    ) -> PolicyDecision:
         moment = utc_or_now(now)
         request = ReservationRequest(payout_id, asset.upper(), destination, amount)
         rules.check_request(self._config, request)  # refuse before taking the lock
@@ -207,6 +231,9 @@ class PolicyService:
             await repository.insert_new(session, judgement.accepted, now=moment)
         else:
             await repository.upsert(session, judgement.accepted, now=moment)
+        for result in judgement.results:
+            if isinstance(result, PolicyViolation):
+                metrics.POLICY_REJECTIONS.labels(result.code).inc()
         return list(judgement.results)
 
     async def _exact(

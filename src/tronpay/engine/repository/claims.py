@@ -24,6 +24,7 @@ from tronpay.engine.signing import SignedTx
 from tronpay.kit.chunking import chunked
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import Sun, TokenUnits
+from tronpay.observability import metrics
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import AttemptStatus, BulkChange, PayoutStatus, transition_many
 from tronpay.policy.errors import PolicyViolation
@@ -264,6 +265,7 @@ async def persist_signed(
                 log.warning(
                     "engine.payout.policy_blocked", payout_id=s.payout_id, code=verdict.code
                 )
+                metrics.POLICY_REJECTIONS.labels(verdict.code).inc()
                 refused.append((s.payout_id, versions[s.payout_id], f"policy:{verdict.code}"))
             else:
                 passed.append(s)
@@ -272,6 +274,7 @@ async def persist_signed(
     if not fresh:
         return []
     counts = await _attempt_counts(session, [s.payout_id for s in fresh])
+    metrics.attempts("signed", len(fresh))
     await session.execute(
         insert(_ATTEMPTS),
         [

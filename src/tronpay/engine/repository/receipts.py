@@ -26,6 +26,7 @@ from tronpay.engine.repository._common import (
     log,
 )
 from tronpay.kit.chunking import chunked
+from tronpay.observability import metrics
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import (
     ATTEMPT_TRANSITIONS,
@@ -80,6 +81,8 @@ async def apply_receipt(
     attempt.energy_fee = info.energy_fee_sun
     attempt.net_fee = info.net_fee_sun
     attempt.updated_at = now
+    metrics.attempts("success" if info.success else "failed")
+    metrics.receipt(info.fee_sun, info.energy_usage_total, info.energy_usage_staked)
     if info.res_message:
         attempt.error = info.res_message[:500]
     if payout.status != PayoutStatus.SUBMITTED.value or payout.txid != attempt.txid:
@@ -306,6 +309,9 @@ async def apply_receipts_bulk(
             results.append(await apply_receipt(session, info, now=now, lock=lock, policy=policy))
     if not fast:
         return results
+    metrics.attempts("success", len(fast))
+    for info, _ in fast:
+        metrics.receipt(info.fee_sun, info.energy_usage_total, info.energy_usage_staked)
     await session.execute(
         _MARK_INCLUDED,
         [
