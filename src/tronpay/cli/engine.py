@@ -1,4 +1,5 @@
-"""CLI: ``tronpay worker`` runs the payout engine alone (for scale-out next to API replicas)."""
+"""CLI: ``tronpay worker`` runs the payout engine and the webhooks worker (for scale-out next
+to API replicas)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import signal
 import typer
 
 from tronpay.config import Settings
+from tronpay.db.session import create_engine, create_sessionmaker
 from tronpay.engine.worker import run_engine
 from tronpay.errors import TronpayError
+from tronpay.webhooks.worker import WorkerConfig, run_webhooks
 
 
 async def _run(settings: Settings) -> None:
@@ -17,11 +20,22 @@ async def _run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await run_engine(settings, stop)
+    db = create_engine(settings.effective_database_url)
+    webhooks = asyncio.create_task(
+        run_webhooks(create_sessionmaker(db), WorkerConfig.from_settings(settings), stop),
+        name="webhooks",
+    )
+    try:
+        await run_engine(settings, stop)
+    finally:
+        stop.set()
+        await webhooks
+        await db.dispose()
 
 
 def worker() -> None:
-    """Run the payout engine only (claims, signs, broadcasts, confirms, finalizes)."""
+    """Run the payout engine (claims, signs, broadcasts, confirms, finalizes) and deliver
+    webhooks."""
     settings = Settings()
     try:
         asyncio.run(_run(settings))

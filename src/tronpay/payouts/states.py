@@ -129,6 +129,14 @@ class Actor:
     request_id: str | None = None
 
 
+def event_topic(old: PayoutStatus, new: PayoutStatus) -> str:
+    """The outbox topic of a state change: ``payout.<new status>``, except an approval
+    (``pending_approval`` to ``queued``), which is ``payout.approved``."""
+    if old is PayoutStatus.PENDING_APPROVAL and new is PayoutStatus.QUEUED:
+        return "payout.approved"
+    return f"payout.{new.value}"
+
+
 async def transition(
     session: AsyncSession,
     payout: Payout,
@@ -168,7 +176,7 @@ async def transition(
         before=before,
         after=after,
     )
-    await emit(session, topic=f"payout.{new.value}", entity_id=payout.id, data=after, now=now)
+    await emit(session, topic=event_topic(current, new), entity_id=payout.id, data=after, now=now)
     log.info(
         "payout.transition",
         payout_id=payout.id,
@@ -314,7 +322,8 @@ async def transition_many(
                 after=after,
             )
         )
-        events.append(outbox_row(f"payout.{new.value}", item.payout_id, after, now))
+        topic = event_topic(PayoutStatus(row["status"]), new)
+        events.append(outbox_row(topic, item.payout_id, after, now))
     await record_many(session, audit, now=now)
     await emit_many(session, events)
     log.info("payout.transition_many", to_status=new.value, action=action, payouts=len(moving))
