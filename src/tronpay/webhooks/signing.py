@@ -33,9 +33,12 @@ def secret_key(secret: str) -> bytes:
     if not secret.startswith(SECRET_PREFIX):
         raise InvalidSecret("a signing secret starts with whsec_")
     try:
-        return base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidSecret("a signing secret is whsec_ + base64") from exc
+    if not key:
+        raise InvalidSecret("a signing secret is not empty")
+    return key
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
