@@ -31,6 +31,7 @@ class Answer:
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.arrived = 0  # requests read, answered or not yet
         self._script: deque[Answer] = deque()
         self._lock = threading.Lock()
         self.default = Answer()
@@ -43,6 +44,7 @@ class Receiver:
 
     def next_answer(self) -> Answer:
         with self._lock:
+            self.arrived += 1
             return self._script.popleft() if self._script else self.default
 
     def record(self, item: Received) -> None:
