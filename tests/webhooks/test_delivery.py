@@ -82,6 +82,7 @@ async def test_payout_events_arrive_signed_with_the_outbox_id(
     maker: async_sessionmaker[AsyncSession],
     receiver: Receiver,
     config: WorkerConfig,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     every = await register(client, receiver.url)
     only_cancelled = await register(
@@ -127,6 +128,13 @@ async def test_payout_events_arrive_signed_with_the_outbox_id(
     assert [d["status"] for d in log] == ["delivered", "delivered"]
     assert [d["attempts"] for d in log] == [1, 1]
     assert {d["message_id"] for d in log} == {events["payout.created"], events["payout.cancelled"]}
+
+    # The secrets are in no log line and no delivery row.
+    logged = capsys.readouterr()
+    assert "webhook.delivery.delivered" in logged.out
+    for secret in (every["secret"], only_cancelled["secret"]):
+        assert secret not in logged.out + logged.err
+        assert secret.removeprefix("whsec_") not in json.dumps(log)
 
     # Dispatched once: running the steps again sends nothing new.
     await dispatch_once(maker, retry_for=config.retry_for)

@@ -7,7 +7,7 @@ LOCKED``), so several processes share the work without sending a delivery twice 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, cast
@@ -183,7 +183,7 @@ class ClaimedDelivery:
     id: str
     endpoint_id: str
     url: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
     message_id: str
     event_type: str
     body: dict[str, Any]
