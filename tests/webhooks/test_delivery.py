@@ -325,3 +325,26 @@ async def test_the_worker_loop_delivers_until_stopped(
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     assert json.loads(receiver.snapshot()[0].body)["type"] == "payout.created"
+
+
+async def test_a_disabled_endpoint_gets_nothing_until_enabled_again(
+    client: httpx.AsyncClient,
+    maker: async_sessionmaker[AsyncSession],
+    receiver: Receiver,
+    config: WorkerConfig,
+) -> None:
+    hook = await register(client, receiver.url)
+    await client.post(f"/v1/webhooks/{hook['id']}/test")
+    await client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": False})
+    await create_payout(client, "k-disabled")  # not fanned out to a disabled endpoint
+    sender = config.sender()
+    try:
+        await dispatch_once(maker, retry_for=config.retry_for)
+        assert await send_due(maker, sender, config) == 0
+    finally:
+        await sender.aclose()
+    assert receiver.snapshot() == []
+    await client.patch(f"/v1/webhooks/{hook['id']}", json={"enabled": True})
+    await pump(maker, config, lambda: len(receiver.snapshot()) == 1)
+    assert json.loads(receiver.snapshot()[0].body)["type"] == "webhook.test"
+    assert len(await deliveries(maker)) == 1

@@ -166,6 +166,11 @@ async def undispatched(session: AsyncSession, *, limit: int, skip_locked: bool) 
     return [OutboxRow(*row) for row in (await session.execute(stmt)).all()]
 
 
+async def has_undispatched(session: AsyncSession) -> bool:
+    stmt = select(_OUTBOX.c.id).where(_OUTBOX.c.delivered_at.is_(None)).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
 async def mark_dispatched(session: AsyncSession, ids: Sequence[int], *, now: datetime) -> None:
     if ids:
         await session.execute(
@@ -191,6 +196,12 @@ class ClaimedDelivery:
     give_up_at: datetime
 
 
+def _endpoint_enabled() -> Any:
+    """A disabled endpoint receives nothing; its pending deliveries wait for it."""
+    enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+    return WebhookDelivery.endpoint_id.in_(enabled)
+
+
 def _no_earlier_pending() -> Any:
     """Deliveries of one entity to one endpoint go out in order: one waits while an earlier
     one (smaller ``seq``) of the same entity to the same endpoint is still pending."""
@@ -201,6 +212,19 @@ def _no_earlier_pending() -> Any:
         earlier.seq < WebhookDelivery.seq,
         earlier.status == DeliveryStatus.PENDING.value,
     )
+
+
+async def has_due(session: AsyncSession, *, now: datetime) -> bool:
+    stmt = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING.value,
+            WebhookDelivery.next_attempt_at <= now,
+            _endpoint_enabled(),
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
 
 
 async def claim_due(
@@ -214,6 +238,7 @@ async def claim_due(
         .where(
             WebhookDelivery.status == DeliveryStatus.PENDING.value,
             WebhookDelivery.next_attempt_at <= now,
+            _endpoint_enabled(),
             _no_earlier_pending(),
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.seq)

@@ -109,6 +109,10 @@ async def dispatch_once(
     sessionmaker: async_sessionmaker[AsyncSession], *, retry_for: timedelta
 ) -> int:
     """Fan out one batch of outbox events. Returns how many events were dispatched."""
+    # A read first: an idle worker never takes the write lock (SQLite has one writer).
+    async with read_transaction(sessionmaker) as session:
+        if not await repository.has_undispatched(session):
+            return 0
     async with write_transaction(sessionmaker) as session:
         if not await _dispatch_lock(session):
             return 0
@@ -185,6 +189,9 @@ async def send_due(
     """Claim, send and record one round of due deliveries. Returns how many were tried."""
     engine_sqlite = is_sqlite(sessionmaker.kw["bind"])
     now = utcnow()
+    async with read_transaction(sessionmaker) as session:
+        if not await repository.has_due(session, now=now):
+            return 0
     async with write_transaction(sessionmaker) as session:
         claimed = await repository.claim_due(
             session,
