@@ -74,7 +74,9 @@ class WebhookSender:
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment may see the destinations
             transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # No connection is kept for reuse: the pool is keyed by the pinned address, and a
+            # TLS connection verified for one host name must never carry another host's message.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=0),
         )
 
     async def aclose(self) -> None:
