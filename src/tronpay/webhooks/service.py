@@ -8,9 +8,10 @@ caller's tenant here and nothing below changes.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from tronpay.kit.ids import new_id
 from tronpay.kit.pagination import Page
 from tronpay.webhooks import repository
 from tronpay.webhooks.destinations import parse_destination, resolve
-from tronpay.webhooks.errors import DeliveryNotFound, WebhookNotFound
+from tronpay.webhooks.errors import DeliveryNotFound, WebhookNotFound, WebhookUrlRefused
 from tronpay.webhooks.events import PING_TYPE, message_body
 from tronpay.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tronpay.webhooks.repository import DeliveryStatus
@@ -28,6 +29,9 @@ from tronpay.webhooks.schemas import WebhookCreate, WebhookUpdate
 from tronpay.webhooks.signing import new_secret
 
 log = structlog.get_logger(__name__)
+
+# A registration waits at most this long for DNS.
+RESOLVE_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,11 @@ async def check_url(ctx: WebhookContext, url: str) -> None:
     """Refuse a URL that is malformed, not https (in production) or that resolves to a
     forbidden address now (it is checked again before every attempt)."""
     destination = parse_destination(url, allow_http=ctx.allow_http)
-    await resolve(destination, allow_private=ctx.allow_private)
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+            await resolve(destination, allow_private=ctx.allow_private)
+    except TimeoutError:
+        raise WebhookUrlRefused(f"the host {destination.host} did not resolve in time") from None
 
 
 async def register(
