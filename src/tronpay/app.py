@@ -55,6 +55,8 @@ from tronpay.runtime import build_quoter, load_chain, register_checks, running
 from tronpay.state import AppState, app_state
 from tronpay.wallet.endpoints import router as wallet_router
 from tronpay.wallet.operation_endpoints import router as wallet_operations_router
+from tronpay.webhooks.endpoints import router as webhooks_router
+from tronpay.webhooks.worker import WorkerConfig, run_webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -116,24 +118,36 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             state.metrics, state.settings.effective_metrics_host, state.settings.metrics_port
         )
         await listener.start()
-    stop_retention = asyncio.Event()
+    stop_background = asyncio.Event()
     retention = asyncio.create_task(
         run_retention(
             state.sessionmaker,
             retention=timedelta(days=state.settings.idempotency_retention_days),
-            stop=stop_retention,
+            stop=stop_background,
         ),
         name="idempotency-retention",
     )
+    # Webhook delivery runs where the engine runs (``tronpay serve``; ``tronpay worker``
+    # runs its own); API-only replicas only write the outbox.
+    webhooks: asyncio.Task[None] | None = None
+    if state.with_engine:
+        webhooks = asyncio.create_task(
+            run_webhooks(
+                state.sessionmaker, WorkerConfig.from_settings(state.settings), stop_background
+            ),
+            name="webhooks",
+        )
     try:
         with _serving_gc():
             async with running(state):
                 yield
     finally:
-        stop_retention.set()
+        stop_background.set()
         await retention
         if listener is not None:
             await listener.stop()
+        if webhooks is not None:
+            await webhooks
         # Drain: every create already queued is written (or refused) before the engine goes
         # (``payout_writer`` is read again: a test may have installed another one).
         await state.payout_writer.stop()
@@ -262,4 +276,5 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
     app.include_router(audit_router)
     app.include_router(wallet_router)
     app.include_router(wallet_operations_router)
+    app.include_router(webhooks_router)
     return app

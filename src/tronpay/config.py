@@ -173,6 +173,17 @@ class Settings(BaseSettings):
     # How long /ready reuses the node part of its answer (one node request per period).
     ready_node_cache_s: float = Field(default=5.0, ge=0, le=300)
 
+    # Webhooks (tronpay.webhooks): destinations on loopback/private addresses are refused
+    # unless allowed; one attempt's time limit; retries back off exponentially (with jitter)
+    # from ``retry_base_s`` up to ``retry_max_s`` and stop ``retry_for_s`` after the event.
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    webhook_retry_base_s: float = Field(default=5.0, gt=0, le=3600)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0, le=86_400)
+    webhook_retry_for_s: float = Field(default=90_000.0, gt=0, le=30 * 86_400)
+    webhook_poll_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+
     max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_body_bytes: int = Field(default=8_388_608, ge=1024)
     max_batch_rows: int = Field(default=10_000, ge=1)

@@ -185,7 +185,7 @@ async def test_approval_flow_four_eyes(
                 .order_by(OutboxEvent.id)
             )
         ).scalars()
-        assert list(topics) == ["payout.created", "payout.queued"]
+        assert list(topics) == ["payout.created", "payout.approved"]
 
 
 async def test_cancel_then_not_again_and_retry_only_failed(client: httpx.AsyncClient) -> None:

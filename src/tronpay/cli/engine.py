@@ -1,4 +1,5 @@
-"""CLI: ``tronpay worker`` runs the payout engine alone (for scale-out next to API replicas).
+"""CLI: ``tronpay worker`` runs the payout engine and the webhooks worker (for scale-out next
+to API replicas).
 
 With ``TRONPAY_METRICS_PORT`` it also serves ``GET /metrics`` on that port (the engine's
 counters, the database-derived gauges, every node's lag and the hot wallet's balances).
@@ -21,6 +22,7 @@ from tronpay.errors import TronpayError
 from tronpay.observability.logs import configure_logging
 from tronpay.observability.scrape import ChainProbe, DatabaseGauges, MetricsListener
 from tronpay.startup import hot_wallet_address, node_client
+from tronpay.webhooks.worker import WorkerConfig, run_webhooks
 
 
 @asynccontextmanager
@@ -58,12 +60,23 @@ async def _run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with metrics_listener(settings):
-        await run_engine(settings, stop)
+    db = create_engine(settings.effective_database_url)
+    webhooks = asyncio.create_task(
+        run_webhooks(create_sessionmaker(db), WorkerConfig.from_settings(settings), stop),
+        name="webhooks",
+    )
+    try:
+        async with metrics_listener(settings):
+            await run_engine(settings, stop)
+    finally:
+        stop.set()
+        await webhooks
+        await db.dispose()
 
 
 def worker() -> None:
-    """Run the payout engine only (claims, signs, broadcasts, confirms, finalizes)."""
+    """Run the payout engine (claims, signs, broadcasts, confirms, finalizes) and deliver
+    webhooks."""
     settings = Settings()
     configure_logging(settings)
     try:

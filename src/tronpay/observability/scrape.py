@@ -28,7 +28,8 @@ from tronpay.db.session import read_transaction
 from tronpay.observability import metrics
 from tronpay.payouts.models import Payout
 from tronpay.tron.node import NodeClient
-from tronpay.webhooks.models import OutboxEvent
+from tronpay.webhooks.models import OutboxEvent, WebhookDelivery
+from tronpay.webhooks.repository import DeliveryStatus
 
 log = structlog.get_logger(__name__)
 
@@ -53,16 +54,25 @@ class Backlog:
 
 
 async def webhook_backlog(session: AsyncSession, now: datetime) -> Backlog:
-    row = (
+    """Webhook work waiting: deliveries not yet sent (pending, retries included) plus outbox
+    events the webhooks worker has not yet turned into deliveries; the oldest one's age."""
+    pending = (
+        await session.execute(
+            select(func.count(), func.min(WebhookDelivery.created_at)).where(
+                WebhookDelivery.status == DeliveryStatus.PENDING.value
+            )
+        )
+    ).one()
+    undispatched = (
         await session.execute(
             select(func.count(), func.min(OutboxEvent.created_at)).where(
                 OutboxEvent.delivered_at.is_(None)
             )
         )
     ).one()
-    oldest = row[1]
-    age = 0.0 if oldest is None else max(0.0, (now - _utc(oldest)).total_seconds())
-    return Backlog(int(row[0] or 0), age)
+    oldest = [_utc(moment) for moment in (pending[1], undispatched[1]) if moment is not None]
+    age = max(0.0, (now - min(oldest)).total_seconds()) if oldest else 0.0
+    return Backlog(int(pending[0] or 0) + int(undispatched[0] or 0), age)
 
 
 def _utc(value: datetime) -> datetime:

@@ -136,6 +136,14 @@ class Actor:
     crossing: bool = False
 
 
+def event_topic(old: PayoutStatus, new: PayoutStatus) -> str:
+    """The outbox topic of a state change: ``payout.<new status>``, except an approval
+    (``pending_approval`` to ``queued``), which is ``payout.approved``."""
+    if old is PayoutStatus.PENDING_APPROVAL and new is PayoutStatus.QUEUED:
+        return "payout.approved"
+    return f"payout.{new.value}"
+
+
 async def transition(
     session: AsyncSession,
     payout: Payout,
@@ -177,7 +185,7 @@ async def transition(
         after=after,
         tenant=payout.tenant,
     )
-    await emit(session, topic=f"payout.{new.value}", entity_id=payout.id, data=after, now=now)
+    await emit(session, topic=event_topic(current, new), entity_id=payout.id, data=after, now=now)
     metrics.stage_transition(current.value, new.value, entered, now)
     log.info(
         "payout.transition",
@@ -321,7 +329,8 @@ async def transition_many(
                 tenant=row["tenant"],
             )
         )
-        events.append(outbox_row(f"payout.{new.value}", item.payout_id, after, now))
+        topic = event_topic(PayoutStatus(row["status"]), new)
+        events.append(outbox_row(topic, item.payout_id, after, now))
     await record_many(session, audit, now=now)
     await emit_many(session, events)
     for item, row, _ in moving:

@@ -25,6 +25,7 @@ from tronpay.kit.chunking import chunked
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import Sun, TokenUnits
 from tronpay.observability import metrics
+from tronpay.payouts.events import emit_many, outbox_row, row_snapshot
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import AttemptStatus, BulkChange, PayoutStatus, transition_many
 from tronpay.policy.errors import PolicyViolation
@@ -190,17 +191,31 @@ async def block_payouts(
     now: datetime,
     lock: bool,
 ) -> None:
-    """Keep payouts queued with a ``blocked_reason`` (not a state change)."""
+    """Keep payouts queued with a ``blocked_reason`` (not a state change). A payout newly
+    blocked, or blocked for another reason than before, gets a ``payout.blocked`` outbox
+    event in the same transaction."""
     current = await _current(session, list(reasons), lock=lock)
     rows: list[tuple[str, int, str]] = []
+    newly: list[str] = []
     for pid, reason in reasons.items():
         cur = current.get(pid)
         if cur is None or cur[0] != PayoutStatus.QUEUED.value or cur[1] != versions[pid]:
             continue
         if cur[2] != reason:
             log.warning("engine.payout.blocked", payout_id=pid, reason=reason)
+            newly.append(pid)
         rows.append((pid, cur[1], reason))
     await _set_blocked(session, rows, now=now)
+    await _emit_blocked(session, newly, now=now)
+
+
+async def _emit_blocked(session: AsyncSession, ids: Sequence[str], *, now: datetime) -> None:
+    events = []
+    for chunk in chunked(sorted(ids)):
+        result = await session.execute(select(_PAYOUTS).where(_PAYOUTS.c.id.in_(chunk)))
+        for row in result.mappings():
+            events.append(outbox_row("payout.blocked", row["id"], row_snapshot(dict(row)), now))
+    await emit_many(session, events)
 
 
 async def fail_payouts(
