@@ -20,8 +20,11 @@ import structlog
 from fastapi import FastAPI
 
 from tronpay.config import Settings
+from tronpay.db.session import read_transaction
+from tronpay.engine.health import EngineHealth
 from tronpay.engine.worker import run_engine
 from tronpay.errors import TronpayError
+from tronpay.payouts.repository import engine_work_waiting
 from tronpay.signer import LocalSigner
 from tronpay.signer.errors import SignerError
 from tronpay.tron.node import NodeClient
@@ -39,6 +42,11 @@ class NotReady(TronpayError):
     code = "not_ready"
     status = 503
     title = "A dependency is not usable"
+
+
+class EngineStalled(NotReady):
+    code = "engine_stalled"
+    title = "The payout engine is not making progress"
 
 
 def hot_wallet_address(settings: Settings) -> str | None:
@@ -122,12 +130,13 @@ def load_runtime(settings: Settings) -> ChainRuntime:
 
 def install(app: FastAPI, settings: Settings, *, with_engine: bool) -> ChainRuntime:
     """Put the chain runtime on ``app.state.chain``; with the engine in this process, its
-    dependencies (node in sync, token decimals, hot wallet, the engine task) join ``/ready``.
-    An API-only replica does not need the node to accept payouts, so it stays ready
-    without one."""
+    dependencies (node in sync, token decimals, hot wallet, the engine task and its progress)
+    join ``/ready``. An API-only replica does not need the node to accept payouts, so it
+    stays ready without one."""
     chain = load_runtime(settings)
     app.state.chain = chain
     app.state.engine_task = None
+    app.state.engine_health = EngineHealth()
     app.state.with_engine = with_engine
     if with_engine:
         readiness = app.state.readiness
@@ -139,9 +148,23 @@ def install(app: FastAPI, settings: Settings, *, with_engine: bool) -> ChainRunt
             task: asyncio.Task[None] | None = app.state.engine_task
             if task is None or task.done():
                 raise NotReady("the payout engine is not running")
+            await check_progress(app)
 
         readiness.register("engine", engine_running)
     return chain
+
+
+async def check_progress(app: FastAPI) -> None:
+    """Not ready when an engine step is stalled (``engine/health.py``) while payouts wait
+    for the engine: the engine runs but pays nobody."""
+    health: EngineHealth = app.state.engine_health
+    stall = health.stalled()
+    if stall is None:
+        return
+    async with read_transaction(app.state.sessionmaker) as session:
+        waiting = await engine_work_waiting(session)
+    if waiting:
+        raise EngineStalled(stall.describe())
 
 
 @asynccontextmanager
@@ -152,7 +175,9 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
     task: asyncio.Task[None] | None = None
     if app.state.with_engine:
-        task = asyncio.create_task(_engine(chain.settings, stop), name="payout-engine")
+        task = asyncio.create_task(
+            _engine(chain.settings, stop, app.state.engine_health), name="payout-engine"
+        )
         app.state.engine_task = task
     try:
         yield
@@ -164,14 +189,14 @@ async def running(app: FastAPI) -> AsyncIterator[None]:
         await chain.aclose()
 
 
-async def _engine(settings: Settings, stop: asyncio.Event) -> None:
+async def _engine(settings: Settings, stop: asyncio.Event, health: EngineHealth) -> None:
     """Run the engine until ``stop``; restart it (with backoff) if it dies of an unexpected
     error, so one bad step never leaves payouts unattended while the API takes new ones. A
     configuration error (no key, wrong token) is final: ``/ready`` reports it."""
     delay = RESTART_MIN_S
     while not stop.is_set():
         try:
-            await run_engine(settings, stop)
+            await run_engine(settings, stop, health=health)
             return
         except TronpayError as exc:
             log.error("engine.stopped_on_error", code=exc.code, detail=exc.detail)

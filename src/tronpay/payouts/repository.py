@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tronpay.audit.models import AuditEntry
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts.models import Payout
+from tronpay.payouts.states import PayoutStatus
 
 RETRY_ACTION = "payout.retry"
 
@@ -128,3 +129,16 @@ async def last_retrier(session: AsyncSession, payout_id: str) -> str | None:
     )
     principal: str | None = await session.scalar(query)
     return principal
+
+
+_ENGINE_WORK = (
+    PayoutStatus.QUEUED.value,
+    PayoutStatus.SUBMITTED.value,
+    PayoutStatus.CONFIRMED.value,
+)
+
+
+async def engine_work_waiting(session: AsyncSession) -> bool:
+    """Whether any payout waits for the engine (queued, submitted or confirmed)."""
+    stmt = select(_PAYOUTS.c.id).where(_PAYOUTS.c.status.in_(_ENGINE_WORK)).limit(1)
+    return (await session.execute(stmt)).first() is not None
