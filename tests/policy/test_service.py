@@ -149,9 +149,12 @@ async def test_reserve_twice_is_idempotent(sessionmaker: Maker) -> None:
 async def recheck(
     sessionmaker: Maker, policy: PolicyService, payout_id: str, *, now: datetime = T0
 ) -> PolicyDecision | PolicyViolation:
-    """The engine's re-check before signing, for one payout (the production path)."""
+    """The engine's re-check before signing a payout for the first time (the production
+    path: its reservation counts from then)."""
     async with write_transaction(sessionmaker) as session:
-        results = await policy.recheck_many(session, [payout_id], now=now)
+        results = await policy.recheck_many(
+            session, [payout_id], now=now, count_from_now=[payout_id]
+        )
     return results[payout_id]
 
 
@@ -167,7 +170,7 @@ async def test_recheck(sessionmaker: Maker) -> None:
         await policy.release(session, "new2", now=later)
     decision = await recheck(sessionmaker, policy, "old", now=later)
     assert decision == PolicyDecision(needs_approval=True)
-    # Re-stamped at signing: it now counts for the next 24 h.
+    # Re-stamped at its first signing: it now counts for the next 24 h.
     with pytest.raises(DailyTotalExceeded):
         await reserve(sessionmaker, policy, "new3", 1, now=later + timedelta(hours=23))
 
@@ -268,7 +271,7 @@ async def test_recheck_many(sessionmaker: Maker) -> None:
     )
     async with write_transaction(sessionmaker) as session:
         results = await stricter.recheck_many(
-            session, ["n1", "n2", "missing", "old", "n3"], now=later
+            session, ["n1", "n2", "missing", "old", "n3"], now=later, count_from_now=["old"]
         )
     outcome = {
         key: value.code if isinstance(value, PolicyViolation) else value.needs_approval
@@ -282,6 +285,25 @@ async def test_recheck_many(sessionmaker: Maker) -> None:
         "old": True,
         "n3": "policy_daily_total",
     }
-    # "old" was re-stamped: it now counts from `later`.
+    # "old" was signed for the first time: it now counts from `later`.
     with pytest.raises(DailyTotalExceeded):
         await reserve(sessionmaker, stricter, "x", 1, now=later + timedelta(hours=23))
+
+
+async def test_a_recheck_never_renews_a_reservation(sessionmaker: Maker) -> None:
+    """Issue 13.2: the engine's re-check before re-signing a payout does not count its
+    amount again from now, so a payout re-signed again and again cannot hold the rolling
+    limit for good (only a first signing moves the count, once: ``count_from_now``)."""
+    policy = service(daily_total=1_000 * USDT, daily_per_destination=None)
+    await reserve(sessionmaker, policy, "stuck", 1_000 * USDT, now=T0)
+    for hours in (1, 8, 16, 23):
+        async with write_transaction(sessionmaker) as session:
+            verdict = await policy.recheck_many(session, ["stuck"], now=T0 + timedelta(hours=hours))
+        assert verdict == {"stuck": PolicyDecision(needs_approval=True)}
+    with pytest.raises(DailyTotalExceeded):  # still inside its first 24 h
+        await reserve(sessionmaker, policy, "early", 1, now=T0 + timedelta(hours=23, minutes=59))
+    # 24 h after it was first counted the limit is free again, however often it was re-checked
+    later = T0 + timedelta(hours=24, minutes=1)
+    assert await reserve(sessionmaker, policy, "next", 1_000 * USDT, now=later) == PolicyDecision(
+        True
+    )

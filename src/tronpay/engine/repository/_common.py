@@ -21,6 +21,10 @@ ENGINE_ACTOR = Actor(principal="system:engine")
 LIVE = (AttemptStatus.SIGNED.value, AttemptStatus.BROADCAST.value)
 OUT_OF_ENERGY = "OUT_OF_ENERGY"
 BUG_PREFIX = "bug:"
+# A node refused the attempt for a reason that holds for every attempt of the payout (TRX to a
+# contract, ...): once the attempt is proven dead the payout fails instead of being re-signed.
+REJECTED_PREFIX = "rejected:"
+DEAD_PREFIX = "dead:"
 _IN_CHUNK = 500
 _PAYOUTS = cast(Table, Payout.__table__)
 _ATTEMPTS = cast(Table, PayoutAttempt.__table__)
