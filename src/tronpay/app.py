@@ -32,6 +32,7 @@ from tronpay.db.session import create_engine, create_sessionmaker, read_transact
 from tronpay.payouts.endpoints import router as payouts_router
 from tronpay.payouts.fastlane import PayoutCreateLane
 from tronpay.payouts.quote import router as quote_router
+from tronpay.payouts.recipients import ContractDirectory
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy import PolicyService, load_policy
@@ -131,7 +132,10 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
     app.state.readiness = readiness
     chain = install_chain(app, settings, with_engine=with_engine)
     app.state.payout_context = PayoutContext(
-        policy=app.state.policy, hot_wallet_address=chain.hot_wallet
+        policy=app.state.policy,
+        hot_wallet_address=chain.hot_wallet,
+        token_contract=chain.token_contract,
+        contracts=ContractDirectory(chain.node),
     )
     # Group commit of POST /v1/payouts; started and drained by the lifespan. Without a
     # running lifespan (in-process tests) creates are written one at a time.

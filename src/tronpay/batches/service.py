@@ -26,7 +26,13 @@ from tronpay.kit.money import format_amount
 from tronpay.payouts import repository as payout_repository
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.models import Payout
-from tronpay.payouts.service import PAYOUTS_TABLE, DuplicateReference, PayoutContext
+from tronpay.payouts.recipients import RecipientIsContract
+from tronpay.payouts.service import (
+    PAYOUTS_TABLE,
+    DuplicateReference,
+    PayoutContext,
+    check_recipient,
+)
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.policy import PolicyViolation, ReservationRequest
 
@@ -70,15 +76,28 @@ async def create_batch(
 ) -> BatchResult:
     errors = list(parsed.errors)
     for item, row in zip(parsed.items, parsed.rows, strict=True):
-        if ctx.hot_wallet_address is not None and item.to == ctx.hot_wallet_address:
-            errors.append(
-                RowError(
-                    row=row,
-                    column="to",
-                    reason="recipient_is_hot_wallet",
-                    message="the destination is the service's own hot wallet",
-                )
+        try:
+            check_recipient(
+                item.to,
+                ctx.hot_wallet_address,
+                asset=item.asset.value,
+                token_contract=ctx.token_contract,
             )
+        except ValidationFailed as exc:
+            errors.append(RowError(row=row, column="to", reason=exc.code, message=exc.detail))
+    if ctx.contracts is not None:
+        trx_to = [item.to for item in parsed.items if item.asset.value == "TRX"]
+        contracts = await ctx.contracts.contracts_among(trx_to) if trx_to else set()
+        for item, row in zip(parsed.items, parsed.rows, strict=True):
+            if item.asset.value == "TRX" and item.to in contracts:
+                errors.append(
+                    RowError(
+                        row=row,
+                        column="to",
+                        reason=RecipientIsContract.code,
+                        message="the destination is a smart contract",
+                    )
+                )
     references = [item.reference for item in parsed.items if item.reference is not None]
     taken = await payout_repository.existing_references(session, actor.principal, references)
     if taken:

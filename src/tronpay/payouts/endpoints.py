@@ -92,6 +92,7 @@ async def submit_create(
     (shared by the endpoint and ``tronpay.payouts.fastlane``)."""
     now = utcnow()
     ctx: PayoutContext = state.payout_context
+    await service.check_contract(ctx, body.to, body.asset.value)
     actor = Actor(principal=principal.subject, request_id=request_id)
     # Everything is decided here, before any write (id, status, timestamps, the response);
     # the writer commits it together with other requests' creates (group commit).

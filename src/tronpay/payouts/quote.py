@@ -102,7 +102,12 @@ async def quote_payout(body: QuoteRequest, request: Request, principal: Reader) 
     runtime: ChainRuntime | None = getattr(request.app.state, "chain", None)
     if runtime is None or runtime.hot_wallet is None:
         raise NotReady("quotes need a node and a hot wallet address")
-    check_recipient(body.to, runtime.hot_wallet)
+    check_recipient(
+        body.to,
+        runtime.hot_wallet,
+        asset=body.asset.value,
+        token_contract=runtime.token_contract,
+    )
     planner = Planner(
         runtime.node,
         hot_wallet=runtime.hot_wallet,

@@ -12,13 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit import record as audit_record
-from tronpay.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tronpay.errors import Conflict, Forbidden, NotFound
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts import repository
 from tronpay.payouts.events import emit, payout_snapshot
 from tronpay.payouts.models import Payout
+from tronpay.payouts.recipients import ContractDirectory, refuse_known
 from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.states import CANCELLABLE, Actor, InvalidTransition, PayoutStatus, transition
@@ -60,11 +61,6 @@ class DuplicateReference(Conflict):
     title = "A payout with this reference already exists"
 
 
-class RecipientIsHotWallet(ValidationFailed):
-    code = "recipient_is_hot_wallet"
-    title = "The hot wallet cannot pay itself"
-
-
 class ApproverIsCreator(Forbidden):
     code = "approver_is_creator"
     title = "The creator of a payout cannot approve it"
@@ -92,15 +88,31 @@ class NotRetryable(InvalidTransition):
 
 @dataclass(frozen=True, slots=True)
 class PayoutContext:
-    """What the service needs from the app: policy and the hot wallet address."""
+    """What the service needs from the app: policy, the hot wallet address, the token
+    contract and (with a node) the directory that knows which addresses are contracts."""
 
     policy: PolicyService
     hot_wallet_address: str | None = None
+    token_contract: str | None = None
+    contracts: ContractDirectory | None = None
 
 
-def check_recipient(to_address: str, hot_wallet_address: str | None) -> None:
-    if hot_wallet_address is not None and to_address == hot_wallet_address:
-        raise RecipientIsHotWallet("the destination is the service's own hot wallet")
+def check_recipient(
+    to_address: str,
+    hot_wallet_address: str | None,
+    *,
+    asset: str | None = None,
+    token_contract: str | None = None,
+) -> None:
+    """Refuse a destination that can never receive ``asset`` (``payouts/recipients.py``)."""
+    refuse_known(to_address, asset, hot_wallet=hot_wallet_address, token_contract=token_contract)
+
+
+async def check_contract(ctx: PayoutContext, to_address: str, asset: str) -> None:
+    """Refuse TRX to an address the node knows as a smart contract (no node: the engine
+    checks before signing)."""
+    if ctx.contracts is not None:
+        await ctx.contracts.refuse_contract(to_address, asset)
 
 
 def new_payout(
@@ -145,9 +157,9 @@ def prepare_payout(
     now: datetime,
 ) -> PreparedPayout:
     """A create request decided in full: the row, the 201 response and the snapshot."""
-    check_recipient(data.to, ctx.hot_wallet_address)
     amount = data.amount_units
     asset = data.asset.value
+    check_recipient(data.to, ctx.hot_wallet_address, asset=asset, token_contract=ctx.token_contract)
     status = (
         PayoutStatus.PENDING_APPROVAL.value
         if ctx.policy.needs_approval(asset, amount)
