@@ -307,3 +307,60 @@ async def test_a_recheck_never_renews_a_reservation(sessionmaker: Maker) -> None
     assert await reserve(sessionmaker, policy, "next", 1_000 * USDT, now=later) == PolicyDecision(
         True
     )
+
+
+async def test_rolling_approval_threshold_per_destination(sessionmaker: Maker) -> None:
+    """Issue 13.8: amounts split to stay under the per-payout approval threshold still need
+    a second person once the destination's rolling 24 h sum (this payout included) reaches
+    ``daily_approval_per_destination``; other destinations and the window are separate."""
+    policy = service(
+        approval_threshold=500 * USDT,
+        daily_approval_per_destination=1_000 * USDT,
+        daily_total=None,
+        daily_per_destination=None,
+    )
+    assert await reserve(sessionmaker, policy, "s1", 400 * USDT, to="TONE") == PolicyDecision(False)
+    assert await reserve(sessionmaker, policy, "s2", 400 * USDT, to="TONE") == PolicyDecision(False)
+    # 400 + 400 + 200 = 1000: reaches the rolling threshold
+    assert await reserve(sessionmaker, policy, "s3", 200 * USDT, to="TONE") == PolicyDecision(True)
+    assert await reserve(sessionmaker, policy, "o1", 400 * USDT, to="TTWO") == PolicyDecision(False)
+    # a cancelled payout no longer counts
+    async with write_transaction(sessionmaker) as session:
+        await policy.release(session, "s3")
+    assert await reserve(sessionmaker, policy, "s4", 100 * USDT, to="TONE") == PolicyDecision(False)
+    # a day later the window is empty again
+    later = T0 + timedelta(hours=24, minutes=1)
+    assert await reserve(
+        sessionmaker, policy, "s5", 400 * USDT, to="TONE", now=later
+    ) == PolicyDecision(False)
+    # the group check decides like the single one, item after item
+    async with write_transaction(sessionmaker) as session:
+        results = await policy.check_and_reserve_many(
+            session,
+            [ReservationRequest(f"g{n}", "USDT", "TTHREE", 300 * USDT) for n in range(4)],
+            now=T0,
+            new_payouts=True,
+        )
+    assert results == [PolicyDecision(False)] * 3 + [PolicyDecision(True)]
+
+
+async def test_concurrent_payouts_to_one_destination_cannot_dodge_the_rolling_approval(
+    sessionmaker: Maker,
+) -> None:
+    """The rolling approval threshold is decided under the asset's lock like the limits:
+    of 12 parallel payouts of 300 to one destination, with approval from a rolling sum of
+    1000, exactly 3 go through without approval, whatever the interleaving."""
+    policy = service(
+        approval_threshold=None,
+        daily_approval_per_destination=1_000 * USDT,
+        daily_total=None,
+        daily_per_destination=None,
+        max_per_payout=None,
+    )
+
+    async def attempt(index: int) -> bool:
+        decision = await reserve(sessionmaker, policy, f"r{index}", 300 * USDT, to="TSPLIT")
+        return decision.needs_approval
+
+    results = await asyncio.gather(*(attempt(index) for index in range(12)))
+    assert results.count(False) == 3

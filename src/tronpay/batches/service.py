@@ -170,16 +170,23 @@ async def create_batch(
         now=now,
         new_payouts=True,
     )
+    to_approve: list[str] = []
     for decision, row, payout_row in zip(decisions, parsed.rows, payout_rows, strict=True):
         if isinstance(decision, PolicyViolation):
             errors.append(
                 RowError(row=row, column="amount", reason=decision.code, message=decision.detail)
             )
-        elif decision.needs_approval != (payout_row["status"] == pending):
+        elif payout_row["status"] == pending and not decision.needs_approval:
             raise RuntimeError("policy decision disagrees with its approval threshold")
+        elif decision.needs_approval and payout_row["status"] != pending:
+            # the destination's rolling sum (earlier rows included) reached its threshold
+            payout_row["status"] = pending
+            to_approve.append(payout_row["id"])
     # A violation leaves the transaction with rows and reservations: raising here rolls all
     # of it back (all-or-nothing).
     _raise_if_errors(errors)
+    if to_approve:
+        await payout_repository.mark_pending_approval(session, to_approve)
 
     snapshots = [_row_snapshot(r) for r in payout_rows]
     await emit_many(

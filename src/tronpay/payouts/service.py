@@ -224,6 +224,18 @@ def prepare_payout(
     return PreparedPayout(row=row, body=body, snapshot=snapshot)
 
 
+def pending_approval(prepared: PreparedPayout) -> PreparedPayout:
+    """``prepared`` as a payout that waits for approval: the policy check found that the
+    destination's rolling sum reaches its approval threshold, which the create request could
+    not know before the totals were read."""
+    pending = PayoutStatus.PENDING_APPROVAL.value
+    return PreparedPayout(
+        row={**prepared.row, "status": pending},
+        body={**prepared.body, "status": pending},
+        snapshot={**prepared.snapshot, "status": pending},
+    )
+
+
 async def create_prepared(
     session: AsyncSession,
     ctx: PayoutContext,
@@ -231,9 +243,13 @@ async def create_prepared(
     *,
     actor: Actor,
     now: datetime,
-) -> None:
-    """``create_payout`` for a ``PreparedPayout`` (the one-at-a-time path of the writer)."""
-    await _persist(session, ctx, prepared.row, prepared.snapshot, actor=actor, now=now)
+) -> PreparedPayout:
+    """``create_payout`` for a ``PreparedPayout`` (the one-at-a-time path of the writer).
+    Returns what was written (``pending_approval`` when the check asked for approval)."""
+    row = await _persist(session, ctx, prepared.row, prepared.snapshot, actor=actor, now=now)
+    if row["status"] != prepared.row["status"]:
+        return pending_approval(prepared)
+    return prepared
 
 
 async def create_payout(
@@ -247,7 +263,10 @@ async def create_payout(
     """Persist a payout made by ``new_payout``: row, outbox event, policy reservation and
     audit entry, in the caller's transaction. Raises ``DuplicateReference`` or a
     ``PolicyViolation`` (the caller rolls back)."""
-    await _persist(session, ctx, payout_row(payout), payout_snapshot(payout), actor=actor, now=now)
+    row = await _persist(
+        session, ctx, payout_row(payout), payout_snapshot(payout), actor=actor, now=now
+    )
+    payout.status = row["status"]
     return payout
 
 
@@ -259,7 +278,9 @@ async def _persist(
     *,
     actor: Actor,
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
+    """Write the payout; returns its row as written (the status may have become
+    ``pending_approval`` through the destination's rolling approval threshold)."""
     # A Core insert (the hot path; the unit of work adds nothing for one new row). The unique
     # (client, reference) constraint is the duplicate check: no SELECT before it.
     connection = await session.connection()
@@ -268,7 +289,6 @@ async def _persist(
     except IntegrityError as exc:
         raise DuplicateReference(f"reference {row['reference']!r} is already used") from exc
     payout_id: str = row["id"]
-    await emit(session, topic="payout.created", entity_id=payout_id, data=snapshot, now=now)
     # The two serializing steps (the policy's per-asset lock, the audit chain head) come
     # last, so the locks are held for as short a time as possible before the commit.
     decision = await ctx.policy.check_and_reserve(
@@ -279,8 +299,14 @@ async def _persist(
         amount=row["amount"],
         now=now,
     )
-    if decision.needs_approval != (row["status"] == PayoutStatus.PENDING_APPROVAL.value):
+    pending = row["status"] == PayoutStatus.PENDING_APPROVAL.value
+    if pending and not decision.needs_approval:
         raise RuntimeError("policy decision disagrees with its approval threshold")
+    if decision.needs_approval and not pending:
+        await repository.mark_pending_approval(session, [payout_id])
+        row = {**row, "status": PayoutStatus.PENDING_APPROVAL.value}
+        snapshot = {**snapshot, "status": PayoutStatus.PENDING_APPROVAL.value}
+    await emit(session, topic="payout.created", entity_id=payout_id, data=snapshot, now=now)
     await audit_record(
         session,
         action="payout.create",
@@ -292,6 +318,7 @@ async def _persist(
         after=snapshot,
     )
     log.info("payout.created", payout_id=payout_id, status=row["status"], asset=row["asset"])
+    return row
 
 
 async def get_payout(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout:

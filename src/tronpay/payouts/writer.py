@@ -38,7 +38,7 @@ writes one at a time in the caller's task.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -52,6 +52,7 @@ from tronpay.audit import AuditRecord, record_many
 from tronpay.db.session import insert_new, write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
+from tronpay.payouts import repository as payout_repository
 from tronpay.payouts import service
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.service import (
@@ -124,12 +125,16 @@ async def create_one(
             )
             if stored is not None:
                 return CreateOutcome.replay(stored)
-            await service.create_prepared(
+            written = await service.create_prepared(
                 session, ctx, intent.payout, actor=intent.actor, now=intent.now
             )
+            if written is not intent.payout:  # sent for approval by the policy check
+                await idempotency.store_response(
+                    session, subject=intent.subject, key=intent.key, status=201, body=written.body
+                )
     except TronpayError as error:
         return CreateOutcome.refused(error)
-    return CreateOutcome(status=201, body=intent.payout.body)
+    return CreateOutcome(status=201, body=written.body)
 
 
 _Pending = tuple[CreateIntent, "asyncio.Future[CreateOutcome]"]
@@ -461,15 +466,34 @@ class PayoutWriter:
         )
         accepted: list[int] = []
         refused: list[int] = []
+        to_approve: list[int] = []
         for index, decision in zip(live, decisions, strict=True):
             if isinstance(decision, PolicyDecision):
                 pending = intents[index].payout.row["status"] == PayoutStatus.PENDING_APPROVAL
-                if decision.needs_approval != pending:
+                if pending and not decision.needs_approval:
                     raise RuntimeError("policy decision disagrees with its approval threshold")
+                if decision.needs_approval and not pending:
+                    to_approve.append(index)
                 accepted.append(index)
             else:
                 outcomes[index] = CreateOutcome.refused(decision)
                 refused.append(index)
+        if to_approve:
+            # The destination's rolling sum reached its approval threshold: the row, the
+            # stored replay, the event and the answer all say pending_approval.
+            await payout_repository.mark_pending_approval(
+                session, [intents[index].payout.id for index in to_approve]
+            )
+            for index in to_approve:
+                intent = intents[index]
+                intents[index] = replace(intent, payout=service.pending_approval(intent.payout))
+                await idempotency.store_response(
+                    session,
+                    subject=intent.subject,
+                    key=intent.key,
+                    status=201,
+                    body=intents[index].payout.body,
+                )
         if refused:
             connection = await session.connection()
             await self._release(connection, intents, refused)

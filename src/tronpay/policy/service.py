@@ -78,6 +78,10 @@ class PolicyService:
     # --- pure checks (see policy/rules.py) -----------------------------------------------
 
     def needs_approval(self, asset: str, amount: int) -> bool:
+        """What can be known without the rolling totals: the payout's amount reaches the
+        approval threshold (or the destination's rolling approval threshold on its own).
+        The check (``check_and_reserve``) may still ask for approval once it has read the
+        destination's rolling sum."""
         return rules.needs_approval(self._config.for_asset(asset), amount)
 
     def check_static(self, *, asset: str, destination: str, amount: int) -> None:
@@ -181,11 +185,11 @@ class PolicyService:
         recount = {
             item.asset.upper()
             for item, result in zip(items, judgement.results, strict=True)
-            if isinstance(result, DailyTotalExceeded | DailyDestinationExceeded)
-            and item.asset.upper() in from_known
+            if item.asset.upper() in from_known and self._on_totals(item, result)
         }
         if recount:
-            # Refused on totals that may count reservations gone since: judge again, exactly.
+            # Refused (or sent for approval) on totals that may count reservations gone
+            # since: judge again, exactly.
             for asset in recount:
                 destinations = _destinations(asset, items, holds)
                 totals[asset] = await self._exact(session, asset, destinations, moment)
@@ -208,6 +212,17 @@ class PolicyService:
         else:
             await repository.upsert(session, judgement.accepted, now=moment)
         return list(judgement.results)
+
+    def _on_totals(
+        self, item: ReservationRequest, result: PolicyDecision | PolicyViolation
+    ) -> bool:
+        """Whether ``result`` was decided by the rolling totals: refused on them, or sent for
+        approval by the destination's rolling sum alone."""
+        if isinstance(result, DailyTotalExceeded | DailyDestinationExceeded):
+            return True
+        if not isinstance(result, PolicyDecision) or not result.needs_approval:
+            return False
+        return not rules.needs_approval(self._config.for_asset(item.asset), item.amount)
 
     async def _exact(
         self, session: AsyncSession, asset: str, destinations: Sequence[str], now: datetime
