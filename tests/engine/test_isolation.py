@@ -127,3 +127,5 @@ def test_health_reports_a_stall_once_and_a_recovery() -> None:
     hung = health.stalled()
     assert hung is not None
     assert (hung.step, hung.error) == ("follow", "running")
+    assert [s.step for s in health.newly_hung()] == ["follow"]
+    assert health.newly_hung() == []  # once

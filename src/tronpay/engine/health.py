@@ -84,6 +84,18 @@ class EngineHealth:
         state.reported = True
         return stall
 
+    def newly_hung(self) -> list[Stall]:
+        """Runs that have not returned for longer than ``stall_after_s`` and were not
+        reported yet (each is returned once; another step's guard logs it)."""
+        now = self.clock()
+        out: list[Stall] = []
+        for step, state in self._steps.items():
+            stall = self._stall_of(step, state, now)
+            if stall is not None and stall.error == "running" and not state.reported:
+                state.reported = True
+                out.append(stall)
+        return out
+
     def stalled(self) -> Stall | None:
         """The longest-stalled step, if any."""
         now = self.clock()

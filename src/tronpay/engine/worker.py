@@ -31,7 +31,7 @@ from tronpay.engine.broadcaster import Broadcaster, Outgoing
 from tronpay.engine.config import EngineConfig
 from tronpay.engine.context import EngineContext
 from tronpay.engine.follower import BlockFollower, finalize_step
-from tronpay.engine.health import EngineHealth
+from tronpay.engine.health import EngineHealth, Stall
 from tronpay.engine.metrics import STEP_ERRORS
 from tronpay.engine.planner import Planner
 from tronpay.engine.reconcile import ReconcileReport, reconcile
@@ -92,6 +92,8 @@ class Engine:
             await _sleep_or_stop(self._stop, seconds)
 
     async def _guard(self, name: str, fn: Callable[[], Awaitable[_T]]) -> _T | None:
+        for hung in self.health.newly_hung():  # a step of another loop that never returns
+            self._log_stall(hung)
         self.health.started(name)
         try:
             result = await fn()
@@ -128,15 +130,19 @@ class Engine:
         STEP_ERRORS.labels(name).inc()
         stall = self.health.failed(name, type(exc).__name__)
         if stall is not None:
-            # One line an operator can alert on, instead of a quiet retry loop.
-            log.error(
-                "engine.stalled",
-                step=stall.step,
-                error=stall.error,
-                failures=stall.failures,
-                seconds=round(stall.seconds, 1),
-                detail=stall.describe(),
-            )
+            self._log_stall(stall)
+
+    @staticmethod
+    def _log_stall(stall: Stall) -> None:
+        # One line an operator can alert on, instead of a quiet retry loop.
+        log.error(
+            "engine.stalled",
+            step=stall.step,
+            error=stall.error,
+            failures=stall.failures,
+            seconds=round(stall.seconds, 1),
+            detail=stall.describe(),
+        )
 
     async def submit_all(self) -> int:
         """Claim and submit batches until the queue is drained or the time budget is used.
