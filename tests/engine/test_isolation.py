@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
@@ -70,19 +71,27 @@ async def test_a_payout_that_breaks_planning_is_isolated(
         assert [m["amount"] for m in moves] == [amount]
 
 
+@pytest.mark.parametrize("batch_size", [1, 50])
 async def test_an_engine_wide_error_is_reported_once_as_a_stall(
-    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
+    sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle, batch_size: int
 ) -> None:
-    """When every payout of a round makes planning fail (here: the signer's own address is
-    not one the builders accept, the engine's fault and not theirs), nothing is failed:
-    the error reaches the step guard, which logs ``engine.stalled`` once."""
+    """When every payout of a round makes planning fail (here: the hot wallet's address is
+    not one the node client accepts, the engine's fault and not theirs), nothing is failed,
+    also when a round holds a single payout: the error reaches the step guard, which logs
+    ``engine.stalled`` once."""
     config = EngineConfig(
-        batch_size=50, tick_s=0.05, stall_after_s=0.5, node_timeout_s=2.0, blocked_retry_s=0.1
+        batch_size=batch_size,
+        tick_s=0.05,
+        stall_after_s=0.5,
+        node_timeout_s=2.0,
+        blocked_retry_s=0.1,
     )
     async with make_harness(sessionmaker, live_devnet.url, config=config) as h:
         await h.halt()
         h.ctx.planner.hot_wallet = "Tbroken"  # every plan now raises
-        ids = await add_payouts(sessionmaker, [(USDT, addr(621), 1), (USDT, addr(622), 2)])
+        ids = await add_payouts(
+            sessionmaker, [(USDT, addr(621), 1), (USDT, addr(622), 2), (TRX, addr(623), 3)]
+        )
         with capture_logs() as logs:
             h.start()
             for _ in range(200):
@@ -100,6 +109,7 @@ async def test_an_engine_wide_error_is_reported_once_as_a_stall(
         payouts = await h.payouts()
         assert {payouts[i].status for i in ids} == {"queued"}
         assert {payouts[i].failure_reason for i in ids} == {None}
+        assert {payouts[i].blocked_reason for i in ids} == {None}
 
 
 def test_health_reports_a_stall_once_and_a_recovery() -> None:

@@ -12,8 +12,9 @@ reason. When planning the round raises something other than a node or database e
 round is planned again one payout at a time (``_plan_each``, each spending what the ones
 before it reserved): a payout that raises alone is failed (a ``ValueError``: its own values
 are wrong) or blocked with ``engine_error:<type>`` (anything else: retried later, visible,
-cancellable), and the rest go on. Only when every payout of the round raises is the error
-the engine's own: it propagates to the step guard, which reports the stall.
+cancellable), and the rest go on. When every payout of the round raises (or the only one
+does and reading the hot wallet's state fails too) the error is the engine's own: it
+propagates to the step guard, which reports the stall.
 """
 
 from __future__ import annotations
@@ -152,8 +153,12 @@ async def _plan_each(
             items.append(item)
             if item.decision is Decision.SEND and item.quote is not None:
                 running = _reserve(running, item)
-    if len(requests) > 1 and errors == len(requests):
-        raise first_error  # every payout fails alike: the engine's error, not theirs
+    if errors == len(requests):
+        if len(requests) > 1:
+            raise first_error  # every payout fails alike: the engine's error, not theirs
+        # one payout alone: it is the payout's fault only if the shared part of planning
+        # (the hot wallet's state) still works
+        await ctx.planner.wallet_state(reserved)
     return items
 
 
