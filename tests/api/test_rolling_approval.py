@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from api.conftest import ADDR_A
 from node.support import addr
@@ -65,3 +66,19 @@ async def test_split_payouts_reach_the_rolling_approval_threshold(
     assert summary == {("queued", 1), ("pending_approval", 2)}
     listed = await client.get("/v1/payouts", params={"to": ADDR_D, "status": "pending_approval"})
     assert len(listed.json()["items"]) == 2
+
+
+async def test_one_at_a_time_path_agrees(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The claim-first path (no group-commit writer running) turns the payout into
+    pending_approval too, and stores that answer for the replay."""
+    await app.state.payout_writer.stop()
+    for amount, status in (("6000", "queued"), ("5000", "pending_approval")):
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        body = {"to": ADDR_D, "amount": amount}
+        first = await client.post("/v1/payouts", json=body, headers=key)
+        assert first.status_code == 201, first.text
+        assert first.json()["status"] == status
+        replay = await client.post("/v1/payouts", json=body, headers=key)
+        assert replay.json() == first.json()
+        stored = await client.get(f"/v1/payouts/{first.json()['id']}")
+        assert stored.json()["status"] == status
