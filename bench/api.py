@@ -247,6 +247,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         secret = secrets.token_hex(32).encode()
         (work / "jwt.secret").write_bytes(secret)
+        (work / "jwt.secret").chmod(0o600)
         (work / "policy.toml").write_text(POLICY)
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TRONPAY_", "LUCID_"))}

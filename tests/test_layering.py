@@ -6,6 +6,10 @@
   from tronpay outside tron, signer, errors and kit.
 - ``tron_devnet`` never imports ``tronpay``; ``tronpay`` never imports ``tron_devnet`` except
   the CLI package and the ``serve --devnet`` launcher ``tronpay/devnet_runner.py``.
+- ``tronpay.api`` is the generic HTTP layer: it imports no domain package (domains import
+  it), only api, errors, kit and the database plumbing.
+- ``tronpay.payouts`` never imports the engine (nor the composition roots that do): what it
+  needs from there (the fee quoter) is injected at start-up.
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ FORBIDDEN_IN_PURE = (
 ALLOWED_TRONPAY_IN_PURE = ("tronpay.tron", "tronpay.signer", "tronpay.errors", "tronpay.kit")
 HTTPX_ALLOWED = {"tronpay/tron/node/_client.py", "tronpay/tron/node/_httpx.py"}
 DEVNET_ALLOWED = ("tronpay/cli/", "tronpay/devnet_runner.py")
+ALLOWED_TRONPAY_IN_API = (
+    "tronpay.api",
+    "tronpay.errors",
+    "tronpay.kit",
+    "tronpay.config",  # the service's settings (the server limits read them), not a domain
+    "tronpay.db.base",
+    "tronpay.db.session",
+    "tronpay.db.types",
+)
+FORBIDDEN_IN_PAYOUTS = ("tronpay.engine", "tronpay.runtime", "tronpay.app", "tronpay.cli")
 
 
 def _module_name(path: Path) -> str:
@@ -102,7 +116,28 @@ def pure_violations(path: Path) -> list[str]:
     return problems
 
 
+def api_violations(path: Path) -> list[str]:
+    """What a module of ``tronpay.api`` imports from tronpay beyond the generic layers."""
+    return [
+        name
+        for name in imported_modules(path)
+        if _is(name, "tronpay")
+        and name != "tronpay"
+        and not any(_is(name, allowed) for allowed in ALLOWED_TRONPAY_IN_API)
+    ]
+
+
+def payouts_violations(path: Path) -> list[str]:
+    return [
+        name
+        for name in imported_modules(path)
+        if any(_is(name, forbidden) for forbidden in FORBIDDEN_IN_PAYOUTS)
+    ]
+
+
 PURE_FILES = _files(*PURE_PACKAGES)
+API_FILES = _files("tronpay/api")
+PAYOUTS_FILES = _files("tronpay/payouts")
 
 
 def test_pure_packages_exist() -> None:
@@ -115,6 +150,25 @@ def test_pure_packages_exist() -> None:
 def test_pure_layers_import_nothing_forbidden(path: Path) -> None:
     assert pure_violations(path) == []
     assert dynamic_imports(path) == []  # would slip past the static check
+
+
+@pytest.mark.parametrize("path", API_FILES, ids=lambda p: p.relative_to(SRC).as_posix())
+def test_api_imports_no_domain_package(path: Path) -> None:
+    assert api_violations(path) == []
+    assert dynamic_imports(path) == []
+
+
+@pytest.mark.parametrize("path", PAYOUTS_FILES, ids=lambda p: p.relative_to(SRC).as_posix())
+def test_payouts_never_import_the_engine(path: Path) -> None:
+    assert payouts_violations(path) == []
+    assert dynamic_imports(path) == []
+
+
+def test_layered_packages_exist() -> None:
+    api = {p.relative_to(SRC).as_posix() for p in API_FILES}
+    payouts = {p.relative_to(SRC).as_posix() for p in PAYOUTS_FILES}
+    assert "tronpay/api/idempotency.py" in api
+    assert "tronpay/payouts/endpoints.py" in payouts
 
 
 def test_devnet_never_imports_tronpay() -> None:
@@ -180,6 +234,55 @@ def test_checker_catches_forbidden_imports(
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     path = _write(tmp_path, relative, source)
     found = pure_violations(path)
+    for name in expected:
+        assert name in found
+    if not expected:
+        assert found == []
+
+
+@pytest.mark.parametrize(
+    ("relative", "source", "expected"),
+    [
+        (
+            "tronpay/api/x.py",
+            "from tronpay.payouts.states import Actor\n",
+            ["tronpay.payouts.states"],
+        ),
+        ("tronpay/api/x.py", "from tronpay import auth\n", ["tronpay.auth"]),
+        ("tronpay/api/x.py", "from ..engine import worker\n", ["tronpay.engine"]),
+        ("tronpay/api/x.py", "from tronpay.db.models import Base\n", ["tronpay.db.models"]),
+        ("tronpay/api/x.py", "from tronpay.db.session import SessionDep\n", []),
+        ("tronpay/api/x.py", "from tronpay.errors import Conflict\n", []),
+        ("tronpay/api/x.py", "from . import problems\n", []),
+    ],
+)
+def test_checker_catches_domain_imports_in_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: str, source: str, expected: list[str]
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
+    found = api_violations(_write(tmp_path, relative, source))
+    for name in expected:
+        assert name in found
+    if not expected:
+        assert found == []
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from tronpay.engine.planner import Planner\n", ["tronpay.engine.planner"]),
+        ("from tronpay import engine\n", ["tronpay.engine"]),
+        ("from ..runtime import ChainRuntime\n", ["tronpay.runtime"]),
+        ("def f():\n    from tronpay.engine import worker\n", ["tronpay.engine.worker"]),
+        ("from tronpay.payouts.quote import Quoter\n", []),
+        ("from tronpay.api.readiness import NotReady\n", []),
+    ],
+)
+def test_checker_catches_engine_imports_in_payouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, expected: list[str]
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
+    found = payouts_violations(_write(tmp_path, "tronpay/payouts/x.py", source))
     for name in expected:
         assert name in found
     if not expected:

@@ -24,6 +24,7 @@ from tronpay.app import create_app
 from tronpay.auth import mint_token
 from tronpay.config import Settings
 from tronpay.db.base import Base
+from tronpay.kit.instance import lock_directory
 from tronpay.tron.keys import PrivateKey
 
 RECIPIENT_NEW = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"
@@ -45,6 +46,7 @@ def _settings(tmp_path: Path, db_url: str, node_url: str, secret: bytes) -> Sett
     key_file.chmod(0o600)
     secret_file = tmp_path / "jwt.secret"
     secret_file.write_bytes(secret)
+    secret_file.chmod(0o600)
     return Settings(
         env="development",
         data_dir=tmp_path / "data",
@@ -288,3 +290,46 @@ def test_serve_devnet_pays_out_with_zero_setup(tmp_path: Path) -> None:
     assert "next steps" in stderr
     assert "tronpay token" in stderr
     assert demo_private_key().hex() not in stderr
+
+
+def test_a_second_serve_on_the_same_data_directory_stops_before_starting_anything(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    lock = lock_directory(data)  # what a running `tronpay serve --devnet` holds
+    try:
+        result = subprocess.run(
+            [TRONPAY, "serve", "--devnet", "--port", str(_free_port())],
+            env=_clean_env(data),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        lock.release()
+    assert result.returncode == 2
+    assert f"already running on {data}" in result.stderr
+    assert f"process {os.getpid()}" in result.stderr
+    assert "next steps" not in result.stderr  # no banner, no devnet child
+    assert not (data / "devnet").exists()
+
+
+def test_serve_says_when_its_port_is_taken_before_starting_the_devnet(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [TRONPAY, "serve", "--devnet", "--port", str(port)],
+            env=_clean_env(tmp_path / "data"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "next steps" not in result.stderr

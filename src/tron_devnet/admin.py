@@ -138,6 +138,37 @@ async def blocks(request: Request) -> Response:
     )
 
 
+MAX_ADVANCE_MS = 366 * 86_400_000
+
+
+async def advance_time(request: Request) -> Response:
+    """Move chain time forward by ``advance_s`` seconds (or ``advance_ms``): one block is sealed
+    that much after the head, and later blocks continue from there."""
+    body = await _body(request)
+    if ("advance_s" in body) == ("advance_ms" in body):
+        raise AdminRequestError("give exactly one of advance_s or advance_ms")
+    key = "advance_s" if "advance_s" in body else "advance_ms"
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise AdminRequestError(f"{key} must be an integer >= 1")
+    ms = value * 1000 if key == "advance_s" else value
+    if ms > MAX_ADVANCE_MS:
+        raise AdminRequestError("at most 366 days at a time")
+    rt = _runtime(request)
+    async with rt.lock:
+        block = rt.chain.advance_time(ms)
+        head_ts = rt.chain.head_timestamp
+    log.info("devnet.admin.time_advanced", advance_ms=ms, head_timestamp=head_ts)
+    return json_response(
+        {
+            "head": rt.chain.head_number,
+            "head_timestamp": head_ts,
+            "solidified": rt.chain.solid_number,
+            "block": block.get("blockID"),
+        }
+    )
+
+
 async def ledger(request: Request) -> Response:
     return json_response(_runtime(request).chain.ledger())
 
@@ -216,6 +247,7 @@ def admin_routes() -> list[Route]:
     return [
         Route("/admin/mint", _guarded(mint), methods=["POST"]),
         Route("/admin/blocks", _guarded(blocks), methods=["POST"]),
+        Route("/admin/time", _guarded(advance_time), methods=["POST"]),
         Route("/admin/ledger", _guarded(ledger), methods=["GET"]),
         Route("/admin/faults", _guarded(faults_get), methods=["GET"]),
         Route("/admin/faults", _guarded(faults_set), methods=["POST", "PUT"]),

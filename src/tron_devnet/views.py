@@ -33,8 +33,13 @@ ADDRESS_FIELDS = frozenset(
         "caller_address",
         "transferTo_address",
         "account_address",
+        "from",
+        "to",
+        "account",
     }
 )
+# Fields that hold a list of addresses (getdelegatedresourceaccountindexv2).
+ADDRESS_LIST_FIELDS = frozenset({"fromAccounts", "toAccounts"})
 
 
 def is_hex_address(value: object) -> bool:
@@ -72,6 +77,8 @@ def to_visible(obj: Any) -> Any:
         for key, val in obj.items():
             if key in ADDRESS_FIELDS and is_hex_address(val):
                 out[key] = hex_to_base58(val)
+            elif key in ADDRESS_LIST_FIELDS and isinstance(val, list):
+                out[key] = [hex_to_base58(v) if is_hex_address(v) else v for v in val]
             else:
                 out[key] = to_visible(val)
         return out

@@ -175,6 +175,44 @@ async def get_transaction_info_by_block_num(call: Call) -> Any:
     return shape(infos, visible=call.visible)
 
 
+# ---------------------------------------------------------------------------- Stake 2.0 reads
+
+
+async def get_delegated_resource_v2(call: Call) -> Any:
+    owner = call.args.required_address("fromAddress")
+    receiver = call.args.required_address("toAddress")
+    data = call.chain.delegated_resource_v2(owner, receiver, solid=call.solid)
+    return shape(data, visible=call.visible)
+
+
+async def get_delegated_index_v2(call: Call) -> Any:
+    address = call.args.required_address("value")
+    return shape(call.chain.delegated_index_v2(address, solid=call.solid), visible=call.visible)
+
+
+async def get_can_withdraw_unfreeze_amount(call: Call) -> Any:
+    owner = call.args.required_address("owner_address")
+    timestamp = call.args.integer("timestamp", 0)
+    try:
+        return call.chain.can_withdraw_unfreeze_amount(owner, timestamp, solid=call.solid)
+    except ChainError as exc:
+        raise BadRequest(exc.message) from None
+
+
+async def get_available_unfreeze_count(call: Call) -> Any:
+    owner = call.args.required_address("owner_address")
+    return call.chain.available_unfreeze_count(owner, solid=call.solid)
+
+
+async def get_can_delegated_max_size(call: Call) -> Any:
+    owner = call.args.required_address("owner_address")
+    resource = call.args.integer("type", 0)
+    try:
+        return call.chain.can_delegated_max_size(owner, resource, solid=call.solid)
+    except ChainError as exc:
+        raise BadRequest(exc.message) from None
+
+
 # ---------------------------------------------------------------------------- builders
 
 _BUILDER_FIELDS: dict[str, tuple[str, ...]] = {
@@ -198,6 +236,7 @@ _BUILDER_FIELDS: dict[str, tuple[str, ...]] = {
         "lock_period",
     ),
     "UnDelegateResourceContract": ("owner_address", "receiver_address", "balance", "resource"),
+    "CancelAllUnfreezeV2Contract": ("owner_address",),
 }
 
 
@@ -376,6 +415,12 @@ FULL_NODE: dict[str, Handler] = {
     "withdrawexpireunfreeze": _builder("WithdrawExpireUnfreezeContract"),
     "delegateresource": _builder("DelegateResourceContract"),
     "undelegateresource": _builder("UnDelegateResourceContract"),
+    "cancelallunfreezev2": _builder("CancelAllUnfreezeV2Contract"),
+    "getdelegatedresourcev2": get_delegated_resource_v2,
+    "getdelegatedresourceaccountindexv2": get_delegated_index_v2,
+    "getcanwithdrawunfreezeamount": get_can_withdraw_unfreeze_amount,
+    "getavailableunfreezecount": get_available_unfreeze_count,
+    "getcandelegatedmaxsize": get_can_delegated_max_size,
     "getsignweight": get_sign_weight,
 }
 
@@ -398,5 +443,10 @@ SOLIDITY_NODE: dict[str, Handler] = {
         "gettransactioninfobyblocknum",
         "getenergyprices",
         "getbandwidthprices",
+        "getdelegatedresourcev2",
+        "getdelegatedresourceaccountindexv2",
+        "getcanwithdrawunfreezeamount",
+        "getavailableunfreezecount",
+        "getcandelegatedmaxsize",
     )
 }

@@ -1,17 +1,20 @@
 """The FastAPI application: ``create_app(settings)``.
 
-State on ``app.state``: ``settings``, ``engine``, ``sessionmaker``, ``jwt_verifier``,
-``policy``, ``payout_context``, ``payout_writer`` (group commit of creates) and
-``readiness`` (a registry others add checks to). They are built eagerly in ``create_app``
-(so in-process test transports work without a lifespan); the lifespan starts the payout
-writer, and at shutdown drains it and disposes the engine.
+``app.state`` is one typed ``AppState`` (``tronpay.state``): settings, database engine and
+sessionmaker, token verifier, policy, readiness registry (others add checks to it), the chain
+runtime, the payouts' context, writer (group commit of creates) and fee quoter. Everything is
+built eagerly in ``create_app`` (so in-process test transports work without a lifespan); the
+lifespan starts the payout writer (and the engine, when it runs here), and at shutdown drains
+the writer and disposes the database engine.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -20,9 +23,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from tronpay import __version__
+from tronpay.api.docs import install_docs
 from tronpay.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from tronpay.api.problems import install_problem_handlers
 from tronpay.api.readiness import ReadinessRegistry
+from tronpay.api.retention import run_retention
 from tronpay.audit.endpoints import router as audit_router
 from tronpay.auth import AuthConfig, JWTVerifier
 from tronpay.auth.config import default_algorithms
@@ -31,13 +36,13 @@ from tronpay.config import Settings
 from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
 from tronpay.payouts.endpoints import router as payouts_router
 from tronpay.payouts.fastlane import PayoutCreateLane
-from tronpay.payouts.quote import router as quote_router
-from tronpay.payouts.recipients import ContractDirectory
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy import PolicyService, load_policy
-from tronpay.runtime import install as install_chain
-from tronpay.runtime import running as chain_running
+from tronpay.runtime import build_contracts, build_quoter, load_chain, register_checks, running
+from tronpay.state import AppState, app_state
+from tronpay.wallet.endpoints import router as wallet_router
+from tronpay.wallet.operation_endpoints import router as wallet_operations_router
 
 log = structlog.get_logger(__name__)
 
@@ -89,17 +94,29 @@ def _serving_gc() -> Iterator[None]:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    log.info("app.started", version=__version__, network=app.state.settings.network.value)
-    writer: PayoutWriter = app.state.payout_writer
-    writer.start()
+    state = app_state(app)
+    log.info("app.started", version=__version__, network=state.settings.network.value)
+    state.payout_writer.start()
+    stop_retention = asyncio.Event()
+    retention = asyncio.create_task(
+        run_retention(
+            state.sessionmaker,
+            retention=timedelta(days=state.settings.idempotency_retention_days),
+            stop=stop_retention,
+        ),
+        name="idempotency-retention",
+    )
     try:
         with _serving_gc():
-            async with chain_running(app):
+            async with running(state):
                 yield
     finally:
-        # Drain: every create already queued is written (or refused) before the engine goes.
-        await app.state.payout_writer.stop()
-        await app.state.engine.dispose()
+        stop_retention.set()
+        await retention
+        # Drain: every create already queued is written (or refused) before the engine goes
+        # (``payout_writer`` is read again: a test may have installed another one).
+        await state.payout_writer.stop()
+        await state.engine.dispose()
         log.info("app.stopped")
 
 
@@ -117,39 +134,48 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         description=DESCRIPTION,
         lifespan=_lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs serves /docs from local assets (works offline)
         redoc_url=None,
     )
+    install_docs(app, title="tronpay")
     engine = create_engine(
         settings.effective_database_url, write_concurrency=settings.db_write_concurrency
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.jwt_verifier = JWTVerifier.from_config(auth_config(settings))
-    app.state.policy = PolicyService(load_policy(settings.policy_file))
-    readiness = ReadinessRegistry()
-    app.state.readiness = readiness
-    chain = install_chain(app, settings, with_engine=with_engine)
-    app.state.payout_context = PayoutContext(
-        policy=app.state.policy,
-        hot_wallet_address=chain.hot_wallet,
-        token_contract=chain.token_contract,
-        contracts=ContractDirectory(chain.node),
+    sessionmaker = create_sessionmaker(engine)
+    jwt_verifier = JWTVerifier.from_config(auth_config(settings))
+    policy = PolicyService(load_policy(settings.policy_file))
+    chain = load_chain(settings)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        jwt_verifier=jwt_verifier,
+        policy=policy,
+        readiness=ReadinessRegistry(),
+        chain=chain,
+        payout_context=PayoutContext(
+            policy=policy,
+            hot_wallet_address=chain.hot_wallet,
+            token_contract=chain.token_contract,
+            contracts=build_contracts(chain),
+        ),
+        # Group commit of POST /v1/payouts; started and drained by the lifespan. Without a
+        # running lifespan (in-process tests) creates are written one at a time.
+        payout_writer=PayoutWriter(sessionmaker, policy),
+        quoter=build_quoter(chain),
+        with_engine=with_engine,
     )
-    # Group commit of POST /v1/payouts; started and drained by the lifespan. Without a
-    # running lifespan (in-process tests) creates are written one at a time.
-    app.state.payout_writer = PayoutWriter(app.state.sessionmaker, app.state.payout_context)
+    app.state = state
+    register_checks(state)
 
     async def database_ready() -> None:
-        async with read_transaction(app.state.sessionmaker) as session:
+        async with read_transaction(sessionmaker) as session:
             await session.execute(text("SELECT 1"))
 
-    readiness.register("database", database_ready)
+    state.readiness.register("database", database_ready)
 
     install_problem_handlers(app)
     # Innermost first: the create fast lane runs inside the body limit and the request id.
-    app.state.payout_fast_lane = True
     app.add_middleware(PayoutCreateLane)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -169,7 +195,7 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         responses={503: {"description": "a dependency is not usable"}},
     )
     async def ready(request: Request) -> JSONResponse:
-        results = await request.app.state.readiness.run()
+        results = await app_state(request.app).readiness.run()
         ok = all(r.ok for r in results)
         checks: dict[str, Any] = {
             r.name: {"ok": r.ok, **({"error": r.error} if r.error else {})} for r in results
@@ -179,8 +205,9 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
             status_code=200 if ok else 503,
         )
 
-    app.include_router(quote_router)
     app.include_router(payouts_router)
     app.include_router(batches_router)
     app.include_router(audit_router)
+    app.include_router(wallet_router)
+    app.include_router(wallet_operations_router)
     return app

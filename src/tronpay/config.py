@@ -8,7 +8,6 @@ settings join later as more fields on the same class.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,13 +16,11 @@ from typing import Annotated, Final
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tronpay.errors import TronpayError
-
-
-class ConfigError(TronpayError):
-    code = "config_error"
-    status = 500
-    title = "The service is not configured correctly"
+from tronpay.auth.errors import AuthMisconfigured
+from tronpay.auth.keys import ensure_dev_hs256_secret, load_hs256_secret
+from tronpay.errors import ConfigError
+from tronpay.signer.errors import SecretFileError
+from tronpay.signer.files import check_secret_file, read_secret_file
 
 
 class Environment(StrEnum):
@@ -62,6 +59,14 @@ PRESETS: Final[dict[Network, NetworkPreset]] = {
 }
 
 DEV_JWT_SECRET_NAME: Final = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
+# Settings naming secret files: each passes the permission check of tronpay.signer.files.
+SECRET_FILE_SETTINGS: Final = (
+    "jwt_hs256_secret_file",
+    "node_api_key_file",
+    "hot_wallet_key_file",
+    "keystore_file",
+    "keystore_passphrase_file",
+)
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -118,6 +123,16 @@ class Settings(BaseSettings):
 
     policy_file: Path | None = None
 
+    # The HTTP server (tronpay.api.server): time to send a request's headers, idle keep-alive,
+    # and the cap on open client connections (kept below the descriptor limit).
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    http_keep_alive_s: int = Field(default=5, ge=1, le=300)
+    http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
+    # Idempotency keys are deleted this long after their first use (tronpay.api.retention).
+    idempotency_retention_days: int = Field(default=30, ge=1, le=3650)
+    # How long /ready reuses the node part of its answer (one node request per period).
+    ready_node_cache_s: float = Field(default=5.0, ge=0, le=300)
+
     max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_body_bytes: int = Field(default=8_388_608, ge=1024)
     max_batch_rows: int = Field(default=10_000, ge=1)
@@ -133,6 +148,12 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("jwt_audience", "jwt_issuer")
+    @classmethod
+    def _blank_claim_is_none(cls, value: str | None) -> str | None:
+        # A blank or whitespace-only audience or issuer is not configured at all.
+        return (value or "").strip() or None
 
     # -- derived values ---------------------------------------------------------------
 
@@ -180,6 +201,7 @@ class Settings(BaseSettings):
             path: Path | None = getattr(self, name)
             if path is not None and not path.is_file():
                 problems.append(f"TRONPAY_{name.upper()} points to a missing file: {path}")
+        problems.extend(self._secret_file_problems())
         if self.effective_token_contract is None:
             problems.append(
                 f"network {self.network} has no USDT preset: set TRONPAY_TOKEN_CONTRACT"
@@ -187,15 +209,47 @@ class Settings(BaseSettings):
         if problems:
             raise ConfigError("refusing to start: " + "; ".join(problems))
 
+    def _secret_file_problems(self) -> list[str]:
+        """Every configured secret file passes the same permission check (see
+        ``tronpay.signer.files``); the HS256 secret is also long and random enough."""
+        problems: dict[str, str] = {}
+        for name in SECRET_FILE_SETTINGS:
+            path: Path | None = getattr(self, name)
+            if path is None or not path.exists():
+                continue  # a missing JWT file is reported above; a key file where it is used
+            try:
+                check_secret_file(path, what=f"TRONPAY_{name.upper()}")
+            except SecretFileError as exc:
+                problems[name] = exc.detail
+        secret = self.jwt_hs256_secret_file
+        if secret is not None and secret.is_file() and "jwt_hs256_secret_file" not in problems:
+            try:
+                load_hs256_secret(secret)
+            except AuthMisconfigured as exc:
+                problems["jwt_hs256_secret_file"] = exc.detail
+        return list(problems.values())
+
+    def node_api_key(self) -> str | None:
+        """The node API key (TronGrid's ``TRON-PRO-API-KEY``) from its secret file, or
+        ``None`` when not configured. Raises ``ConfigError`` for an unsafe or empty file."""
+        if self.node_api_key_file is None:
+            return None
+        try:
+            data = read_secret_file(self.node_api_key_file, what="TRONPAY_NODE_API_KEY_FILE")
+            key = data.decode("utf-8").strip()
+        except SecretFileError as exc:
+            raise ConfigError(exc.detail) from None
+        except UnicodeDecodeError:
+            raise ConfigError("TRONPAY_NODE_API_KEY_FILE is not UTF-8 text") from None
+        if not key:
+            raise ConfigError("TRONPAY_NODE_API_KEY_FILE is empty")
+        return key
+
     def with_dev_defaults(self) -> Settings:
         """Development only: without any JWT configuration, use (and create once) an HS256
         secret file in the data dir so ``tronpay serve`` and ``tronpay token`` work with zero
         setup. Production settings are returned unchanged."""
         if self.is_production or self.has_auth_configuration:
             return self
-        path = self.data_dir / DEV_JWT_SECRET_NAME
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_hex(32))
+        path = ensure_dev_hs256_secret(self.data_dir / DEV_JWT_SECRET_NAME)
         return self.model_copy(update={"jwt_hs256_secret_file": path})

@@ -13,6 +13,7 @@ kills it if it does not exit in time.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -25,19 +26,14 @@ from pathlib import Path
 import httpx
 import structlog
 
-from tronpay.errors import TronpayError
+from tronpay.errors import DevnetStartError
+from tronpay.kit.private_files import make_private_dir, open_private_log
 
 log = structlog.get_logger(__name__)
 
 _BANNER = re.compile(r"listening on (http://\S+)")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-
-
-class DevnetStartError(TronpayError):
-    code = "devnet_start_error"
-    status = 500
-    title = "The local devnet could not be started"
 
 
 @dataclass
@@ -75,7 +71,7 @@ def start_devnet(
 ) -> RunningDevnet:
     """Start the child and wait until ``/wallet/getnowblock`` answers."""
     base = data_dir / "devnet"
-    base.mkdir(parents=True, exist_ok=True)
+    make_private_dir(base)
     key_file = base / "demo-hot-wallet.key"
     log_file = base / "devnet.log"
     args = [
@@ -96,7 +92,7 @@ def start_devnet(
     if solidify_depth is not None:
         args += ["--solidify-depth", str(solidify_depth)]
     args += list(extra_args)
-    with log_file.open("wb") as sink:
+    with os.fdopen(open_private_log(log_file), "wb") as sink:
         proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
     devnet = RunningDevnet("", key_file, log_file, proc)
     deadline = time.monotonic() + timeout_s

@@ -47,6 +47,7 @@ def jwt_secret(tmp_path: Path) -> bytes:
 def settings(tmp_path: Path, db_url: str, jwt_secret: bytes) -> Settings:
     secret_file = tmp_path / "jwt.secret"
     secret_file.write_bytes(jwt_secret)
+    secret_file.chmod(0o600)
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(POLICY_TOML)
     return Settings(

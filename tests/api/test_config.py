@@ -3,11 +3,13 @@ refusals, and secrets kept out of reprs."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
 
-from tronpay.config import PRESETS, ConfigError, Network, Settings
+from tronpay.config import PRESETS, Network, Settings
+from tronpay.errors import ConfigError
 from tronpay.tron.address import decode_base58
 
 
@@ -45,7 +47,8 @@ def test_production_refuses_without_auth(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="TRONPAY_JWT_HS256_SECRET_FILE"):
         Settings(env="production", data_dir=tmp_path).check_startup()
     secret = tmp_path / "s"
-    secret.write_text("x" * 64)
+    secret.write_text(secrets.token_hex(32))
+    secret.chmod(0o600)
     with pytest.raises(ConfigError, match="AUDIENCE"):
         Settings(env="production", jwt_hs256_secret_file=secret).check_startup()
     Settings(

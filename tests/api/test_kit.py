@@ -94,7 +94,9 @@ def test_ids_are_prefixed_unique_and_sorted() -> None:
 
 
 def test_cursor_round_trip_and_garbage() -> None:
-    cursor = Cursor(created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), id="po_X")
+    cursor = Cursor(
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), id="po_01JDX4Z6W8Q1V9M2N3B4C5D6E7"
+    )
     assert Cursor.decode(cursor.encode()) == cursor
     for text in ["", "!!!", "bm90IGpzb24", "WzEsMl0", "WyIyMDI2LTAxLTAyVDAzOjA0OjA1IiwgIngiXQ"]:
         with pytest.raises(InvalidCursor):

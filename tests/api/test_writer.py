@@ -46,7 +46,7 @@ async def count(app: FastAPI, model: Any) -> int:
 async def lingering(app: FastAPI, linger_s: float = LINGER_S) -> PayoutWriter:
     """Replace the app's writer with one that waits ``linger_s`` to fill each group."""
     await app.state.payout_writer.stop()
-    writer = PayoutWriter(app.state.sessionmaker, app.state.payout_context, linger_s=linger_s)
+    writer = PayoutWriter(app.state.sessionmaker, app.state.policy, linger_s=linger_s)
     writer.start()
     app.state.payout_writer = writer  # the lifespan stops whatever writer is installed
     return writer

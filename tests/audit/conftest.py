@@ -30,6 +30,7 @@ async def real_app(
     secret = secrets.token_hex(32).encode()
     secret_file = tmp_path / "jwt.secret"
     secret_file.write_bytes(secret)
+    secret_file.chmod(0o600)
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text('[limits.USDT]\napproval_threshold = "100"\n')
     settings = Settings(

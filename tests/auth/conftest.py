@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -18,9 +19,10 @@ from .support import Keys, build_app, public_pem
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     root = tmp_path_factory.mktemp("keys")
-    secret = b"s" * 16 + b"0123456789abcdef0123"
+    secret = secrets.token_hex(32).encode()
     secret_file = root / "hs256.secret"
     secret_file.write_bytes(secret + b"\n")
+    secret_file.chmod(0o600)
     rsa_private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     rsa_public_file = root / "rsa.pub.pem"
     rsa_public_file.write_bytes(public_pem(rsa_private))

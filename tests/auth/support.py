@@ -1,4 +1,5 @@
-"""Test support: a tiny FastAPI app guarded by ``require_scopes``, key material helpers."""
+"""Test support: a tiny FastAPI app guarded by ``require_scopes`` (with the real app's error
+handlers, so a challenge is checked as clients receive it), key material helpers."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 
+from tronpay.api.problems import install_problem_handlers
 from tronpay.auth import AuthConfig, JWTVerifier, Principal, Scope
 from tronpay.auth.dependencies import require_scopes
-from tronpay.errors import TronpayError
 
 AUDIENCE = "tronpay-api"
 ISSUER = "https://idp.example.test/"
@@ -49,14 +49,7 @@ def build_app(verifier: JWTVerifier) -> FastAPI:
     app = FastAPI()
     app.state.jwt_verifier = verifier
 
-    @app.exception_handler(TronpayError)
-    async def _problem(request: Request, exc: TronpayError) -> JSONResponse:
-        return JSONResponse(
-            exc.problem(),
-            status_code=exc.status,
-            media_type="application/problem+json",
-            headers=getattr(exc, "headers", None),
-        )
+    install_problem_handlers(app)
 
     @app.get("/read")
     async def read(principal: ReadPrincipal) -> dict[str, object]:

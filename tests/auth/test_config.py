@@ -17,6 +17,7 @@ from .support import Keys
 def test_short_secret_is_refused(tmp_path: Path) -> None:
     secret = tmp_path / "short"
     secret.write_bytes(b"x" * 31 + b"\n")
+    secret.chmod(0o600)
     with pytest.raises(AuthMisconfigured, match="at least 32 bytes"):
         JWTVerifier.from_config(AuthConfig(algorithms=["HS256"], hs256_secret_file=secret))
 

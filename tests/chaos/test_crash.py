@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,14 +35,13 @@ from tronpay.db.session import (
     create_engine,
     create_sessionmaker,
     read_transaction,
-    write_transaction,
 )
-from tronpay.kit.clock import utcnow
 from tronpay.kit.money import format_amount
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.service import PayoutContext, create_payout, new_payout
+from tronpay.payouts.service import PayoutContext, create_payout
 from tronpay.payouts.states import Actor
+from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
 from tronpay.tron.address import to_hex
@@ -107,13 +107,27 @@ def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 async def _create(sessionmaker: object, items: list[tuple[str, str, int]]) -> None:
-    ctx = PayoutContext(policy=PolicyService(PolicyConfig()), hot_wallet_address=DEMO_KEY.address)
-    async with write_transaction(sessionmaker) as session:  # type: ignore[arg-type]
-        for asset, to, amount in items:
-            now = utcnow()
-            data = PayoutCreate(to=to, asset=asset, amount=format_amount(amount))
-            payout = new_payout(ctx, data, actor=Actor("chaos"), idempotency_key=None, now=now)
-            await create_payout(session, ctx, payout, actor=Actor("chaos"), now=now)
+    """The payouts, created as ``POST /v1/payouts`` creates them (group commit)."""
+    policy = PolicyService(PolicyConfig())
+    ctx = PayoutContext(policy=policy, hot_wallet_address=DEMO_KEY.address)
+    writer = PayoutWriter(sessionmaker, policy)  # type: ignore[arg-type]
+    writer.start()
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                create_payout(
+                    ctx,
+                    writer,
+                    PayoutCreate(to=to, asset=asset, amount=format_amount(amount)),
+                    actor=Actor("chaos"),
+                    key=str(uuid.uuid4()),
+                )
+                for asset, to, amount in items
+            )
+        )
+    finally:
+        await writer.stop()
+    assert [outcome.status for outcome in outcomes] == [201] * len(items)
 
 
 async def _status_counts(sessionmaker: object) -> Counter[str]:

@@ -59,3 +59,38 @@ async def test_audit_entries_are_append_only_on_postgres(db_url: str) -> None:
                     await conn.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+async def test_audit_entries_are_append_only_after_migrations(db_url: str) -> None:
+    """On SQLite too (0002): UPDATE, DELETE of one row and DELETE of every row abort."""
+    await asyncio.to_thread(migrate.upgrade, db_url)
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO audit_entries (seq, created_at, principal, action, entity_type,"
+                    " entity_id, prev_hash, hash)"
+                    " VALUES (1, CURRENT_TIMESTAMP, 'p', 'a', 't', 'i', 'x', 'y')"
+                )
+            )
+        for statement in (
+            "UPDATE audit_entries SET action = 'b' WHERE seq = 1",
+            "DELETE FROM audit_entries WHERE seq = 1",
+            "DELETE FROM audit_entries",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"):
+                async with engine.begin() as conn:
+                    await conn.execute(text(statement))
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("SELECT action FROM audit_entries"))).one()
+        assert row.action == "a"
+        # Downgrading below 0002 removes the SQLite triggers again (and 0001's drop of the
+        # table still works with them in place).
+        await asyncio.to_thread(migrate.downgrade, db_url, "0001")
+        if engine.dialect.name == "sqlite":
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE audit_entries SET action = 'b'"))
+        await asyncio.to_thread(migrate.downgrade, db_url, "base")
+    finally:
+        await engine.dispose()

@@ -6,6 +6,7 @@ tronpy is an independent client: it builds transactions locally, asks the node f
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -159,3 +160,89 @@ async def test_no_bandwidth_and_no_trx_is_bandwith_error(
     # the free daily bandwidth (600) pays for the first transfers, then there is no TRX to burn
     assert codes[-1] == "BANDWITH_ERROR", codes
     assert codes[0] == "OK"
+
+
+def _chain_offset_ms(devnet: DevnetHandle) -> int:
+    """How far chain time runs ahead of the wall clock (tronpy sets expiration from the latter)."""
+    head = httpx.get(f"{devnet.url}/admin/state").json()["head_timestamp"]
+    return max(0, int(head) - int(time.time() * 1000))
+
+
+async def _send(devnet: DevnetHandle, builder: Any, signer: bytes) -> dict[str, Any]:
+    txn = await builder.expiration(_chain_offset_ms(devnet) + 60_000).build()
+    txn.sign(PrivateKey(signer))
+    ret = await txn.broadcast()
+    result: dict[str, Any] = await ret.wait(**WAIT)
+    return result
+
+
+async def test_stake_2_through_tronpy(tron: AsyncTron, live_devnet: DevnetHandle) -> None:
+    owner_hex, receiver_hex = addr(30), addr(31)
+    owner, receiver = hex_to_base58(owner_hex), hex_to_base58(receiver_hex)
+    httpx.post(f"{live_devnet.url}/admin/mint", json={"address": owner, "trx_sun": 2_000_000_000})
+    httpx.post(f"{live_devnet.url}/admin/mint", json={"address": receiver, "trx_sun": 1_000_000})
+    signer = key(30)
+
+    await _send(live_devnet, tron.trx.freeze_balance(owner, 1_000_000_000, "ENERGY"), signer)
+    resource = await tron.get_account_resource(owner)
+    assert resource["EnergyLimit"] > 0
+    assert await tron.get_can_delegated_max_size(owner, "ENERGY") == {"max_size": 1_000_000_000}
+
+    await _send(
+        live_devnet,
+        tron.trx.delegate_resource(
+            owner, receiver, 400_000_000, "ENERGY", lock=True, lock_period=20
+        ),
+        signer,
+    )
+    delegated = await tron.get_delegated_resource_v2(owner, receiver)
+    [record] = delegated["delegatedResource"]
+    assert (record["from"], record["to"]) == (owner, receiver)
+    assert record["frozen_balance_for_energy"] == 400_000_000
+    index = await tron.get_delegated_resource_account_index_v2(receiver)
+    assert index["fromAccounts"] == [owner]
+    assert (await tron.get_account_resource(receiver))["EnergyLimit"] > 0
+
+    httpx.post(f"{live_devnet.url}/admin/time", json={"advance_s": 120})  # past the 60 s lock
+    await _send(
+        live_devnet, tron.trx.undelegate_resource(owner, receiver, 400_000_000, "ENERGY"), signer
+    )
+    assert await tron.get_delegated_resource_v2(owner, receiver) == {}
+
+    for amount in (100_000_000, 50_000_000):
+        await _send(
+            live_devnet,
+            tron.trx.unfreeze_balance(owner, "ENERGY", unfreeze_balance=amount),
+            signer,
+        )
+    count = await tron.provider.make_request(
+        "wallet/getavailableunfreezecount", {"owner_address": owner, "visible": True}
+    )
+    assert count == {"count": 30}
+
+    httpx.post(f"{live_devnet.url}/admin/time", json={"advance_s": 14 * 86_400})
+    head = httpx.get(f"{live_devnet.url}/admin/state").json()["head_timestamp"]
+    withdrawable = await tron.provider.make_request(
+        "wallet/getcanwithdrawunfreezeamount",
+        {"owner_address": owner, "timestamp": head, "visible": True},
+    )
+    assert withdrawable == {"amount": 150_000_000}
+    balance_before = await tron.get_account_balance(owner)
+    info = await _send(live_devnet, tron.trx.withdraw_stake_balance(owner), signer)
+    assert info["withdraw_expire_amount"] == 150_000_000
+    assert await tron.get_account_balance(owner) == balance_before + 150
+
+    await _send(
+        live_devnet,
+        tron.trx.unfreeze_balance(owner, "ENERGY", unfreeze_balance=30_000_000),
+        signer,
+    )
+    # tronpy 0.6.2 has no helper for CancelAllUnfreezeV2; its generic builder speaks the type
+    cancel = tron.trx._build_transaction(
+        "CancelAllUnfreezeV2Contract", {"owner_address": owner_hex}
+    )
+    info = await _send(live_devnet, cancel, signer)
+    assert {"key": "ENERGY", "value": 30_000_000} in info["cancel_unfreezeV2_amount"]
+    account = await tron.get_account(owner)
+    assert "unfrozenV2" not in account
+    assert account["frozenV2"][1] == {"type": "ENERGY", "amount": 850_000_000}

@@ -72,6 +72,10 @@ def withdraw_param(owner: bytes) -> bytes:
     return f_bytes(1, owner)
 
 
+def cancel_unfreezes_param(owner: bytes) -> bytes:
+    return f_bytes(1, owner)
+
+
 def delegate_param(
     owner: bytes,
     receiver: bytes,
@@ -103,6 +107,7 @@ CONTRACT_TYPE = {
     "WithdrawExpireUnfreezeContract": 56,
     "DelegateResourceContract": 57,
     "UnDelegateResourceContract": 58,
+    "CancelAllUnfreezeV2Contract": 59,
 }
 
 

@@ -15,13 +15,12 @@ from tronpay.audit.models import AuditEntry
 from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine import repository as repo
 from tronpay.kit.clock import utcnow
-from tronpay.payouts.events import payout_snapshot
+from tronpay.payouts.events import payout_snapshot, row_snapshot
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import (
     BulkChange,
     InvalidTransition,
     PayoutStatus,
-    row_snapshot,
     transition_many,
 )
 from tronpay.webhooks.models import OutboxEvent

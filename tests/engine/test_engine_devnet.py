@@ -33,7 +33,7 @@ from tronpay.engine.repository import ENGINE_ACTOR, apply_receipt
 from tronpay.kit.clock import utcnow
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.service import PayoutContext, create_payout, new_payout
+from tronpay.payouts.service import PayoutContext, create_payout
 from tronpay.payouts.states import (
     ATTEMPT_TRANSITIONS,
     Actor,
@@ -41,6 +41,7 @@ from tronpay.payouts.states import (
     PayoutStatus,
     transition,
 )
+from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
 from tronpay.tron.address import to_hex
@@ -280,15 +281,16 @@ async def test_policy_recheck_before_signing_blocks_a_now_denied_destination(
     sessionmaker: async_sessionmaker[AsyncSession], live_devnet: DevnetHandle
 ) -> None:
     denied, fine = addr(190), addr(191)
-    ctx = PayoutContext(policy=PolicyService(PolicyConfig()), hot_wallet_address=DEMO_KEY.address)
+    policy = PolicyService(PolicyConfig())
+    ctx = PayoutContext(policy=policy, hot_wallet_address=DEMO_KEY.address)
+    writer = PayoutWriter(sessionmaker, policy)  # not started: each create commits on its own
     ids = []
-    async with write_transaction(sessionmaker) as s:
-        for to in (denied, fine):
-            now = utcnow()
-            data = PayoutCreate(to=to, asset=USDT, amount="1.5")
-            p = new_payout(ctx, data, actor=Actor("tester"), idempotency_key=None, now=now)
-            await create_payout(s, ctx, p, actor=Actor("tester"), now=now)
-            ids.append(p.id)
+    for to in (denied, fine):
+        data = PayoutCreate(to=to, asset=USDT, amount="1.5")
+        created = await create_payout(ctx, writer, data, actor=Actor("tester"), key=f"deny-{to}")
+        assert created.status == 201
+        assert created.body is not None
+        ids.append(created.body["id"])
     # the operator denies the destination after the payout was accepted
     stricter = PolicyService(PolicyConfig(deny_list=frozenset({denied})))
     async with make_harness(sessionmaker, live_devnet.url, policy=stricter) as h:

@@ -111,3 +111,31 @@ def free_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+async def node_built(url: str, signer: PrivateKey, path: str, body: dict[str, Any]) -> str:
+    """Build a transaction with the devnet's builder ``path`` (``/wallet/freezebalancev2``,
+    ...; addresses in ``body`` base58), sign it with ``signer`` and broadcast it; the txid."""
+    async with httpx.AsyncClient(base_url=url, timeout=10.0) as http:
+        request = {"owner_address": signer.address, "visible": True, **body}
+        answer = (await http.post(path, json=request)).json()
+        tx = answer.get("transaction", answer)  # triggersmartcontract wraps it
+        assert "txID" in tx, answer
+        raw = bytes.fromhex(tx["raw_data_hex"])
+        tid = txid(raw)
+        assert tid.hex() == tx["txID"]
+        signed = encode_transaction(raw, [signer.sign_txid(tid)])
+        result = (
+            await http.post("/wallet/broadcasthex", json={"transaction": signed.hex()})
+        ).json()
+        assert result["result"] is True, result
+    return tid.hex()
+
+
+async def advance_time(url: str, seconds: int) -> int:
+    """Move the devnet's chain time forward (``POST /admin/time``); the new head timestamp."""
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        resp = await http.post(f"{url}/admin/time", json={"advance_s": seconds})
+        resp.raise_for_status()
+        head_timestamp: int = resp.json()["head_timestamp"]
+        return head_timestamp

@@ -29,8 +29,9 @@ from tron_devnet.testing import DevnetHandle, run_devnet
 from tronpay.db.session import write_transaction
 from tronpay.kit.clock import utcnow
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.service import PayoutContext, create_payout, new_payout, retry_payout
+from tronpay.payouts.service import PayoutContext, create_payout, retry_payout
 from tronpay.payouts.states import Actor
+from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
 from tronpay.tron.node import NodeClient
@@ -53,12 +54,12 @@ async def test_failure_is_not_final_before_its_block_solidifies(
     policy = PolicyService(PolicyConfig())
     async with make_harness(sessionmaker, url, policy=policy) as h:
         ctx = PayoutContext(policy=policy, hot_wallet_address=DEMO_KEY.address)
-        async with write_transaction(sessionmaker) as s:
-            now = utcnow()
-            data = PayoutCreate(to=addr(171), asset=USDT, amount="1")
-            p = new_payout(ctx, data, actor=Actor("alice"), idempotency_key=None, now=now)
-            await create_payout(s, ctx, p, actor=Actor("alice"), now=now)
-            pid = p.id
+        data = PayoutCreate(to=addr(171), asset=USDT, amount="1")
+        writer = PayoutWriter(sessionmaker, policy)  # not started: the create commits on its own
+        created = await create_payout(ctx, writer, data, actor=Actor("alice"), key="unsolid-1")
+        assert created.status == 201
+        assert created.body is not None
+        pid = created.body["id"]
 
         async def receipt_recorded() -> bool:
             return [a.status for a in await h.attempts(pid)] == ["failed"]

@@ -24,6 +24,19 @@ def _file(tmp_path: Path, data: bytes, mode: int, name: str = "secret") -> Path:
     return path
 
 
+def _foreign_gid() -> int:
+    """A group this process is not in."""
+    mine = {os.getegid(), *os.getgroups()}
+    return next(gid for gid in range(65_000, 66_000) if gid not in mine)
+
+
+def _chown_or_skip(path: Path, uid: int, gid: int) -> None:
+    try:
+        os.chown(path, uid, gid)
+    except PermissionError:
+        pytest.skip("changing a file's owner or group needs root (the suite runs as root in CI)")
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o400, 0o700, 0o500])
 def test_private_modes_are_accepted(tmp_path: Path, mode: int) -> None:
     path = _file(tmp_path, b"data", mode)
@@ -33,6 +46,8 @@ def test_private_modes_are_accepted(tmp_path: Path, mode: int) -> None:
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o602, 0o620, 0o666, 0o610])
 def test_group_or_other_access_is_refused(tmp_path: Path, mode: int) -> None:
     path = _file(tmp_path, b"data", mode)
+    if mode == 0o640:  # group read alone is refused for a group this process is not in
+        _chown_or_skip(path, os.geteuid(), _foreign_gid())
     with pytest.raises(InsecureSecretFileError) as info:
         read_secret_file(path, what="key file")
     message = str(info.value)
@@ -42,6 +57,34 @@ def test_group_or_other_access_is_refused(tmp_path: Path, mode: int) -> None:
     assert info.value.code == "secret_file_insecure"
     path.chmod(0o600)
     assert read_secret_file(path) == b"data"
+
+
+@pytest.mark.parametrize("mode", [0o440, 0o640, 0o400])
+def test_kubernetes_secret_volume_is_accepted(tmp_path: Path, mode: int) -> None:
+    """Owner root, group = the pod's fsGroup (a group of this process), mode 0440."""
+    path = _file(tmp_path, b"data", mode)
+    _chown_or_skip(path, 0, os.getegid())
+    assert read_secret_file(path) == b"data"
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o644, 0o441, 0o460])
+def test_kubernetes_volume_with_world_or_group_write_bits_is_refused(
+    tmp_path: Path, mode: int
+) -> None:
+    path = _file(tmp_path, b"data", mode)
+    _chown_or_skip(path, 0, os.getegid())
+    with pytest.raises(InsecureSecretFileError, match=f"{mode:04o}"):
+        read_secret_file(path)
+
+
+def test_a_file_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    path = _file(tmp_path, b"data", 0o600)
+    other = 65_534 if os.geteuid() != 65_534 else 65_533
+    _chown_or_skip(path, other, os.getegid())
+    if os.geteuid() != 0:
+        pytest.skip("only root can read a 0600 file of another user")
+    with pytest.raises(InsecureSecretFileError, match="owned by uid"):
+        read_secret_file(path)
 
 
 def test_symlink_to_private_file_is_followed(tmp_path: Path) -> None:

@@ -12,7 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tronpay.signer.errors import KeystoreError, SecretFileError, WrongPassphraseError
+from tronpay.signer.errors import (
+    InsecureSecretFileError,
+    KeystoreError,
+    SecretFileError,
+    WrongPassphraseError,
+)
 from tronpay.signer.keystore import (
     DEFAULT_SCRYPT_N,
     decrypt_keystore,
@@ -167,6 +172,7 @@ def test_file_errors(tmp_path: Path) -> None:
         load_keystore(tmp_path / "missing.json", PASSPHRASE)
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
+    bad.chmod(0o600)
     with pytest.raises(KeystoreError, match="not valid JSON"):
         load_keystore(bad, PASSPHRASE)
     bad.write_text("[1, 2]")
@@ -174,6 +180,9 @@ def test_file_errors(tmp_path: Path) -> None:
         load_keystore(bad, PASSPHRASE)
     bad.write_text(" " * 20_000)
     with pytest.raises(KeystoreError, match="too large"):
+        load_keystore(bad, PASSPHRASE)
+    bad.chmod(0o644)
+    with pytest.raises(InsecureSecretFileError, match="chmod 600"):
         load_keystore(bad, PASSPHRASE)
 
 

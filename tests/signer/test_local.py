@@ -65,7 +65,7 @@ def test_from_keystore(tmp_path: Path) -> None:
     signer = LocalSigner.from_keystore(keystore, _secret(tmp_path, "pass", "pw\n"))
     assert signer.address == key.address
     with pytest.raises(InsecureSecretFileError, match="chmod 600"):
-        LocalSigner.from_keystore(keystore, _secret(tmp_path, "open-pass", "pw\n", 0o640))
+        LocalSigner.from_keystore(keystore, _secret(tmp_path, "open-pass", "pw\n", 0o644))
 
 
 def test_generate_sign_recover() -> None:

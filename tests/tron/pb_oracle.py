@@ -45,6 +45,7 @@ _MESSAGES: dict[str, list[tuple[str, int, str, bool]]] = {
         ("resource", 3, "ResourceCode", False),
     ],
     "WithdrawExpireUnfreezeContract": [("owner_address", 1, "bytes", False)],
+    "CancelAllUnfreezeV2Contract": [("owner_address", 1, "bytes", False)],
     "DelegateResourceContract": [
         ("owner_address", 1, "bytes", False),
         ("resource", 2, "ResourceCode", False),
@@ -87,6 +88,7 @@ _ENUMS = {
         "WithdrawExpireUnfreezeContract": 56,
         "DelegateResourceContract": 57,
         "UnDelegateResourceContract": 58,
+        "CancelAllUnfreezeV2Contract": 59,
     },
 }
 

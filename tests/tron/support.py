@@ -52,6 +52,7 @@ CONTRACT_VALUES: dict[str, st.SearchStrategy[Any]] = {
         {"unfreeze_balance": nonzero_int64, "resource": non_default_resource},
     ),
     "WithdrawExpireUnfreezeContract": _values({}, {"owner_address": addresses_hex}),
+    "CancelAllUnfreezeV2Contract": _values({}, {"owner_address": addresses_hex}),
     "DelegateResourceContract": _values(
         {"owner_address": addresses_hex, "receiver_address": addresses_hex},
         {

@@ -18,6 +18,7 @@ from tronpay.tron.protobuf import INT64_MAX
 from tronpay.tron.transaction import (
     MEMO_MAX_BYTES,
     RefBlock,
+    build_cancel_all_unfreeze_v2,
     build_delegate_resource,
     build_freeze_v2,
     build_trc20_transfer,
@@ -235,7 +236,10 @@ def test_staking_builders() -> None:
     undelegate = build_undelegate_resource(OWNER, OTHER, 9, "ENERGY", memo="m", **TIMES)
     assert undelegate["contract"][0]["type"] == "UnDelegateResourceContract"
     assert undelegate["data"] == b"m".hex()
-    for raw_data in (freeze, unfreeze, withdraw, delegate, unlocked, undelegate):
+    cancel = build_cancel_all_unfreeze_v2(OWNER, **TIMES)
+    assert cancel["contract"][0]["type"] == "CancelAllUnfreezeV2Contract"
+    assert cancel["contract"][0]["parameter"]["value"] == {"owner_address": owner_hex}
+    for raw_data in (freeze, unfreeze, withdraw, delegate, unlocked, undelegate, cancel):
         assert decode_raw_data(encode_raw_data(raw_data)) == raw_data
 
 

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from tron_devnet.core import building, control, export, render
+from tron_devnet.core import building, control, export, render, resources
 from tron_devnet.core.chain_core import ChainCore, wall_clock_ms
 from tron_devnet.core.crypto import address_or_none
 from tron_devnet.core.records import Block, TxRecord
@@ -48,6 +48,13 @@ class Chain(ChainCore):
 
         ``detail=False`` returns the header only (cheaper when the caller needs just the id)."""
         return self._block_to_json(self.seal_block(), detail=detail)
+
+    def advance_time(self, ms: int) -> dict[str, Any]:
+        """Move chain time forward: seal the next block ``ms`` after the head (header JSON)."""
+        if ms <= 0:
+            raise ChainError("OTHER_ERROR", "time can only move forward")
+        block = self.seal_block_at(self.head_timestamp + ms)
+        return self._block_to_json(block, detail=False)
 
     def block_json(self, number: int, *, detail: bool = True) -> dict[str, Any] | None:
         block = self.block(number)
@@ -109,6 +116,28 @@ class Chain(ChainCore):
         if acct is None:
             return {}
         return render.account_resource_json(acct, state, self.state_time(solid), self.config)
+
+    # ------------------------------------------------------------------------ Stake 2.0 reads
+    def delegated_resource_v2(
+        self, from_hex: str, to_hex: str, *, solid: bool = False
+    ) -> dict[str, Any]:
+        return resources.delegated_resource_v2(self, from_hex, to_hex, solid=solid)
+
+    def delegated_index_v2(self, address_hex: str, *, solid: bool = False) -> dict[str, Any]:
+        return resources.delegated_index_v2(self, address_hex, solid=solid)
+
+    def can_withdraw_unfreeze_amount(
+        self, owner_hex: str, timestamp_ms: int, *, solid: bool = False
+    ) -> dict[str, Any]:
+        return resources.can_withdraw_unfreeze_amount(self, owner_hex, timestamp_ms, solid=solid)
+
+    def available_unfreeze_count(self, owner_hex: str, *, solid: bool = False) -> dict[str, Any]:
+        return resources.available_unfreeze_count(self, owner_hex, solid=solid)
+
+    def can_delegated_max_size(
+        self, owner_hex: str, resource: int, *, solid: bool = False
+    ) -> dict[str, Any]:
+        return resources.can_delegated_max_size(self, owner_hex, resource, solid=solid)
 
     def chain_parameters_json(self) -> dict[str, Any]:
         return {

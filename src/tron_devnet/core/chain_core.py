@@ -48,8 +48,10 @@ SIMPLIFICATIONS (what differs from java-tron):
   No approve/transferFrom/allowance; no pause; TRX sent with a call reverts.
 - OUT_OF_ENERGY uses the whole energy limit (stake first, the rest burned, at most fee_limit).
 - Stake 2.0: unfreeze and undelegate do not move resource *usage* between accounts (java-tron
-  shares usage out on undelegate); lock_period in blocks of 3 s (0 = 3 days); no TRON_POWER
-  staking, voting or rewards; no CancelAllUnfreezeV2; no Stake 1.0 contracts.
+  shares usage out on undelegate and keeps a per-account recovery window); lock_period in
+  blocks of 3 s (0 = 3 days); no TRON_POWER staking, voting or rewards; no Stake 1.0
+  contracts. getcandelegatedmaxsize for BANDWIDTH does not reserve the delegating
+  transaction's own bandwidth as java-tron does.
 - Validation of pending transactions uses the head block time; execution uses the new block's
   time. Pending transactions are NOT visible in getaccount/triggerconstantcontract (head = last
   produced block); a java-tron full node reads its pending snapshot, so a balance drops there at
@@ -60,6 +62,8 @@ SIMPLIFICATIONS (what differs from java-tron):
   is checked afresh; a never_include one (a fault) keeps its txid known: DUP while still valid.
 - Node-built transactions expire 60 s after max(head block time, now): java-tron uses the head
   time, which on a live network is about now; a devnet head can be stale between blocks.
+- Time moves forward only with blocks: ``seal_block_at`` (``POST /admin/time``) stamps the next
+  block later than the clock, and every later block continues from that time.
 - Admin mint/blacklist apply to the head state at once and reach the solid state with the next
   produced block. Energy/bandwidth price history is a single change at genesis.
 - export_state keeps config, genesis, every block's timestamp and tx bytes (+ force_revert),
@@ -237,6 +241,12 @@ class ChainCore:
     def seal_block(self) -> Block:
         """Seal pending transactions into block head+1, execute them and solidify."""
         return self._seal(max(self.head_timestamp + self.config.block_interval_ms, self.now_ms()))
+
+    def seal_block_at(self, timestamp_ms: int) -> Block:
+        """Seal block head+1 stamped ``timestamp_ms`` (at least one interval after the head):
+        the devnet's time travel. Later blocks continue from there, so unstake waits, lock
+        periods and the 24 h resource recovery all see the jump."""
+        return self._seal(max(self.head_timestamp + self.config.block_interval_ms, timestamp_ms))
 
     def replay_block(self, timestamp: int, records: list[TxRecord]) -> Block:
         """Seal ``records`` (decoded from an export) into the next block at ``timestamp``."""

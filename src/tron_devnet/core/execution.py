@@ -85,6 +85,8 @@ class Receipt:
     move: tuple[bytes, bytes, int] | None = None  # token transfer (from, to, amount) done
     res_message: str = ""
     withdraw_expire_amount: int = 0
+    # CancelAllUnfreezeV2: sun put back into stake, per resource name (BANDWIDTH, ENERGY, ...)
+    cancel_unfreeze: tuple[tuple[str, int], ...] = ()
     asset: str = "TRX"
     to: bytes | None = None
     amount: int = 0
@@ -366,7 +368,34 @@ class Executor:
         acct.unfrozen = tuple(u for u in acct.unfrozen if u.expire_ms > now)
         return receipt
 
-    def _delegable(self, view: Overlay, owner: Account, resource: int, now: int) -> int:
+    def _cancel_unfreezes(self, c: _Ctx) -> Receipt:
+        """java-tron CancelAllUnfreezeV2Actuator: every pending unstake goes back into stake,
+        every expired one is withdrawn to the balance."""
+        view, tx, owner, _spendable, bw, memo_fee, now, apply = c
+        if not owner.unfrozen:
+            raise _invalid("No unfreezeV2 list to cancel")
+        withdrawn = self._expired(owner, now)
+        back = {RESOURCE_BANDWIDTH: 0, RESOURCE_ENERGY: 0, RESOURCE_TRON_POWER: 0}
+        for entry in owner.unfrozen:
+            if entry.expire_ms > now:
+                back[entry.resource] = back.get(entry.resource, 0) + entry.amount
+        amounts = tuple((staking.resource_key(r), back[r]) for r in sorted(back))
+        receipt = self._base_receipt(
+            bw, memo_fee, withdraw_expire_amount=withdrawn, cancel_unfreeze=amounts
+        )
+        if not apply:
+            return receipt
+        acct = self._start(view, tx, bw, memo_fee, now)
+        acct.balance += withdrawn
+        acct.unfrozen = ()
+        for resource in (RESOURCE_BANDWIDTH, RESOURCE_ENERGY):
+            if back[resource]:
+                acct.add_frozen(resource, back[resource])
+                weight = TOTAL_ENERGY_WEIGHT if resource == RESOURCE_ENERGY else TOTAL_NET_WEIGHT
+                view.add_total(weight, back[resource])
+        return receipt
+
+    def delegable(self, view: Overlay, owner: Account, resource: int, now: int) -> int:
         """java-tron DelegateResourceActuator: frozen minus the stake that backs current usage."""
         if resource == RESOURCE_ENERGY:
             used = staking.energy_used(owner, now)
@@ -394,7 +423,7 @@ class Executor:
         resource = v.resource
         if resource not in (RESOURCE_BANDWIDTH, RESOURCE_ENERGY):
             raise _invalid("ResourceCode error, valid ResourceCode[BANDWIDTH、ENERGY]")
-        if amount > self._delegable(view, owner, resource, now):
+        if amount > self.delegable(view, owner, resource, now):
             name = "Energy" if resource == RESOURCE_ENERGY else "Bandwidth"
             raise _invalid(f"delegateBalance must be less than available Freeze{name}V2 balance")
         receiver = bytes(v.receiver_address)
@@ -512,4 +541,5 @@ _HANDLERS = {
     "WithdrawExpireUnfreezeContract": Executor._withdraw,
     "DelegateResourceContract": Executor._delegate,
     "UnDelegateResourceContract": Executor._undelegate,
+    "CancelAllUnfreezeV2Contract": Executor._cancel_unfreezes,
 }

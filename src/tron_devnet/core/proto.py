@@ -95,6 +95,7 @@ _MESSAGES: dict[str, list[_FieldSpec]] = {
         _f("resource", 3, _ENUM, _OPT, ".protocol.ResourceCode"),
     ],
     "WithdrawExpireUnfreezeContract": [_f("owner_address", 1, _BYTES)],
+    "CancelAllUnfreezeV2Contract": [_f("owner_address", 1, _BYTES)],
     "DelegateResourceContract": [
         _f("owner_address", 1, _BYTES),
         _f("resource", 2, _ENUM, _OPT, ".protocol.ResourceCode"),
@@ -217,6 +218,7 @@ CONTRACT_CLASSES: dict[str, Any] = {
         "WithdrawExpireUnfreezeContract",
         "DelegateResourceContract",
         "UnDelegateResourceContract",
+        "CancelAllUnfreezeV2Contract",
     )
 }
 

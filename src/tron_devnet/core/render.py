@@ -103,6 +103,11 @@ def info_json(rec: TxRecord, block: Block, token_info: token.TokenInfo) -> dict[
         info["resMessage"] = r.res_message.encode().hex()
     if r.withdraw_expire_amount:
         info["withdraw_expire_amount"] = r.withdraw_expire_amount
+    if r.cancel_unfreeze:
+        # a protobuf map printed by java-tron's JsonFormat: a list of key/value entries
+        info["cancel_unfreezeV2_amount"] = [
+            {"key": name, "value": amount} for name, amount in r.cancel_unfreeze
+        ]
     return info
 
 

@@ -7,7 +7,7 @@ division, which can differ from java-tron by a unit of rounding).
 
 from __future__ import annotations
 
-from tron_devnet.core.state import RESOURCE_ENERGY, Account
+from tron_devnet.core.state import RESOURCE_BANDWIDTH, RESOURCE_ENERGY, Account
 
 WINDOW_MS = 86_400_000
 TRX = 1_000_000
@@ -71,3 +71,8 @@ def consume_free_net(acct: Account, amount: int, now_ms: int) -> None:
 
 def resource_name(resource: int) -> str:
     return "ENERGY" if resource == RESOURCE_ENERGY else "BANDWIDTH"
+
+
+def resource_key(resource: int) -> str:
+    """java-tron's ResourceCode name (BANDWIDTH, ENERGY, TRON_POWER)."""
+    return {RESOURCE_BANDWIDTH: "BANDWIDTH", RESOURCE_ENERGY: "ENERGY"}.get(resource, "TRON_POWER")

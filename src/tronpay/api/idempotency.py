@@ -149,7 +149,7 @@ def check_key(key: str | None, *, required: bool) -> str | None:
         if required:
             raise IdempotencyKeyMissing("send an Idempotency-Key header (e.g. a UUID)")
         return None
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):  # fullmatch: "$" also matches before a final newline
         raise IdempotencyKeyInvalid("the key must be 1-255 printable ASCII characters")
     return key
 

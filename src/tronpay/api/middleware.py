@@ -11,7 +11,6 @@ read here first, up to the limit, and handed on whole.
 
 from __future__ import annotations
 
-import json
 import re
 import traceback
 from typing import Final
@@ -19,7 +18,9 @@ from typing import Final
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tronpay.api.problems import PROBLEM_JSON, PayloadTooLarge, internal_error_body, problem_body
+from tronpay.api.errors import PayloadTooLarge
+from tronpay.api.problems import internal_error, render_error
+from tronpay.errors import ValidationFailed
 from tronpay.kit.ids import new_ulid
 
 log = structlog.get_logger(__name__)
@@ -33,22 +34,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-async def _send_problem(send: Send, body: dict[str, object], status: int, request_id: str) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(payload)).encode()),
-                (b"x-request-id", request_id.encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 def _has_nul(scope: Scope) -> bool:
@@ -70,19 +55,16 @@ class RequestContextMiddleware:
             return
         incoming = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = (
-            incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else f"req_{new_ulid()}"
+            incoming if incoming and _SAFE_REQUEST_ID.fullmatch(incoming) else f"req_{new_ulid()}"
         )
         scope.setdefault("state", {})["request_id"] = request_id
+        # Sent from here, outside ``send_with_id``: the request id header goes on by hand.
+        id_header = {"X-Request-ID": request_id}
         if _has_nul(scope):
-            body = problem_body(
-                code="validation_error",
-                title="The request is not valid",
-                status=422,
-                detail="NUL characters are not allowed in the path or query string",
-                request_id=request_id,
-                errors=[],
+            refusal = ValidationFailed(
+                "NUL characters are not allowed in the path or query string", errors=[]
             )
-            await _send_problem(send, body, 422, request_id)
+            await render_error(refusal, request_id, id_header)(scope, receive, send)
             return
         started = False
 
@@ -114,7 +96,7 @@ class RequestContextMiddleware:
                 frames=frames,
             )
             if not started:
-                await _send_problem(send, internal_error_body(request_id), 500, request_id)
+                await render_error(internal_error(), request_id, id_header)(scope, receive, send)
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
 
@@ -143,14 +125,14 @@ class BodyLimitMiddleware:
             return
         limit, declared = self._limit_and_length(scope)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_too_large(scope, send, limit)
+            await _send_too_large(scope, receive, send, limit)
             return
         if declared is None:
             # A streamed (chunked) body: read it here, so that one over the limit is a 413
             # too (raised inside a route's body parsing it would become FastAPI's 400).
             body, tail, too_large = await _read_up_to(receive, limit)
             if too_large:
-                await _send_too_large(scope, send, limit)
+                await _send_too_large(scope, receive, send, limit)
                 return
             await self.app(scope, replay_receive(body, tail, receive), send)
             return
@@ -168,16 +150,12 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-async def _send_too_large(scope: Scope, send: Send, limit: int) -> None:
-    request_id = str(scope.get("state", {}).get("request_id", ""))
-    body = problem_body(
-        code=PayloadTooLarge.code,
-        title=PayloadTooLarge.title,
-        status=413,
-        detail=f"the request body is larger than {limit} bytes",
-        request_id=request_id or None,
-    )
-    await _send_problem(send, body, 413, request_id)
+async def _send_too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """The 413, sent through the request-id middleware's ``send`` (which adds the header)."""
+    request_id = scope.get("state", {}).get("request_id")
+    refusal = PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    response = render_error(refusal, request_id if isinstance(request_id, str) else None)
+    await response(scope, receive, send)
 
 
 async def _read_up_to(receive: Receive, limit: int) -> tuple[bytes, Message | None, bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tronpay.db.base import Base
@@ -26,4 +26,8 @@ class IdempotencyRecord(Base):
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    __table_args__ = (UniqueConstraint("subject", "key"),)
+    __table_args__ = (
+        UniqueConstraint("subject", "key"),
+        # The retention purge finds expired records by age (tronpay.api.retention).
+        Index("ix_idempotency_records_created", "created_at"),
+    )

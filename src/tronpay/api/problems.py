@@ -1,8 +1,17 @@
-"""The one place that renders errors: ``application/problem+json`` (RFC 9457) bodies with
-``type``, ``title``, ``status``, ``detail``, ``code`` and ``request_id``."""
+"""The one place that renders errors as ``application/problem+json`` (RFC 9457) responses.
+
+Every body comes from ``tronpay.errors.problem_body`` (``type``, ``title``, ``status``,
+``detail``, ``code``, ``request_id`` and any extra members) and every response from
+``problem_response``. ``render_error`` turns a ``TronpayError`` into its response and keeps
+the headers the error carries (a 401's ``WWW-Authenticate`` challenge, a 405's ``Allow``).
+The exception handlers installed here, the create fast lane (``error_response``) and the
+request middleware (request-id refusals, body limits, the last-resort 500) all use it, so an
+error looks the same whichever layer refused the request.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import structlog
@@ -11,34 +20,45 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tronpay.errors import TronpayError
+from tronpay.api.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from tronpay.errors import (
+    AuthenticationRequired,
+    Forbidden,
+    NotFound,
+    TronpayError,
+    ValidationFailed,
+    problem_body,
+)
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON: Final = "application/problem+json"
+INTERNAL_ERROR_DETAIL: Final = (
+    "an unexpected error occurred; quote the request_id when reporting it"
+)
 
-_HTTP_CODES: Final[dict[int, tuple[str, str]]] = {
-    400: ("bad_request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    406: ("not_acceptable", "Not acceptable"),
-    413: ("payload_too_large", "Payload too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
+# Starlette's HTTP exceptions, by status, as the errors they render as.
+HTTP_ERRORS: Final[Mapping[int, type[TronpayError]]] = {
+    error.status: error
+    for error in (
+        BadRequest,
+        AuthenticationRequired,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        NotAcceptable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+    )
 }
-
-
-class PayloadTooLarge(TronpayError):
-    code = "payload_too_large"
-    status = 413
-    title = "Payload too large"
-
-
-class UnsupportedMediaType(TronpayError):
-    code = "unsupported_media_type"
-    status = 415
-    title = "Unsupported media type"
+_HTTP_ERROR_CODE: Final = "http_error"
+_HTTP_ERROR_TITLE: Final = "HTTP error"
 
 
 def request_id_of(request: Request) -> str | None:
@@ -47,24 +67,39 @@ def request_id_of(request: Request) -> str | None:
 
 
 def problem_response(
-    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+    body: dict[str, Any], status: int, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    """A problem+json response for a body built by ``problem_body``."""
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def problem_body(
-    *, code: str, title: str, status: int, detail: str, request_id: str | None, **extra: Any
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": f"https://tronpay.dev/problems/{code.replace('_', '-')}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "request_id": request_id,
-    }
-    body.update(extra)
-    return body
+def render_error(
+    exc: TronpayError, request_id: str | None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The response for ``exc``, with the headers it carries and then ``headers``.
+
+    A 401 always challenges (RFC 6750 section 3): one that carries no ``WWW-Authenticate``
+    of its own gets a bare ``Bearer``.
+    """
+    response_headers = dict(exc.headers)
+    if exc.status == 401 and not any(k.lower() == "www-authenticate" for k in response_headers):
+        response_headers["WWW-Authenticate"] = "Bearer"
+    if headers:
+        response_headers.update(headers)
+    return problem_response(exc.problem(request_id), exc.status, response_headers or None)
+
+
+def error_response(request: Request, exc: TronpayError) -> JSONResponse:
+    """The response for a ``TronpayError`` raised while serving ``request`` (the exception
+    handler's, for direct use by the fast lane). Server errors are logged, without detail."""
+    if exc.status >= 500:
+        log.error("api.error", code=exc.code, error_type=type(exc).__name__)
+    return render_error(exc, request_id_of(request))
+
+
+def internal_error() -> TronpayError:
+    """The error behind every unexplained 500: it reveals nothing but its request id."""
+    return TronpayError(INTERNAL_ERROR_DETAIL)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -85,14 +120,6 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-def error_response(request: Request, exc: TronpayError) -> JSONResponse:
-    """The response for a ``TronpayError`` (the exception handler's, for direct use)."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    if exc.status >= 500:
-        log.error("api.error", code=exc.code, error_type=type(exc).__name__)
-    return problem_response(exc.problem(request_id_of(request)), exc.status, headers)
-
-
 async def _tronpay_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TronpayError)  # noqa: S101 - registered for this type only
     return error_response(request, exc)
@@ -102,39 +129,25 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
     errors = _field_errors(exc)
     detail = "; ".join(f"{e['field'] or e['location']}: {e['message']}" for e in errors[:5])
-    body = problem_body(
-        code="validation_error",
-        title="The request is not valid",
-        status=422,
-        detail=detail or "the request is not valid",
-        request_id=request_id_of(request),
-        errors=errors,
-    )
-    return problem_response(body, 422)
+    failed = ValidationFailed(detail or "the request is not valid", errors=errors)
+    return render_error(failed, request_id_of(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
-    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
-    detail = exc.detail if isinstance(exc.detail, str) else title
-    body = problem_body(
-        code=code,
-        title=title,
-        status=exc.status_code,
-        detail=detail,
-        request_id=request_id_of(request),
-    )
-    return problem_response(body, exc.status_code, dict(exc.headers or {}))
-
-
-def internal_error_body(request_id: str | None) -> dict[str, Any]:
-    return problem_body(
-        code="internal_error",
-        title="Internal error",
-        status=500,
-        detail="an unexpected error occurred; quote the request_id when reporting it",
-        request_id=request_id,
-    )
+    headers = dict(exc.headers or {})
+    error = HTTP_ERRORS.get(exc.status_code)
+    if error is None:
+        body = problem_body(
+            code=_HTTP_ERROR_CODE,
+            title=_HTTP_ERROR_TITLE,
+            status=exc.status_code,
+            detail=exc.detail if isinstance(exc.detail, str) else _HTTP_ERROR_TITLE,
+            request_id=request_id_of(request),
+        )
+        return problem_response(body, exc.status_code, headers)
+    detail = exc.detail if isinstance(exc.detail, str) else error.title
+    return render_error(error(detail, headers=headers), request_id_of(request))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from tronpay.api.problems import PROBLEM_JSON
+from tronpay.errors import problem_body
+
+EXAMPLE_REQUEST_ID = "req_01JDX4Z6W8Q1V9M2N3B4C5D6E7"
+
 
 def problem(description: str, code: str, status: int) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {
-                "example": {
-                    "type": f"https://tronpay.dev/problems/{code.replace('_', '-')}",
-                    "title": description,
-                    "status": status,
-                    "detail": description,
-                    "code": code,
-                    "request_id": "req_01JDX4Z6W8Q1V9M2N3B4C5D6E7",
-                }
-            }
-        },
-    }
+    """An OpenAPI response whose example is built like every problem body (``problem_body``)."""
+    example = problem_body(
+        code=code,
+        title=description,
+        status=status,
+        detail=description,
+        request_id=EXAMPLE_REQUEST_ID,
+    )
+    return {"description": description, "content": {PROBLEM_JSON: {"example": example}}}
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {

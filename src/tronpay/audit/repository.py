@@ -21,6 +21,9 @@ class AuditFilters:
     principal: str | None = None
 
 
+MAX_SEQ = 2**63 - 1
+
+
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"a:{seq}".encode()).decode().rstrip("=")
 
@@ -32,7 +35,8 @@ def decode_cursor(text: str) -> int:
         seq = int(number)
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise InvalidCursor("cursor is not one this API returned") from exc
-    if prefix != "a" or seq < 1:
+    # Strict: only the exact text encode_cursor makes, and a seq a BIGINT column can hold.
+    if prefix != "a" or not 1 <= seq <= MAX_SEQ or encode_cursor(seq) != text:
         raise InvalidCursor("cursor is not one this API returned")
     return seq
 

@@ -1,7 +1,8 @@
 """Authentication and authorization errors.
 
-401 errors carry ``headers`` with a ``WWW-Authenticate: Bearer ...`` challenge (RFC 6750).
-The app's TronpayError handler should copy ``getattr(exc, "headers", None)`` onto the response.
+401 errors carry ``headers`` with a ``WWW-Authenticate: Bearer ...`` challenge (RFC 6750):
+``error="invalid_token"`` for a token that was sent and is not good, no error code when no
+token was sent (section 3.1). The app's renderer copies ``headers`` onto the response.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ class _Challenge(AuthenticationRequired):
     bearer_error: str | None = "invalid_token"
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail, **extra)
         challenge = 'Bearer realm="tronpay"'
         if self.bearer_error is not None:
             challenge += f', error="{self.bearer_error}"'
-        self.headers: dict[str, str] = {"WWW-Authenticate": challenge}
+        super().__init__(detail, headers={"WWW-Authenticate": challenge}, **extra)
 
 
 class TokenMissing(_Challenge):

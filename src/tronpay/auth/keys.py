@@ -11,27 +11,35 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from tronpay.auth.errors import AuthMisconfigured
+from tronpay.kit.entropy import MIN_SECRET_BYTES, weak_secret_reason
+from tronpay.kit.private_files import PRIVATE_FILE_MODE, make_private_dir
+from tronpay.signer.errors import SecretFileError
+from tronpay.signer.files import read_secret_file
 
-MIN_HS256_SECRET_BYTES = 32
+MIN_HS256_SECRET_BYTES = MIN_SECRET_BYTES
 
 PublicKey = RSAPublicKey | EllipticCurvePublicKey
 
 
 def load_hs256_secret(path: Path) -> bytes:
-    """Read an HMAC secret file (a trailing newline is ignored); refuse < 32 bytes."""
+    """Read an HMAC secret file (a trailing newline is ignored). The file passes the secret
+    file permission check of ``tronpay.signer.files``; the secret that of
+    :func:`check_hs256_secret`."""
     try:
-        secret = path.read_bytes().rstrip(b"\r\n")
-    except OSError as exc:
-        raise AuthMisconfigured(f"cannot read the HS256 secret file {path}") from exc
+        secret = read_secret_file(path, what="HS256 secret file").rstrip(b"\r\n")
+    except SecretFileError as exc:
+        raise AuthMisconfigured(f"cannot read the HS256 secret file: {exc.detail}") from None
     check_hs256_secret(secret)
     return secret
 
 
 def check_hs256_secret(secret: bytes) -> None:
-    """Refuse a secret shorter than 32 bytes (RFC 7518 §3.2)."""
-    if len(secret) < MIN_HS256_SECRET_BYTES:
+    """Refuse a secret shorter than 32 bytes (RFC 7518 §3.2) or one that is clearly not
+    random (``tronpay.kit.entropy``: ``aaaa…``, a repeated word, ``abcd…``)."""
+    reason = weak_secret_reason(secret)
+    if reason is not None:
         raise AuthMisconfigured(
-            f"the HS256 secret must be at least {MIN_HS256_SECRET_BYTES} bytes (got {len(secret)})"
+            f"the HS256 secret is too weak: {reason}; make one with `openssl rand -hex 32`"
         )
 
 
@@ -64,8 +72,9 @@ def ensure_dev_hs256_secret(path: Path) -> Path:
     For development (``tronpay serve --devnet``); production supplies its own secret.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        make_private_dir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # whatever the umask
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(secrets.token_hex(32) + "\n")
     return path

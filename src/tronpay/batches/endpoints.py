@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from tronpay.api import idempotency
-from tronpay.api.deps import actor_of
-from tronpay.api.problems import UnsupportedMediaType
+from tronpay.api.errors import UnsupportedMediaType
 from tronpay.api.responses import AUTH_ERRORS, problem
 from tronpay.auth import Principal, Scope
 from tronpay.auth.dependencies import require_scopes
@@ -21,9 +20,10 @@ from tronpay.db.session import ReadSessionDep, SessionDep
 from tronpay.kit.clock import utcnow
 from tronpay.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from tronpay.payouts import service as payout_service
-from tronpay.payouts.endpoints import Ctx
+from tronpay.payouts.endpoints import Ctx, actor_of
 from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutList, PayoutOut
+from tronpay.state import app_state
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -85,7 +85,7 @@ async def create_batch(
     assert key is not None  # noqa: S101 - required=True guarantees it
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
-    max_rows: int = request.app.state.settings.max_batch_rows
+    max_rows = app_state(request.app).settings.max_batch_rows
     if content_type == "text/csv":
         parsed, source = parse_csv(body, max_rows=max_rows), "csv"
     elif content_type in ("application/json", ""):

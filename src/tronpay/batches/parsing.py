@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tronpay.batches.schemas import CSV_COLUMNS, REQUIRED_CSV_COLUMNS, RowError
+from tronpay.kit.money import MAX_BASE_UNITS, format_amount
 from tronpay.payouts.schemas import PayoutCreate
 
 
@@ -63,12 +64,43 @@ def _validate(raw_items: list[tuple[int, dict[str, Any]]], errors: list[RowError
                 continue
         items.append(item)
         rows.append(row)
+    errors.extend(_total_errors(items))
     return ParsedBatch(items=items, rows=rows, errors=errors)
+
+
+def _total_errors(items: list[PayoutCreate]) -> list[RowError]:
+    """A batch's total per asset must fit the 64-bit amount column: its summary sums it."""
+    totals: dict[str, int] = {}
+    for item in items:
+        totals[item.asset.value] = totals.get(item.asset.value, 0) + item.amount_units
+    return [
+        RowError(
+            row=0,
+            column="amount",
+            reason="batch_total_too_large",
+            message=f"the batch's {asset} total is larger than {format_amount(MAX_BASE_UNITS)}",
+        )
+        for asset, total in sorted(totals.items())
+        if total > MAX_BASE_UNITS
+    ]
 
 
 def parse_json(body: bytes, *, max_rows: int) -> ParsedBatch:
     try:
         document = json.loads(body)
+    except RecursionError:
+        return ParsedBatch(
+            [],
+            [],
+            [
+                RowError(
+                    row=0,
+                    column=None,
+                    reason="malformed_json",
+                    message="the body is not JSON this API accepts: it is nested too deeply",
+                )
+            ],
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         return ParsedBatch(
             [],

@@ -1,7 +1,9 @@
 """Batch intake: validate all-or-nothing, reserve policy in bulk, insert in one transaction.
 
-A 10,000-row batch costs one policy lock and one set of sums per asset, one bulk insert of
-payouts, one of outbox events, and one audit entry for the batch (naming every payout id).
+Every payout of a batch is made by ``payouts.service.prepare_payout`` (as a single create is)
+and inserted by ``payouts.repository``. A 10,000-row batch costs one policy lock and one set
+of sums per asset, one bulk insert of payouts, one of outbox events, and the audit entries
+(the batch's and one per payout) under one lock of the chain head.
 """
 
 from __future__ import annotations
@@ -12,41 +14,25 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit import AuditRecord, record_many
+from tronpay.batches.errors import BatchInvalid, BatchNotFound
 from tronpay.batches.models import Batch
 from tronpay.batches.parsing import ParsedBatch
 from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
-from tronpay.db.session import bulk_insert
-from tronpay.errors import NotFound, ValidationFailed
+from tronpay.errors import ValidationFailed
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
 from tronpay.payouts import repository as payout_repository
+from tronpay.payouts.errors import RecipientIsContract
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.models import Payout
-from tronpay.payouts.recipients import RecipientIsContract
-from tronpay.payouts.service import (
-    PAYOUTS_TABLE,
-    DuplicateReference,
-    PayoutContext,
-    check_recipient,
-)
+from tronpay.payouts.service import PayoutContext, check_recipient, prepare_payout
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.policy import PolicyViolation, ReservationRequest
 
 log = structlog.get_logger(__name__)
-
-
-class BatchInvalid(ValidationFailed):
-    code = "batch_invalid"
-    title = "The batch has invalid rows; nothing was created"
-
-
-class BatchNotFound(NotFound):
-    code = "batch_not_found"
-    title = "No such batch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,43 +108,17 @@ async def create_batch(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    payout_rows: list[dict[str, Any]] = []
-    needs_approval = ctx.policy.needs_approval
-    queued, pending = PayoutStatus.QUEUED.value, PayoutStatus.PENDING_APPROVAL.value
-    for item in parsed.items:
-        asset = item.asset.value
-        amount = item.amount_units
-        payout_rows.append(
-            {
-                "id": new_id("po"),
-                "client": actor.principal,
-                "reference": item.reference,
-                "to_address": item.to,
-                "asset": asset,
-                "amount": amount,
-                "memo": item.memo,
-                "metadata": item.metadata,
-                "status": pending if needs_approval(asset, amount) else queued,
-                "batch_id": batch.id,
-                "created_by": actor.principal,
-                "idempotency_key": None,
-                "created_at": now,
-                "updated_at": now,
-                "attempt_count": 0,
-                "version": 1,
-            }
-        )
+    prepared = [
+        prepare_payout(ctx, item, actor=actor, idempotency_key=None, now=now, batch_id=batch.id)
+        for item in parsed.items
+    ]
+    payout_rows = [p.row for p in prepared]
+    pending = PayoutStatus.PENDING_APPROVAL.value
     # The rows first, then the policy's asset locks, then the audit head: the lock order of
     # every create path (a reference index entry is never awaited while holding a policy lock).
     session.add(batch)
     await session.flush()
-    connection = await session.connection()
-    try:
-        await bulk_insert(connection, PAYOUTS_TABLE, payout_rows)
-    except IntegrityError as exc:
-        raise DuplicateReference(
-            "a reference of this batch was used by another request meanwhile; nothing was created"
-        ) from exc
+    await payout_repository.add_batch(session, payout_rows)
     decisions = await ctx.policy.check_and_reserve_many(
         session,
         [
@@ -170,8 +130,10 @@ async def create_batch(
         now=now,
         new_payouts=True,
     )
-    to_approve: list[str] = []
-    for decision, row, payout_row in zip(decisions, parsed.rows, payout_rows, strict=True):
+    to_approve: list[int] = []
+    for index, (decision, row, payout_row) in enumerate(
+        zip(decisions, parsed.rows, payout_rows, strict=True)
+    ):
         if isinstance(decision, PolicyViolation):
             errors.append(
                 RowError(row=row, column="amount", reason=decision.code, message=decision.detail)
@@ -180,15 +142,19 @@ async def create_batch(
             raise RuntimeError("policy decision disagrees with its approval threshold")
         elif decision.needs_approval and payout_row["status"] != pending:
             # the destination's rolling sum (earlier rows included) reached its threshold
-            payout_row["status"] = pending
-            to_approve.append(payout_row["id"])
+            to_approve.append(index)
     # A violation leaves the transaction with rows and reservations: raising here rolls all
     # of it back (all-or-nothing).
     _raise_if_errors(errors)
     if to_approve:
-        await payout_repository.mark_pending_approval(session, to_approve)
+        await payout_repository.mark_pending_approval(
+            session, [prepared[index].id for index in to_approve]
+        )
+        for index in to_approve:
+            prepared[index] = prepared[index].pending_approval()
+        payout_rows = [p.row for p in prepared]
 
-    snapshots = [_row_snapshot(r) for r in payout_rows]
+    snapshots = [p.snapshot for p in prepared]
     await emit_many(
         session,
         (outbox_row("payout.created", snap["id"], snap, now) for snap in snapshots),
@@ -223,24 +189,6 @@ async def create_batch(
     await record_many(session, audit_items, now=now)
     log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)
     return BatchResult(batch=batch, summary=summary)
-
-
-def _row_snapshot(row: dict[str, Any]) -> dict[str, Any]:
-    """The same shape as ``payout_snapshot`` for a row about to be bulk-inserted."""
-    return {
-        "id": row["id"],
-        "status": row["status"],
-        "to": row["to_address"],
-        "asset": row["asset"],
-        "amount": format_amount(row["amount"]),
-        "reference": row["reference"],
-        "batch_id": row["batch_id"],
-        "blocked_reason": None,
-        "failure_reason": None,
-        "created_by": row["created_by"],
-        "approved_by": None,
-        "txid": None,
-    }
 
 
 def _summarize_rows(rows: list[dict[str, Any]]) -> list[StatusSummary]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import typer
 
-from tronpay.cli import access, engine, keys, service
+from tronpay.cli import access, engine, keys, service, wallet
 
 app = typer.Typer(no_args_is_help=True, help="tronpay: the TRON Payment System API.")
 
-for _module in (service, engine, keys, access):
+for _module in (service, engine, keys, access, wallet):
     _module.register(app)
 
 

@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -31,19 +30,23 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL, uvicorn_config
 from tronpay.app import create_app
-from tronpay.config import ConfigError, Network, Settings
+from tronpay.config import Network, Settings
 from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
-from tronpay.errors import TronpayError
-from tronpay.runtime import hot_wallet_address, signer_configured
+from tronpay.errors import ConfigError, TronpayError
+from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
+from tronpay.startup import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 payouts_app = typer.Typer(no_args_is_help=True, help="Payouts, through the HTTP API.")
 batches_app = typer.Typer(no_args_is_help=True, help="Batches, through the HTTP API.")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a long command or path is never broken across lines (a copied command must run;
+# a script reading the output must find it whole); the terminal wraps it for the eye.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 TERMINAL = frozenset({"finalized", "failed", "cancelled"})
 DEFAULT_API_URL = "http://127.0.0.1:8090"
@@ -141,6 +144,8 @@ def serve(  # noqa: PLR0917 - typer options
             "TRONPAY_KEYSTORE_FILE and TRONPAY_KEYSTORE_PASSPHRASE_FILE), or serve the API "
             "only with --no-engine (and run `tronpay worker` where the key is)"
         )
+    # Before anything starts: one service per data directory, and the ports it needs free.
+    lock = _claim_instance(settings, devnet=devnet)
     if migrate_db is None:
         migrate_db = not settings.is_production or settings.effective_database_url.startswith(
             "sqlite"
@@ -161,16 +166,37 @@ def serve(  # noqa: PLR0917 - typer options
         settings = _devnet_settings(settings, node)
         _print_devnet_banner(settings, node, with_engine=with_engine)
         _serve(settings, with_engine=with_engine)
+    if lock is not None:
+        lock.release()
+
+
+def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None:
+    """Lock the data directory (when this process keeps state in it: the embedded SQLite
+    database or the devnet) and check the API port, or stop with what is already running."""
+    lock = None
+    if devnet or settings.effective_database_url.startswith("sqlite"):
+        try:
+            lock = lock_directory(settings.data_dir)
+        except DirectoryInUse as exc:
+            raise _fail(
+                f"tronpay is already running on {settings.data_dir} (process {exc.holder}); "
+                "stop it first, or give this one its own TRONPAY_DATA_DIR"
+            ) from None
+    if not port_is_free(settings.host, settings.port):
+        if lock is not None:
+            lock.release()
+        raise _fail(
+            f"port {settings.port} on {settings.host} is already in use (another tronpay "
+            "serve, or another program); stop it or choose another port with --port or "
+            "TRONPAY_PORT"
+        )
+    return lock
 
 
 def _devnet_port() -> int:
-    """The devnet's documented port when it is free, else any free port."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", DEVNET_PORT))
-        except OSError:
-            return 0
-    return DEVNET_PORT
+    """The devnet's documented port when it is free (also right after a restart, while the
+    last run's connections are in TIME-WAIT), else any free port."""
+    return DEVNET_PORT if port_is_free("127.0.0.1", DEVNET_PORT) else 0
 
 
 def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
@@ -218,15 +244,7 @@ def _serve(settings: Settings, *, with_engine: bool) -> None:
         app = create_app(settings, with_engine=with_engine)
     except TronpayError as exc:
         raise _fail(exc.detail) from exc
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-    )
+    config = uvicorn_config(app, settings)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, restores the handlers it found and
     # raises the signal again: with these handlers that unwinds our context managers (the
     # devnet child is stopped and saves its chain) and exits 0 instead of dying on the spot.
@@ -260,6 +278,9 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        http=WORKER_PROTOCOL,
+        timeout_keep_alive=settings.http_keep_alive_s,
+        backlog=ACCEPT_BACKLOG,
     )
 
 

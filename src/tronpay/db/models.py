@@ -9,6 +9,7 @@ from tronpay.batches import models as batch_models
 from tronpay.db.base import Base
 from tronpay.payouts import models as payout_models
 from tronpay.policy import models as policy_models
+from tronpay.wallet import models as wallet_models
 from tronpay.webhooks import models as webhook_models
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "batch_models",
     "payout_models",
     "policy_models",
+    "wallet_models",
     "webhook_models",
 ]

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from tronpay.db.sqlite_inline import inline_creator
+from tronpay.kit.private_files import create_private_file
 
 READ_ONLY_OPTION = "tronpay_read_only"
 WRITE_OPTION = "tronpay_write"
@@ -95,7 +96,7 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ":memory:"
         if database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(database))  # 0600 in a 0700 directory, as WAL/SHM
             if sqlite_inline:
                 kwargs.setdefault("async_creator", inline_creator(database))
         engine = _create_async_engine(url, **kwargs)

@@ -20,6 +20,8 @@ from typing import Any
 
 import aiosqlite
 
+from tronpay.kit.private_files import create_private_file
+
 
 class _InlineQueue:
     """Stands in for aiosqlite's queue to its worker thread: runs each job at once."""
@@ -62,7 +64,7 @@ def inline_creator(database: str) -> Callable[[], Any]:
 
     def connector() -> sqlite3.Connection:
         if database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(database))
         return sqlite3.connect(database, check_same_thread=False)
 
     async def creator() -> InlineConnection:

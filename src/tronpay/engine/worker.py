@@ -30,6 +30,7 @@ from tronpay.db.session import create_engine, create_sessionmaker, is_sqlite
 from tronpay.engine.broadcaster import Broadcaster, Outgoing
 from tronpay.engine.config import EngineConfig
 from tronpay.engine.context import EngineContext
+from tronpay.engine.errors import EngineStartError
 from tronpay.engine.follower import BlockFollower, finalize_step
 from tronpay.engine.health import EngineHealth, Stall
 from tronpay.engine.metrics import STEP_ERRORS
@@ -37,25 +38,18 @@ from tronpay.engine.planner import Planner
 from tronpay.engine.reconcile import ReconcileReport, reconcile
 from tronpay.engine.submitter import submit_once
 from tronpay.engine.sweeper import Sweeper
-from tronpay.errors import TronpayError
 from tronpay.policy.config import load_policy
 from tronpay.policy.service import PolicyService
-from tronpay.signer import Signer
 from tronpay.signer.local import LocalSigner
-from tronpay.tron.node import NodeClient, NodeError
+from tronpay.startup import check_token_decimals, load_signer, node_client
+from tronpay.tron.node import NodeError
+from tronpay.wallet.executor import OperationsRunner
 
 log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
-TOKEN_DECIMALS = 6
 SUBMIT_BUDGET_S = 10.0
 UNEXPECTED_BACKOFF_MAX_S = 30.0
-
-
-class EngineStartError(TronpayError):
-    code = "engine_start_error"
-    status = 500
-    title = "The payout engine cannot start"
 
 
 @dataclass
@@ -77,6 +71,7 @@ class Engine:
         self.broadcaster = Broadcaster(ctx)
         self.follower = BlockFollower(ctx)
         self.sweeper = Sweeper(ctx)
+        self.operations = OperationsRunner(ctx)  # staking operations of the hot wallet
         self.stats = EngineStats()
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
@@ -193,13 +188,14 @@ class Engine:
         await self._guard("finalize", lambda: finalize_step(self.ctx))
 
     async def upkeep_tick(self) -> None:
-        """Rebroadcast, the expiry sweeper and periodic reconciliation."""
+        """Rebroadcast, the expiry sweeper, staking operations and periodic reconciliation."""
         cfg = self.ctx.config
         await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
         now = time.monotonic()
         if now - self._last_sweep >= max(1.0, cfg.tick_s):
             self._last_sweep = now
             await self._guard("sweep", self.sweeper.step)
+            await self._guard("wallet_operations", self.operations.step)
         if now - self._last_reconcile >= cfg.reconcile_interval_s:
             self._last_reconcile = now
             await self._guard("reconcile", self.reconcile_now)
@@ -243,22 +239,15 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         return
 
 
-def load_signer(settings: Settings) -> Signer:
-    """The hot wallet signer: a private hex key file, or an encrypted keystore."""
-    if settings.hot_wallet_key_file is not None:
-        return LocalSigner.from_key_file(settings.hot_wallet_key_file)
-    if settings.keystore_file is not None and settings.keystore_passphrase_file is not None:
-        return LocalSigner.from_keystore(settings.keystore_file, settings.keystore_passphrase_file)
-    raise EngineStartError(
-        "set TRONPAY_HOT_WALLET_KEY_FILE (or TRONPAY_KEYSTORE_FILE and "
-        "TRONPAY_KEYSTORE_PASSPHRASE_FILE) to run the engine"
-    )
-
-
-async def check_token(node: NodeClient, token: str) -> None:
-    decimals = await node.token_decimals(token)
-    if decimals != TOKEN_DECIMALS:
-        raise EngineStartError(f"token {token} has {decimals} decimals, expected 6")
+def engine_signer(settings: Settings) -> LocalSigner:
+    """The hot wallet signer (``tronpay.startup.load_signer``); the engine cannot run without."""
+    signer = load_signer(settings)
+    if signer is None:
+        raise EngineStartError(
+            "set TRONPAY_HOT_WALLET_KEY_FILE (or TRONPAY_KEYSTORE_FILE and "
+            "TRONPAY_KEYSTORE_PASSPHRASE_FILE) to run the engine"
+        )
+    return signer
 
 
 async def run_engine(
@@ -274,22 +263,18 @@ async def run_engine(
     token = settings.effective_token_contract
     if token is None:
         raise EngineStartError("no token contract configured")
-    signer = load_signer(settings)
-    api_key = None
-    if settings.node_api_key_file is not None:
-        api_key = settings.node_api_key_file.read_text(encoding="utf-8").strip()
+    signer = engine_signer(settings)
     db = create_engine(settings.effective_database_url)
     policy = PolicyService(load_policy(settings.policy_file))
     try:
-        async with NodeClient(
-            list(settings.effective_node_urls),
-            api_key=api_key,
+        async with node_client(
+            settings,
             timeout=httpx.Timeout(cfg.node_timeout_s, connect=min(5.0, cfg.node_timeout_s)),
             max_connections=cfg.broadcast_concurrency + cfg.read_concurrency + 8,
         ) as node:
             while not stop_event.is_set():
                 try:
-                    await check_token(node, token)
+                    await check_token_decimals(node, token, EngineStartError)
                     break
                 except NodeError as exc:
                     log.warning("engine.start.node_unavailable", error=exc.detail)

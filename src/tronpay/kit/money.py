@@ -17,7 +17,8 @@ SCALE: Final = 10**DECIMALS
 # 64-bit signed column limit: the largest amount a Money column can hold.
 MAX_BASE_UNITS: Final = 2**63 - 1
 
-_AMOUNT_RE: Final = re.compile(r"^(?P<int>0|[1-9][0-9]{0,18})(?:\.(?P<frac>[0-9]{1,32}))?$")
+# Matched with fullmatch: "$" would also match before a trailing newline ("1\n").
+_AMOUNT_RE: Final = re.compile(r"(?P<int>0|[1-9][0-9]{0,18})(?:\.(?P<frac>[0-9]{1,32}))?")
 
 
 class InvalidAmount(ValidationFailed):
@@ -33,7 +34,7 @@ def parse_amount(text: str, *, decimals: int = DECIMALS, allow_zero: bool = Fals
     """
     if not isinstance(text, str):
         raise InvalidAmount('amount must be a decimal string such as "12.5"')
-    match = _AMOUNT_RE.match(text)
+    match = _AMOUNT_RE.fullmatch(text)
     if match is None:
         raise InvalidAmount(f'amount {text[:40]!r} is not a plain decimal string such as "12.5"')
     int_part: str = match.group("int")

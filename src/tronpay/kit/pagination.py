@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Final, Generic, TypeVar
 
 from tronpay.errors import ValidationFailed
 
@@ -20,9 +21,19 @@ class InvalidCursor(ValidationFailed):
     title = "The pagination cursor is not valid"
 
 
+# The ids this API hands out: a short lowercase prefix, "_", a 26-character ULID.
+_ID_RE: Final = re.compile(r"[a-z]{2,4}_[0-9A-HJKMNP-TV-Z]{26}")
+_NOT_OURS: Final = "cursor is not one this API returned"
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """The position after which the next page starts: the last row's ``created_at`` and ``id``."""
+    """The position after which the next page starts: the last row's ``created_at`` and ``id``.
+
+    Decoding is strict, so a forged cursor is ``invalid_cursor`` and never reaches the
+    database: the text must be exactly what :meth:`encode` makes of a UTC time and one of
+    our ids (no other offset, padding, whitespace or spelling of the same values).
+    """
 
     created_at: datetime
     id: str
@@ -35,13 +46,26 @@ class Cursor:
     def decode(cls, text: str) -> Cursor:
         try:
             padded = text + "=" * (-len(text) % 4)
-            created_at_text, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            document = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError) as exc:
+            raise InvalidCursor(_NOT_OURS) from exc
+        if not (isinstance(document, list) and len(document) == 2):
+            raise InvalidCursor(_NOT_OURS)
+        created_at_text, id_ = document
+        if not isinstance(created_at_text, str) or not isinstance(id_, str):
+            raise InvalidCursor(_NOT_OURS)
+        if _ID_RE.fullmatch(id_) is None:
+            raise InvalidCursor(_NOT_OURS)
+        try:
             created_at = datetime.fromisoformat(created_at_text)
-        except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
-            raise InvalidCursor("cursor is not one this API returned") from exc
-        if not isinstance(id_, str) or created_at.tzinfo is None:
-            raise InvalidCursor("cursor is not one this API returned")
-        return cls(created_at=created_at, id=id_)
+        except ValueError as exc:
+            raise InvalidCursor(_NOT_OURS) from exc
+        if created_at.utcoffset() != timedelta(0):
+            raise InvalidCursor(_NOT_OURS)  # we only ever write UTC (also: no overflow)
+        cursor = cls(created_at=created_at.replace(tzinfo=UTC), id=id_)
+        if cursor.encode() != text:
+            raise InvalidCursor(_NOT_OURS)
+        return cursor
 
 
 T = TypeVar("T")

@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from tronpay.api import idempotency
-from tronpay.api.deps import actor_of, as_utc
+from tronpay.api.deps import as_utc
 from tronpay.api.problems import request_id_of
+from tronpay.api.readiness import NotReady
 from tronpay.api.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND, VALIDATION_ERROR, problem
 from tronpay.auth import Principal, Scope
 from tronpay.auth.dependencies import require_scopes
 from tronpay.db.session import ReadSessionDep, SessionDep
 from tronpay.kit.clock import utcnow
+from tronpay.kit.money import parse_amount
 from tronpay.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from tronpay.payouts import service
+from tronpay.payouts.quote import QuoteOut, QuoteRequest
 from tronpay.payouts.repository import PayoutFilters
-from tronpay.payouts.schemas import PayoutCreate, PayoutList, PayoutOut
+from tronpay.payouts.schemas import PayoutCreate, PayoutList, PayoutOut, QueryTime
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.states import Actor, PayoutStatus
-from tronpay.payouts.writer import (
-    OPERATION,
-    CreateIntent,
-    CreateOutcome,
-    PayoutWriter,
-    create_one,
-    respond_headers,
-)
+from tronpay.payouts.writer import respond_headers
+from tronpay.state import app_state
 
 router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
@@ -38,12 +34,41 @@ Writer = Annotated[Principal, Depends(require_scopes(Scope.PAYOUTS_WRITE))]
 Approver = Annotated[Principal, Depends(require_scopes(Scope.PAYOUTS_APPROVE))]
 
 
+def actor_of(request: Request, principal: Principal) -> Actor:
+    """The caller of a request as the ``Actor`` of the changes it makes."""
+    return Actor(principal=principal.subject, request_id=request_id_of(request))
+
+
 async def payout_context(request: Request) -> PayoutContext:
-    ctx: PayoutContext = request.app.state.payout_context
-    return ctx
+    return app_state(request.app).payout_context
 
 
 Ctx = Annotated[PayoutContext, Depends(payout_context)]
+
+
+@router.post(
+    "/quote",
+    response_model=QuoteOut,
+    summary="Quote the fee and energy of a payout (no side effects)",
+    responses={
+        **AUTH_ERRORS,
+        **VALIDATION_ERROR,
+        409: problem("The hot wallet cannot fund even an estimate", "quote_unavailable", 409),
+        503: problem("No node answers or no hot wallet is configured", "not_ready", 503),
+    },
+)
+async def quote_payout(body: QuoteRequest, request: Request, _principal: Reader) -> QuoteOut:
+    state = app_state(request.app)
+    if state.quoter is None:
+        raise NotReady("quotes need a node and a hot wallet address")
+    quote = await service.quote_payout(
+        state.payout_context,
+        state.quoter,
+        body.asset.value,
+        body.to,
+        parse_amount(body.amount),
+    )
+    return QuoteOut.of(quote)
 
 
 @router.post(
@@ -74,8 +99,13 @@ async def create_payout(
 ) -> JSONResponse:
     key = idempotency.check_key(idempotency_key, required=True)
     assert key is not None  # noqa: S101 - required=True guarantees it
-    outcome = await submit_create(
-        request.app.state, body, principal=principal, request_id=request_id_of(request), key=key
+    state = app_state(request.app)
+    outcome = await service.create_payout(
+        state.payout_context,
+        state.payout_writer,
+        body,
+        actor=actor_of(request, principal),
+        key=key,
     )
     if outcome.error is not None:
         raise outcome.error
@@ -83,31 +113,6 @@ async def create_payout(
         # One failure may answer a whole group: raise a fresh error per request (a 500).
         raise RuntimeError("the payout could not be written") from outcome.failure
     return JSONResponse(outcome.body, status_code=outcome.status, headers=respond_headers(outcome))
-
-
-async def submit_create(
-    state: Any, body: PayoutCreate, *, principal: Principal, request_id: str | None, key: str
-) -> CreateOutcome:
-    """Everything ``POST /v1/payouts`` does once the request is authenticated and valid
-    (shared by the endpoint and ``tronpay.payouts.fastlane``)."""
-    now = utcnow()
-    ctx: PayoutContext = state.payout_context
-    await service.check_contract(ctx, body.to, body.asset.value)
-    actor = Actor(principal=principal.subject, request_id=request_id)
-    # Everything is decided here, before any write (id, status, timestamps, the response);
-    # the writer commits it together with other requests' creates (group commit).
-    intent = CreateIntent(
-        subject=principal.subject,
-        key=key,
-        fingerprint=idempotency.request_hash(OPERATION, body.model_dump(mode="json")),
-        payout=service.prepare_payout(ctx, body, actor=actor, idempotency_key=key, now=now),
-        actor=actor,
-        now=now,
-    )
-    writer: PayoutWriter | None = getattr(state, "payout_writer", None)
-    if writer is not None:
-        return await writer.submit(intent)
-    return await create_one(state.sessionmaker, ctx, intent)
 
 
 @router.get(
@@ -124,8 +129,8 @@ async def list_payouts(
     to: Annotated[str | None, Query(max_length=64)] = None,
     batch_id: Annotated[str | None, Query(max_length=64)] = None,
     reference: Annotated[str | None, Query(max_length=200)] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: QueryTime | None = None,
+    created_before: QueryTime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> PayoutList:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,22 +18,45 @@ from tronpay.webhooks.models import OutboxEvent
 OUTBOX_TABLE: Table = OutboxEvent.__table__  # type: ignore[assignment]
 
 
-def payout_snapshot(payout: Payout) -> dict[str, Any]:
-    """The fields of a payout that audit entries and webhook payloads carry."""
+# The columns a snapshot reads (ORM attribute names equal these column names).
+_SNAPSHOT_COLUMNS: Final = (
+    "id",
+    "status",
+    "to_address",
+    "asset",
+    "amount",
+    "reference",
+    "batch_id",
+    "blocked_reason",
+    "failure_reason",
+    "created_by",
+    "approved_by",
+    "txid",
+)
+
+
+def row_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a payout that audit entries and webhook payloads carry, from its table
+    row (column names as keys). Every payout snapshot is built here."""
     return {
-        "id": payout.id,
-        "status": payout.status,
-        "to": payout.to_address,
-        "asset": payout.asset,
-        "amount": format_amount(payout.amount),
-        "reference": payout.reference,
-        "batch_id": payout.batch_id,
-        "blocked_reason": payout.blocked_reason,
-        "failure_reason": payout.failure_reason,
-        "created_by": payout.created_by,
-        "approved_by": payout.approved_by,
-        "txid": payout.txid,
+        "id": row["id"],
+        "status": row["status"],
+        "to": row["to_address"],
+        "asset": row["asset"],
+        "amount": format_amount(int(row["amount"])),
+        "reference": row["reference"],
+        "batch_id": row["batch_id"],
+        "blocked_reason": row["blocked_reason"],
+        "failure_reason": row["failure_reason"],
+        "created_by": row["created_by"],
+        "approved_by": row["approved_by"],
+        "txid": row["txid"],
     }
+
+
+def payout_snapshot(payout: Payout) -> dict[str, Any]:
+    """``row_snapshot`` of a loaded ``Payout``."""
+    return row_snapshot({name: getattr(payout, name) for name in _SNAPSHOT_COLUMNS})
 
 
 def outbox_row(topic: str, entity_id: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -4,22 +4,23 @@ Creating payouts is the one request our users send by the thousand, and FastAPI'
 around it (exception and exit-stack middleware, route matching over every route, dependency
 solving, body validation, response building) cost more CPU than the create itself. This
 middleware answers an ordinary create without it, through the SAME code the endpoint uses:
-the token verifier, ``idempotency.check_key``, the ``PayoutCreate`` model, ``submit_create``
-(the group-commit writer) and the app's error rendering. It sits inside the request-id and
-body-limit middleware, so those apply to it as to every route.
+the token verifier, ``idempotency.check_key``, the ``PayoutCreate`` model,
+``service.create_payout`` (the group-commit writer) and the app's error rendering. It sits
+inside the request-id and body-limit middleware, so those apply to it as to every route.
 
 It only answers what it is sure of: a POST to exactly ``/v1/payouts`` with a JSON content
 type, a bearer token that verifies and grants ``payouts:write``, a valid Idempotency-Key and
 a body the model accepts. Anything else (no or bad token, missing scope, bad key, bad JSON,
 invalid fields, a body over the limit) goes on to the FastAPI route unchanged (the body it
 read is handed on), so every error response keeps coming from one place and the OpenAPI
-document still describes the route. ``app.state.payout_fast_lane = False`` turns it off.
+document still describes the route. ``AppState.payout_fast_lane = False`` turns it off.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,12 +29,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tronpay.api import idempotency
 from tronpay.api.middleware import replay_receive
 from tronpay.api.problems import error_response
+from tronpay.auth import Principal
 from tronpay.auth import Scope as AuthScope
-from tronpay.auth.verifier import JWTVerifier
 from tronpay.errors import TronpayError
-from tronpay.payouts.endpoints import submit_create
+from tronpay.payouts import service
 from tronpay.payouts.schemas import PayoutCreate
+from tronpay.payouts.states import Actor
 from tronpay.payouts.writer import respond_headers
+from tronpay.state import AppState
 
 PATH: Final = "/v1/payouts"
 _REQUIRED: Final = (AuthScope.PAYOUTS_WRITE,)
@@ -50,7 +53,8 @@ class PayoutCreateLane:
             scope["type"] != "http"
             or scope["method"] != "POST"
             or scope["path"] != PATH
-            or not getattr(scope["app"].state, "payout_fast_lane", True)
+            or not isinstance(scope["app"].state, AppState)
+            or not scope["app"].state.payout_fast_lane
         ):
             await self.app(scope, receive, send)
             return
@@ -64,17 +68,19 @@ class PayoutCreateLane:
             await self.app(scope, _failing(exc), send)
             return
         handed_on = replay_receive(body, tail, receive)
-        state = scope["app"].state
-        payload = _accepted(state, token, key, body)
-        if payload is None:
+        state: AppState = scope["app"].state
+        accepted = _accepted(state, token, key, body)
+        if accepted is None:
             await self.app(scope, handed_on, send)
             return
-        principal, create = payload
-        request_id = scope.get("state", {}).get("request_id")
+        actor = Actor(
+            principal=accepted.principal.subject,
+            request_id=scope.get("state", {}).get("request_id"),
+        )
         self.answered += 1
         try:
-            outcome = await submit_create(
-                state, create, principal=principal, request_id=request_id, key=key
+            outcome = await service.create_payout(
+                state.payout_context, state.payout_writer, accepted.create, actor=actor, key=key
             )
         except TronpayError as exc:  # refused before the writer (e.g. the hot wallet)
             await error_response(Request(scope), exc)(scope, handed_on, send)
@@ -112,13 +118,16 @@ def _headers(scope: Scope) -> tuple[str | None, str | None, bool]:
     return token, key, content_type in _JSON_TYPES
 
 
-def _accepted(state: Any, token: str, key: str, body: bytes) -> tuple[Any, PayoutCreate] | None:
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    principal: Principal
+    create: PayoutCreate
+
+
+def _accepted(state: AppState, token: str, key: str, body: bytes) -> _Accepted | None:
     """The principal and the parsed body when the request is one the lane answers."""
-    verifier = getattr(state, "jwt_verifier", None)
-    if not isinstance(verifier, JWTVerifier):
-        return None
     try:
-        principal = verifier.verify(token)
+        principal = state.jwt_verifier.verify(token)
         if principal.missing(_REQUIRED):
             return None
         if idempotency.check_key(key, required=True) != key:
@@ -127,7 +136,7 @@ def _accepted(state: Any, token: str, key: str, body: bytes) -> tuple[Any, Payou
         create = PayoutCreate.model_validate(json.loads(body))
     except Exception:  # anything unusual is the route's to answer
         return None
-    return principal, create
+    return _Accepted(principal, create)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:

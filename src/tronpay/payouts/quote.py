@@ -1,39 +1,48 @@
-"""``POST /v1/payouts/quote``: what a payout would cost now, with no side effects.
+"""The payout fee quote (``POST /v1/payouts/quote``): its request and response models, the
+``FeeQuote`` result and the ``Quoter`` that computes it.
 
-The quote comes from the same planner the engine uses (energy from the node's estimate for
-this recipient, prices from the chain parameters, the hot wallet's staked energy), so what
-it says is what the engine will put in the transaction's fee_limit.
+The payouts domain does not know how a quote is computed: start-up wiring (``tronpay.runtime``)
+builds a ``Quoter`` once, over the same planner the engine uses (energy from the node's
+estimate for this recipient, prices from the chain parameters, the hot wallet's staked
+energy), so what a quote says is what the engine will put in the transaction's fee_limit.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Protocol
 
-from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tronpay.api.responses import AUTH_ERRORS, VALIDATION_ERROR, problem
-from tronpay.auth import Principal, Scope
-from tronpay.auth.dependencies import require_scopes
-from tronpay.engine.config import EngineConfig
-from tronpay.engine.planner import Planner, Quote
-from tronpay.errors import TronpayError
-from tronpay.kit.money import format_amount, parse_amount
+from tronpay.kit.money import format_amount
 from tronpay.payouts.schemas import AmountText, Asset, TronAddress
-from tronpay.payouts.service import check_recipient
-from tronpay.runtime import ChainRuntime, NotReady
-
-router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
 
-class QuoteUnavailable(TronpayError):
-    code = "quote_unavailable"
-    status = 409
-    title = "The payout cannot be quoted now"
+@dataclass(frozen=True, slots=True)
+class FeeQuote:
+    """What paying ``amount`` of ``asset`` to ``to_address`` costs now. Energy in energy units,
+    TRX in sun, the amount in base units."""
+
+    asset: str
+    to_address: str
+    amount: int
+    recipient_exists: bool
+    new_token_holder: bool | None
+    energy_needed: int
+    energy_from_stake: int
+    energy_price_sun: int
+    bandwidth_bytes: int
+    fee_limit_sun: int
+    expected_fee_sun: int
+    trx_required_sun: int
+    capped: bool
 
 
-Reader = Annotated[Principal, Depends(require_scopes(Scope.PAYOUTS_READ))]
+class Quoter(Protocol):
+    """Quotes one payout with no side effects. Raises ``QuoteUnavailable`` when the hot wallet
+    cannot fund even an estimate, and the node client's errors when no node answers."""
+
+    async def quote(self, asset: str, to_address: str, amount: int) -> FeeQuote: ...
 
 
 class QuoteRequest(BaseModel):
@@ -69,7 +78,7 @@ class QuoteOut(BaseModel):
     fee_limit_capped: bool
 
     @classmethod
-    def of(cls, quote: Quote) -> QuoteOut:
+    def of(cls, quote: FeeQuote) -> QuoteOut:
         return cls(
             asset=Asset(quote.asset),
             to=quote.to_address,
@@ -85,43 +94,3 @@ class QuoteOut(BaseModel):
             trx_required=format_amount(quote.trx_required_sun),
             fee_limit_capped=quote.capped,
         )
-
-
-@router.post(
-    "/quote",
-    response_model=QuoteOut,
-    summary="Quote the fee and energy of a payout (no side effects)",
-    responses={
-        **AUTH_ERRORS,
-        **VALIDATION_ERROR,
-        409: problem("The hot wallet cannot fund even an estimate", "quote_unavailable", 409),
-        503: problem("No node answers or no hot wallet is configured", "not_ready", 503),
-    },
-)
-async def quote_payout(body: QuoteRequest, request: Request, principal: Reader) -> QuoteOut:
-    runtime: ChainRuntime | None = getattr(request.app.state, "chain", None)
-    if runtime is None or runtime.hot_wallet is None:
-        raise NotReady("quotes need a node and a hot wallet address")
-    check_recipient(
-        body.to,
-        runtime.hot_wallet,
-        asset=body.asset.value,
-        token_contract=runtime.token_contract,
-    )
-    planner = Planner(
-        runtime.node,
-        hot_wallet=runtime.hot_wallet,
-        token_contract=runtime.token_contract,
-        policy=EngineConfig.from_env().fee_policy(),
-    )
-    amount = parse_amount(body.amount)
-    wallet = await planner.wallet_state()
-    probe = amount
-    if body.asset is Asset.USDT:
-        # The energy of a transfer does not depend on its amount, but the node's estimate of a
-        # transfer the wallet cannot fund reverts: estimate with what the wallet holds.
-        probe = min(amount, wallet.token_units)
-        if probe == 0:
-            raise QuoteUnavailable("the hot wallet holds no USDT, so the node cannot estimate")
-    quote = await planner.quote(body.asset.value, body.to, probe, wallet=wallet)
-    return QuoteOut.of(replace(quote, amount=amount, token_units=amount if probe else 0))

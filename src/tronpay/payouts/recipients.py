@@ -20,7 +20,12 @@ from typing import Final
 
 import structlog
 
-from tronpay.errors import ValidationFailed
+from tronpay.payouts.errors import (
+    RecipientIsContract,
+    RecipientIsHotWallet,
+    RecipientIsTokenContract,
+    RecipientIsZeroAddress,
+)
 from tronpay.tron.address import ZERO_ADDRESS, to_bytes
 from tronpay.tron.node import NodeClient, NodeError
 
@@ -30,26 +35,6 @@ CONTRACT_TTL_S: Final = 24 * 3600.0  # a contract stays a contract
 NOT_CONTRACT_TTL_S: Final = 600.0  # an address may be deployed to later (CREATE2)
 NODE_DOWN_S: Final = 30.0  # after a failed question, defer without asking for this long
 MAX_ENTRIES: Final = 100_000
-
-
-class RecipientIsHotWallet(ValidationFailed):
-    code = "recipient_is_hot_wallet"
-    title = "The hot wallet cannot pay itself"
-
-
-class RecipientIsZeroAddress(ValidationFailed):
-    code = "recipient_is_zero_address"
-    title = "The zero address cannot receive a payout (it would be burned)"
-
-
-class RecipientIsTokenContract(ValidationFailed):
-    code = "recipient_is_token_contract"
-    title = "The token contract cannot receive its own tokens (they would be lost)"
-
-
-class RecipientIsContract(ValidationFailed):
-    code = "recipient_is_contract"
-    title = "A smart contract cannot receive TRX"
 
 
 def same_address(a: str, b: str) -> bool:

@@ -1,17 +1,21 @@
-"""Payout queries. Repositories only read, add and flush; the edge commits."""
+"""Payout queries, and the only place that inserts (or drops again) payout rows.
+Repositories only read, add and flush; the edge commits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, Final, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tronpay.audit.models import AuditEntry
+from tronpay.db.session import bulk_insert, insert_new
 from tronpay.kit.pagination import Cursor, Page
+from tronpay.payouts.errors import DuplicateReference
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import PayoutStatus
 
@@ -39,6 +43,47 @@ async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False
 
 
 _PAYOUTS = cast(Table, Payout.__table__)
+_DELETE_CHUNK: Final = 500
+
+
+# --- new payouts (rows as ``service.prepare_payout`` builds them: column names as keys) ------
+
+
+async def add(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Insert one new payout. The unique (client, reference) index is the duplicate check
+    (no SELECT before it): a reference already used raises ``DuplicateReference``."""
+    connection = await session.connection()
+    try:
+        await connection.execute(insert(_PAYOUTS), [row])
+    except IntegrityError as exc:
+        raise DuplicateReference(f"reference {row['reference']!r} is already used") from exc
+
+
+async def add_batch(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert the payouts of one batch in bulk; any reference already used raises
+    ``DuplicateReference`` (the caller rolls the whole batch back)."""
+    connection = await session.connection()
+    try:
+        await bulk_insert(connection, _PAYOUTS, rows)
+    except IntegrityError as exc:
+        raise DuplicateReference(
+            "a reference of this batch was used by another request meanwhile; nothing was created"
+        ) from exc
+
+
+async def add_new(connection: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the payouts whose reference is free (``ON CONFLICT DO NOTHING``), in the order
+    given; return the ids of those inserted."""
+    inserted = await insert_new(connection, _PAYOUTS, rows, ["id"])
+    return {payout_id for (payout_id,) in inserted}
+
+
+async def drop_new(connection: AsyncConnection, payout_ids: list[str]) -> None:
+    """Delete payouts inserted earlier in the same transaction and refused after (the group
+    commit's policy refusals); never used on a committed payout."""
+    for start in range(0, len(payout_ids), _DELETE_CHUNK):
+        chunk = payout_ids[start : start + _DELETE_CHUNK]
+        await connection.execute(_PAYOUTS.delete().where(_PAYOUTS.c.id.in_(chunk)))
 
 
 async def existing_references(

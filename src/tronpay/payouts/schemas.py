@@ -4,7 +4,8 @@ rejected; every validation problem names its field and, for addresses, a stable 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Final
@@ -16,9 +17,13 @@ from tronpay.kit.money import InvalidAmount, format_amount, parse_amount
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import PayoutStatus
 from tronpay.tron.address import decode_base58
+from tronpay.tron.builders import MEMO_MAX_BYTES
 from tronpay.tron.errors import InvalidAddressError
 
 MAX_METADATA_BYTES: Final = 4096
+MAX_METADATA_DEPTH: Final = 8
+# The memo travels in the transaction's data field, which the builder bounds in bytes.
+MAX_MEMO_BYTES: Final = MEMO_MAX_BYTES
 EXAMPLE_ADDRESS: Final = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 
 
@@ -55,19 +60,81 @@ def validate_amount(value: str) -> str:
     return value
 
 
+def _metadata_problem(value: dict[str, Any]) -> PydanticCustomError | None:
+    """Why ``value`` cannot be stored and shown again exactly (``None``: it can): too deep,
+    a string that is not valid Unicode text (a lone surrogate), NUL, a non-finite number."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            if depth > MAX_METADATA_DEPTH:
+                return PydanticCustomError(
+                    "metadata_too_deep",
+                    "metadata may nest objects and lists at most {limit} levels deep",
+                    {"limit": MAX_METADATA_DEPTH},
+                )
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            pending.extend((child, depth + 1) for child in children)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                return PydanticCustomError(
+                    "nul_character", "metadata must not contain NUL characters"
+                )
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return PydanticCustomError(
+                    "invalid_unicode", "metadata strings must be valid Unicode text"
+                )
+        elif isinstance(node, float) and not math.isfinite(node):
+            return PydanticCustomError(
+                "non_finite_number", "metadata numbers must be finite (no NaN or Infinity)"
+            )
+    return None
+
+
 def validate_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    text = json.dumps(value, separators=(",", ":"))
-    if "\\u0000" in text:
-        raise PydanticCustomError("nul_character", "metadata must not contain NUL characters")
-    if len(text) > MAX_METADATA_BYTES:
+    problem = _metadata_problem(value)
+    if problem is not None:
+        raise problem
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
         raise PydanticCustomError(
             "metadata_too_large",
             "metadata must be at most {limit} bytes of JSON",
             {"limit": MAX_METADATA_BYTES},
         )
     return value
+
+
+def validate_memo(value: str) -> str:
+    """The memo goes on chain as UTF-8 bytes: count those, not characters."""
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise PydanticCustomError("invalid_unicode", "memo must be valid Unicode text") from None
+    if size > MAX_MEMO_BYTES:
+        raise PydanticCustomError(
+            "memo_too_long",
+            "memo must be at most {limit} bytes of UTF-8 (got {size})",
+            {"limit": MAX_MEMO_BYTES, "size": size},
+        )
+    return value
+
+
+def validate_query_time(value: datetime) -> datetime:
+    """A filter time as an aware UTC datetime; a naive one is taken as UTC. One whose UTC
+    value falls outside years 1 to 9999 is a validation error, not an OverflowError."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "the time in UTC must lie within years 1 to 9999"
+        ) from None
 
 
 TronAddress = Annotated[
@@ -89,9 +156,21 @@ Reference = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[\x20-\x7e]+$", examples=["invoice-1042"])
 ]
 Memo = Annotated[
-    str, Field(max_length=512, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$", examples=["thank you"])
+    str,
+    Field(
+        max_length=MAX_MEMO_BYTES,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$",
+        description="at most 512 bytes of UTF-8",
+        examples=["thank you"],
+    ),
+    AfterValidator(validate_memo),
 ]
-Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata)]
+Metadata = Annotated[
+    dict[str, Any] | None,
+    Field(description="a JSON object: at most 4096 bytes, 8 levels deep, valid Unicode"),
+    AfterValidator(validate_metadata),
+]
+QueryTime = Annotated[datetime, AfterValidator(validate_query_time)]
 
 
 class PayoutCreate(BaseModel):

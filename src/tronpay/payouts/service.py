@@ -1,49 +1,51 @@
-"""Payout use cases: create, read, list, cancel, approve, retry. Services flush, never commit."""
+"""Payout use cases: create, read, list, cancel, approve, retry. Services flush, never commit.
+
+Creating a payout has one path, whoever asks (the route, the create fast lane, batches):
+``prepare_payout`` decides everything before any write (id, status, timestamps, the row, the
+201 response and the snapshot that the outbox event and the audit entry carry), and
+``create_payout`` hands it to the group-commit writer (``tronpay.payouts.writer``), which
+writes it through ``tronpay.payouts.repository``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import structlog
-from sqlalchemy import Table, insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tronpay.audit import record as audit_record
-from tronpay.errors import Conflict, Forbidden, NotFound
+from tronpay.api.idempotency import request_hash
+from tronpay.kit.clock import utcnow
 from tronpay.kit.ids import new_id
-from tronpay.kit.money import format_amount
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts import repository
-from tronpay.payouts.events import emit, payout_snapshot
+from tronpay.payouts.errors import (
+    ApproverIsCreator,
+    ApproverIsRetrier,
+    NotCancellable,
+    NotPendingApproval,
+    NotRetryable,
+    PayoutNotFound,
+)
+from tronpay.payouts.events import row_snapshot
 from tronpay.payouts.models import Payout
+from tronpay.payouts.quote import FeeQuote, Quoter
 from tronpay.payouts.recipients import ContractDirectory, refuse_known
 from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutCreate
-from tronpay.payouts.states import CANCELLABLE, Actor, InvalidTransition, PayoutStatus, transition
+from tronpay.payouts.states import CANCELLABLE, Actor, PayoutStatus, transition
+from tronpay.payouts.writer import (
+    OPERATION,
+    CreateIntent,
+    CreateOutcome,
+    PayoutWriter,
+    PreparedPayout,
+)
 from tronpay.policy import PolicyService
 
 log = structlog.get_logger(__name__)
-
-PAYOUTS_TABLE: Table = Payout.__table__  # type: ignore[assignment]
-
-
-# Column name -> mapped attribute name (``metadata`` is stored from ``Payout.meta``).
-_ATTRIBUTE_OF: Final[dict[str, str]] = {
-    column.name: attr.key for attr in Payout.__mapper__.column_attrs for column in attr.columns
-}
-
-
-def payout_row(payout: Payout) -> dict[str, object]:
-    """Column values of a new payout, keyed by column name (for Core inserts)."""
-    return {name: getattr(payout, key) for name, key in _ATTRIBUTE_OF.items()}
-
-
-def payout_from_row(row: dict[str, Any]) -> Payout:
-    """A transient ``Payout`` from the column values of ``payout_row`` / ``prepare_payout``."""
-    return Payout(**{key: row[name] for name, key in _ATTRIBUTE_OF.items()})
 
 
 def json_datetime(moment: datetime) -> str:
@@ -51,39 +53,26 @@ def json_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class PayoutNotFound(NotFound):
-    code = "payout_not_found"
-    title = "No such payout"
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    moment: datetime
+    text: str
 
 
-class DuplicateReference(Conflict):
-    code = "duplicate_reference"
-    title = "A payout with this reference already exists"
+# The last timestamp written (every payout of a batch has the same one). Compared by identity:
+# hashing an aware datetime costs more than formatting it.
+_last_stamp = _Stamp(
+    datetime.min.replace(tzinfo=UTC), json_datetime(datetime.min.replace(tzinfo=UTC))
+)
 
 
-class ApproverIsCreator(Forbidden):
-    code = "approver_is_creator"
-    title = "The creator of a payout cannot approve it"
-
-
-class ApproverIsRetrier(Forbidden):
-    code = "approver_is_retrier"
-    title = "Whoever retried a payout cannot approve the retry"
-
-
-class NotPendingApproval(InvalidTransition):
-    code = "not_pending_approval"
-    title = "The payout is not waiting for approval"
-
-
-class NotCancellable(InvalidTransition):
-    code = "not_cancellable"
-    title = "The payout can no longer be cancelled"
-
-
-class NotRetryable(InvalidTransition):
-    code = "not_retryable"
-    title = "Only a failed payout can be retried"
+def _stamp(moment: datetime) -> str:
+    global _last_stamp  # noqa: PLW0603 - a one-entry cache
+    last = _last_stamp
+    if last.moment is moment:
+        return last.text
+    _last_stamp = _Stamp(moment, json_datetime(moment))
+    return _last_stamp.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,39 +104,6 @@ async def check_contract(ctx: PayoutContext, to_address: str, asset: str) -> Non
         await ctx.contracts.refuse_contract(to_address, asset)
 
 
-def new_payout(
-    ctx: PayoutContext,
-    data: PayoutCreate,
-    *,
-    actor: Actor,
-    idempotency_key: str | None,
-    now: datetime,
-) -> Payout:
-    """The payout a create request asks for, decided in full before anything is written
-    (``prepare_payout``'s row as a transient ORM object)."""
-    prepared = prepare_payout(ctx, data, actor=actor, idempotency_key=idempotency_key, now=now)
-    return payout_from_row(prepared.row)
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedPayout:
-    """A create request decided in full before anything is written.
-
-    ``row``: every column of the new ``payouts`` row (for a Core insert); ``body``: the 201
-    response (``PayoutOut`` as JSON, built without pydantic on the hot path); ``snapshot``:
-    what the outbox event and the audit entry carry (``payout_snapshot``'s shape).
-    """
-
-    row: dict[str, Any]
-    body: dict[str, Any]
-    snapshot: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        payout_id: str = self.row["id"]
-        return payout_id
-
-
 def prepare_payout(
     ctx: PayoutContext,
     data: PayoutCreate,
@@ -155,8 +111,10 @@ def prepare_payout(
     actor: Actor,
     idempotency_key: str | None,
     now: datetime,
+    batch_id: str | None = None,
 ) -> PreparedPayout:
-    """A create request decided in full: the row, the 201 response and the snapshot."""
+    """A create request decided in full, before anything is written: the row, the 201
+    response and the snapshot. The only place a new payout is made (batches too)."""
     amount = data.amount_units
     asset = data.asset.value
     check_recipient(data.to, ctx.hot_wallet_address, asset=asset, token_contract=ctx.token_contract)
@@ -165,53 +123,46 @@ def prepare_payout(
         if ctx.policy.needs_approval(asset, amount)
         else PayoutStatus.QUEUED.value
     )
-    payout_id = new_id("po")
-    amount_text = format_amount(amount)
-    stamp = json_datetime(now)
-    row: dict[str, Any] = dict.fromkeys(_ATTRIBUTE_OF)
-    row.update(
-        id=payout_id,
-        client=actor.principal,
-        reference=data.reference,
-        to_address=data.to,
-        asset=asset,
-        amount=amount,
-        memo=data.memo,
-        metadata=data.metadata,
-        status=status,
-        created_by=actor.principal,
-        idempotency_key=idempotency_key,
-        created_at=now,
-        updated_at=now,
-        attempt_count=0,
-        version=1,
-    )
-    snapshot: dict[str, Any] = {
-        "id": payout_id,
-        "status": status,
-        "to": data.to,
-        "asset": asset,
-        "amount": amount_text,
+    # Every column, in the table's order (a literal: twice as fast as filling a template).
+    row: dict[str, Any] = {
+        "id": new_id("po"),
+        "client": actor.principal,
         "reference": data.reference,
-        "batch_id": None,
+        "to_address": data.to,
+        "asset": asset,
+        "amount": amount,
+        "memo": data.memo,
+        "metadata": data.metadata,
+        "status": status,
         "blocked_reason": None,
         "failure_reason": None,
+        "batch_id": batch_id,
         "created_by": actor.principal,
         "approved_by": None,
+        "idempotency_key": idempotency_key,
+        "created_at": now,
+        "updated_at": now,
         "txid": None,
+        "fee_limit": None,
+        "fee_paid": None,
+        "energy_used": None,
+        "attempt_count": 0,
+        "version": 1,
     }
+    snapshot = row_snapshot(row)
+    stamp = _stamp(now)
     body: dict[str, Any] = {
-        "id": payout_id,
+        "id": snapshot["id"],
         "status": status,
         "to": data.to,
         "asset": asset,
-        "amount": amount_text,
+        "amount": snapshot["amount"],
         "reference": data.reference,
         "memo": data.memo,
         "metadata": data.metadata,
         "blocked_reason": None,
         "failure_reason": None,
-        "batch_id": None,
+        "batch_id": batch_id,
         "created_by": actor.principal,
         "approved_by": None,
         "txid": None,
@@ -224,101 +175,47 @@ def prepare_payout(
     return PreparedPayout(row=row, body=body, snapshot=snapshot)
 
 
-def pending_approval(prepared: PreparedPayout) -> PreparedPayout:
-    """``prepared`` as a payout that waits for approval: the policy check found that the
-    destination's rolling sum reaches its approval threshold, which the create request could
-    not know before the totals were read."""
-    pending = PayoutStatus.PENDING_APPROVAL.value
-    return PreparedPayout(
-        row={**prepared.row, "status": pending},
-        body={**prepared.body, "status": pending},
-        snapshot={**prepared.snapshot, "status": pending},
-    )
-
-
-async def create_prepared(
-    session: AsyncSession,
-    ctx: PayoutContext,
-    prepared: PreparedPayout,
-    *,
-    actor: Actor,
-    now: datetime,
-) -> PreparedPayout:
-    """``create_payout`` for a ``PreparedPayout`` (the one-at-a-time path of the writer).
-    Returns what was written (``pending_approval`` when the check asked for approval)."""
-    row = await _persist(session, ctx, prepared.row, prepared.snapshot, actor=actor, now=now)
-    if row["status"] != prepared.row["status"]:
-        return pending_approval(prepared)
-    return prepared
-
-
 async def create_payout(
-    session: AsyncSession,
     ctx: PayoutContext,
-    payout: Payout,
+    writer: PayoutWriter,
+    data: PayoutCreate,
     *,
     actor: Actor,
-    now: datetime,
-) -> Payout:
-    """Persist a payout made by ``new_payout``: row, outbox event, policy reservation and
-    audit entry, in the caller's transaction. Raises ``DuplicateReference`` or a
-    ``PolicyViolation`` (the caller rolls back)."""
-    row = await _persist(
-        session, ctx, payout_row(payout), payout_snapshot(payout), actor=actor, now=now
-    )
-    payout.status = row["status"]
-    return payout
+    key: str,
+) -> CreateOutcome:
+    """Everything ``POST /v1/payouts`` does once the request is authenticated and valid (the
+    route and the create fast lane both call exactly this).
 
-
-async def _persist(
-    session: AsyncSession,
-    ctx: PayoutContext,
-    row: dict[str, Any],
-    snapshot: dict[str, Any],
-    *,
-    actor: Actor,
-    now: datetime,
-) -> dict[str, Any]:
-    """Write the payout; returns its row as written (the status may have become
-    ``pending_approval`` through the destination's rolling approval threshold)."""
-    # A Core insert (the hot path; the unit of work adds nothing for one new row). The unique
-    # (client, reference) constraint is the duplicate check: no SELECT before it.
-    connection = await session.connection()
-    try:
-        await connection.execute(insert(PAYOUTS_TABLE), [row])
-    except IntegrityError as exc:
-        raise DuplicateReference(f"reference {row['reference']!r} is already used") from exc
-    payout_id: str = row["id"]
-    # The two serializing steps (the policy's per-asset lock, the audit chain head) come
-    # last, so the locks are held for as short a time as possible before the commit.
-    decision = await ctx.policy.check_and_reserve(
-        session,
-        payout_id=payout_id,
-        asset=row["asset"],
-        destination=row["to_address"],
-        amount=row["amount"],
+    Everything is decided here, before any write; the writer commits it together with other
+    requests' creates (group commit), or on its own when the writer is not running. A refusal
+    raised before the writer (a recipient that can never receive) propagates; the writer's
+    answers (including refusals) come back as the ``CreateOutcome``. The status decided here
+    becomes ``pending_approval`` in the writer when the destination's rolling sum reaches its
+    approval threshold (the writer answers with what it wrote).
+    """
+    await check_contract(ctx, data.to, data.asset.value)
+    now = utcnow()
+    intent = CreateIntent(
+        subject=actor.principal,
+        key=key,
+        fingerprint=request_hash(OPERATION, data.model_dump(mode="json")),
+        payout=prepare_payout(ctx, data, actor=actor, idempotency_key=key, now=now),
+        actor=actor,
         now=now,
     )
-    pending = row["status"] == PayoutStatus.PENDING_APPROVAL.value
-    if pending and not decision.needs_approval:
-        raise RuntimeError("policy decision disagrees with its approval threshold")
-    if decision.needs_approval and not pending:
-        await repository.mark_pending_approval(session, [payout_id])
-        row = {**row, "status": PayoutStatus.PENDING_APPROVAL.value}
-        snapshot = {**snapshot, "status": PayoutStatus.PENDING_APPROVAL.value}
-    await emit(session, topic="payout.created", entity_id=payout_id, data=snapshot, now=now)
-    await audit_record(
-        session,
-        action="payout.create",
-        principal=actor.principal,
-        request_id=actor.request_id,
-        entity_type="payout",
-        entity_id=payout_id,
-        before=None,
-        after=snapshot,
+    return await writer.submit(intent)
+
+
+async def quote_payout(
+    ctx: PayoutContext, quoter: Quoter, asset: str, to_address: str, amount: int
+) -> FeeQuote:
+    """What paying ``amount`` of ``asset`` to ``to_address`` would cost now (no side effects);
+    a recipient that can never receive (the hot wallet, the zero address, the token contract)
+    cannot be quoted, as it cannot be paid."""
+    check_recipient(
+        to_address, ctx.hot_wallet_address, asset=asset, token_contract=ctx.token_contract
     )
-    log.info("payout.created", payout_id=payout_id, status=row["status"], asset=row["asset"])
-    return row
+    return await quoter.quote(asset, to_address, amount)
 
 
 async def get_payout(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout:

@@ -22,8 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tronpay.audit import AuditRecord, record_many
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
-from tronpay.kit.money import format_amount
-from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot
+from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot, row_snapshot
 from tronpay.payouts.models import Payout
 
 log = structlog.get_logger(__name__)
@@ -204,24 +203,6 @@ class BulkTransition:
 
     changed: tuple[str, ...]
     skipped: tuple[str, ...]
-
-
-def row_snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``payout_snapshot`` of a payout given as a table row (column names as keys)."""
-    return {
-        "id": row["id"],
-        "status": row["status"],
-        "to": row["to_address"],
-        "asset": row["asset"],
-        "amount": format_amount(int(row["amount"])),
-        "reference": row["reference"],
-        "batch_id": row["batch_id"],
-        "blocked_reason": row["blocked_reason"],
-        "failure_reason": row["failure_reason"],
-        "created_by": row["created_by"],
-        "approved_by": row["approved_by"],
-        "txid": row["txid"],
-    }
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -18,7 +18,9 @@ whatever has arrived (up to ``max_group`` intents) and writes them in ONE write 
    one-at-a-time path: key and reference indexes, then the policy's asset locks, then the
    audit chain head, so no two paths wait on each other in a cycle);
 3. the policy for the whole group, under one lock per asset (``check_and_reserve_many``);
-   refused items have their claim and row deleted again in the same transaction;
+   refused items have their claim and row deleted again in the same transaction; items
+   whose destination's rolling sum reached its approval threshold become
+   ``pending_approval`` (the row, the stored replay, the event and the answer);
 4. outbox events (executemany) and the audit entries (``record_many``: one head lock);
 5. commit, then every request gets its own answer (201, replay, or its 4xx error).
 
@@ -28,7 +30,7 @@ lock and reservations, the outbox, the audit entries and COMMIT, whatever its si
 Per-item refusals are decided in Python, so one bad item never fails its neighbours. A
 database error in the group (a deadlock between two replicas claiming the same keys in
 another order, a lost connection) rolls the whole group back, and its items are written one
-at a time through ``create_one`` (the claim-first path). Nothing is
+at a time through ``create_one`` (the claim-first path, ``write_one``). Nothing is
 answered before its commit. A request whose client goes away is still written or not as a
 whole (the handler awaits a shielded future); a retry with the same key replays it.
 ``stop`` drains the queue, then ends the task; after that (and before ``start``) ``submit``
@@ -49,26 +51,51 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tronpay.api import idempotency
 from tronpay.api.idempotency import IdempotencyInProgress, IdempotencyKeyReused, StoredResponse
 from tronpay.audit import AuditRecord, record_many
-from tronpay.db.session import insert_new, write_transaction
+from tronpay.audit import record as audit_record
+from tronpay.db.session import write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
-from tronpay.payouts import repository as payout_repository
-from tronpay.payouts import service
-from tronpay.payouts.events import emit_many, outbox_row
-from tronpay.payouts.service import (
-    PAYOUTS_TABLE,
-    DuplicateReference,
-    PayoutContext,
-    PreparedPayout,
-)
+from tronpay.payouts import repository
+from tronpay.payouts.errors import DuplicateReference
+from tronpay.payouts.events import emit, emit_many, outbox_row
 from tronpay.payouts.states import Actor, PayoutStatus
-from tronpay.policy import PolicyDecision, ReservationRequest
+from tronpay.policy import PolicyDecision, PolicyService, ReservationRequest
 
 log = structlog.get_logger(__name__)
 
 OPERATION: Final = "payouts.create"
 DEFAULT_MAX_GROUP: Final = 256
 DEFAULT_LINGER_S: Final = 0.002
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPayout:
+    """A create request decided in full before anything is written (``prepare_payout``).
+
+    ``row``: every column of the new ``payouts`` row (for a Core insert); ``body``: the 201
+    response (``PayoutOut`` as JSON, built without pydantic on the hot path); ``snapshot``:
+    what the outbox event and the audit entry carry (``row_snapshot``'s shape).
+    """
+
+    row: dict[str, Any]
+    body: dict[str, Any]
+    snapshot: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        payout_id: str = self.row["id"]
+        return payout_id
+
+    def pending_approval(self) -> PreparedPayout:
+        """This payout as one that waits for approval: the policy check found that the
+        destination's rolling sum reaches its approval threshold, which ``prepare_payout``
+        could not know before the totals were read. Only the status differs."""
+        pending = PayoutStatus.PENDING_APPROVAL.value
+        return PreparedPayout(
+            row={**self.row, "status": pending},
+            body={**self.body, "status": pending},
+            snapshot={**self.snapshot, "status": pending},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +135,57 @@ class CreateOutcome:
         return CreateOutcome(status=self.status, body=self.body, replayed=True)
 
 
+async def write_one(
+    session: AsyncSession,
+    policy: PolicyService,
+    prepared: PreparedPayout,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> PreparedPayout:
+    """Write one prepared payout in the caller's transaction: row, outbox event, policy
+    reservation and audit entry. Raises ``DuplicateReference`` or a ``PolicyViolation`` (the
+    caller rolls back). Returns what was written: ``prepared``, or ``prepared`` as
+    ``pending_approval`` when the destination's rolling sum reached its approval threshold
+    (the row is switched in this transaction, before anything else saw it)."""
+    row = prepared.row
+    await repository.add(session, row)
+    # The two serializing steps (the policy's per-asset lock, the audit chain head) come
+    # last, so the locks are held for as short a time as possible before the commit.
+    decision = await policy.check_and_reserve(
+        session,
+        payout_id=prepared.id,
+        asset=row["asset"],
+        destination=row["to_address"],
+        amount=row["amount"],
+        now=now,
+    )
+    pending = row["status"] == PayoutStatus.PENDING_APPROVAL.value
+    if pending and not decision.needs_approval:
+        raise RuntimeError("policy decision disagrees with its approval threshold")
+    if decision.needs_approval and not pending:
+        await repository.mark_pending_approval(session, [prepared.id])
+        prepared = prepared.pending_approval()
+        row = prepared.row
+    await emit(
+        session, topic="payout.created", entity_id=prepared.id, data=prepared.snapshot, now=now
+    )
+    await audit_record(
+        session,
+        action="payout.create",
+        principal=actor.principal,
+        request_id=actor.request_id,
+        entity_type="payout",
+        entity_id=prepared.id,
+        before=None,
+        after=prepared.snapshot,
+    )
+    log.info("payout.created", payout_id=prepared.id, status=row["status"], asset=row["asset"])
+    return prepared
+
+
 async def create_one(
-    sessionmaker: async_sessionmaker[AsyncSession], ctx: PayoutContext, intent: CreateIntent
+    sessionmaker: async_sessionmaker[AsyncSession], policy: PolicyService, intent: CreateIntent
 ) -> CreateOutcome:
     """Write one intent in its own transaction (claim first, then the work)."""
     try:
@@ -125,8 +201,8 @@ async def create_one(
             )
             if stored is not None:
                 return CreateOutcome.replay(stored)
-            written = await service.create_prepared(
-                session, ctx, intent.payout, actor=intent.actor, now=intent.now
+            written = await write_one(
+                session, policy, intent.payout, actor=intent.actor, now=intent.now
             )
             if written is not intent.payout:  # sent for approval by the policy check
                 await idempotency.store_response(
@@ -146,13 +222,13 @@ class PayoutWriter:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        ctx: PayoutContext,
+        policy: PolicyService,
         *,
         max_group: int = DEFAULT_MAX_GROUP,
         linger_s: float = DEFAULT_LINGER_S,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._ctx = ctx
+        self._policy = policy
         self._max_group = max_group
         self._linger_s = linger_s
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -190,7 +266,7 @@ class PayoutWriter:
     async def submit(self, intent: CreateIntent) -> CreateOutcome:
         """Queue ``intent`` and wait for its committed answer."""
         if not self.running:
-            return await create_one(self._sessionmaker, self._ctx, intent)
+            return await create_one(self._sessionmaker, self._policy, intent)
         future: asyncio.Future[CreateOutcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((intent, future))
         # Shielded: a caller that goes away does not cancel the write of its intent.
@@ -268,7 +344,7 @@ class PayoutWriter:
 
     async def _one_safely(self, intent: CreateIntent) -> CreateOutcome:
         try:
-            return await create_one(self._sessionmaker, self._ctx, intent)
+            return await create_one(self._sessionmaker, self._policy, intent)
         except Exception as exc:
             return CreateOutcome(status=500, failure=exc)
 
@@ -414,10 +490,10 @@ class PayoutWriter:
                 seen.add(pair)
             first.append(index)
         rows = sorted((intents[i].payout.row for i in first), key=_reference_order)
-        inserted = await insert_new(connection, PAYOUTS_TABLE, rows, ["id"])
+        inserted = await repository.add_new(connection, rows)
         kept: list[int] = []
         for index in first:
-            if (intents[index].payout.id,) in inserted:
+            if intents[index].payout.id in inserted:
                 kept.append(index)
             else:
                 refused.append(index)
@@ -450,7 +526,7 @@ class PayoutWriter:
         live: list[int],
         outcomes: list[CreateOutcome | None],
     ) -> list[int]:
-        decisions = await self._ctx.policy.check_and_reserve_many(
+        decisions = await self._policy.check_and_reserve_many(
             session,
             [
                 ReservationRequest(
@@ -481,12 +557,12 @@ class PayoutWriter:
         if to_approve:
             # The destination's rolling sum reached its approval threshold: the row, the
             # stored replay, the event and the answer all say pending_approval.
-            await payout_repository.mark_pending_approval(
+            await repository.mark_pending_approval(
                 session, [intents[index].payout.id for index in to_approve]
             )
             for index in to_approve:
                 intent = intents[index]
-                intents[index] = replace(intent, payout=service.pending_approval(intent.payout))
+                intents[index] = replace(intent, payout=intent.payout.pending_approval())
                 await idempotency.store_response(
                     session,
                     subject=intent.subject,
@@ -497,11 +573,7 @@ class PayoutWriter:
         if refused:
             connection = await session.connection()
             await self._release(connection, intents, refused)
-            ids = [intents[index].payout.id for index in refused]
-            for start in range(0, len(ids), 500):
-                await connection.execute(
-                    PAYOUTS_TABLE.delete().where(PAYOUTS_TABLE.c.id.in_(ids[start : start + 500]))
-                )
+            await repository.drop_new(connection, [intents[index].payout.id for index in refused])
         return accepted
 
 
@@ -525,6 +597,8 @@ __all__ = [
     "CreateIntent",
     "CreateOutcome",
     "PayoutWriter",
+    "PreparedPayout",
     "create_one",
     "respond_headers",
+    "write_one",
 ]

@@ -23,7 +23,8 @@ class SecretFileError(SignerError):
 
 
 class InsecureSecretFileError(SecretFileError):
-    """A secret file is readable or writable by group or others."""
+    """A secret file is accessible to others, writable by its group, readable by a group
+    this process is not in, or owned by another user (see ``tronpay.signer.files``)."""
 
     code: ClassVar[str] = "secret_file_insecure"
     title: ClassVar[str] = "Secret file permissions are too open"

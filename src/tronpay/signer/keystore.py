@@ -24,8 +24,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from tronpay.signer.errors import KeystoreError, SecretFileError, WrongPassphraseError
-from tronpay.signer.files import write_secret_file
+from tronpay.signer.errors import KeystoreError, WrongPassphraseError
+from tronpay.signer.files import read_secret_file, write_secret_file
 from tronpay.tron import address as tron_address
 from tronpay.tron.errors import SignatureError
 from tronpay.tron.keys import PrivateKey
@@ -129,15 +129,10 @@ def save_keystore(
 
 
 def load_keystore(path: str | os.PathLike[str], passphrase: bytes) -> PrivateKey:
-    """Read and decrypt a keystore file."""
+    """Read and decrypt a keystore file (a secret file: the same permission rules as a key
+    file, since a readable keystore invites an offline guess of its passphrase)."""
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as handle:
-            data = handle.read(MAX_KEYSTORE_BYTES + 1)
-    except FileNotFoundError:
-        raise SecretFileError(f"keystore {name} does not exist") from None
-    except OSError as exc:
-        raise SecretFileError(f"cannot read keystore {name}: {exc.strerror}") from None
+    data = read_secret_file(name, what="keystore")
     if len(data) > MAX_KEYSTORE_BYTES:
         raise KeystoreError(f"keystore {name} is too large")
     try:

@@ -19,6 +19,7 @@ from tronpay.tron.codec import (
     encode_raw_data,
 )
 from tronpay.tron.contracts import (
+    CANCEL_ALL_UNFREEZE_V2,
     DELEGATE_RESOURCE,
     FREEZE_BALANCE_V2,
     TRANSFER,
@@ -198,6 +199,27 @@ def build_withdraw_expire_unfreeze(
     value = {"owner_address": _address(owner, "owner")}
     return _build(
         WITHDRAW_EXPIRE_UNFREEZE,
+        value,
+        ref=ref,
+        timestamp_ms=timestamp_ms,
+        expiration_ms=expiration_ms,
+        memo=memo,
+        fee_limit=None,
+    )
+
+
+def build_cancel_all_unfreeze_v2(
+    owner: str,
+    *,
+    ref: RefBlock,
+    timestamp_ms: int,
+    expiration_ms: int,
+    memo: bytes | str | None = None,
+) -> dict[str, Any]:
+    """Stake 2.0: put every pending unfreeze back into stake (and withdraw the expired ones)."""
+    value = {"owner_address": _address(owner, "owner")}
+    return _build(
+        CANCEL_ALL_UNFREEZE_V2,
         value,
         ref=ref,
         timestamp_ms=timestamp_ms,

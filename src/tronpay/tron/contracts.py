@@ -88,6 +88,7 @@ UNDELEGATE_RESOURCE = _kind(
     FieldSpec(3, "balance", Kind.INT64),
     FieldSpec(4, "receiver_address", Kind.ADDRESS),
 )
+CANCEL_ALL_UNFREEZE_V2 = _kind("CancelAllUnfreezeV2Contract", 59, _owner())
 
 SUPPORTED: tuple[ContractKind, ...] = (
     TRANSFER,
@@ -97,6 +98,7 @@ SUPPORTED: tuple[ContractKind, ...] = (
     WITHDRAW_EXPIRE_UNFREEZE,
     DELEGATE_RESOURCE,
     UNDELEGATE_RESOURCE,
+    CANCEL_ALL_UNFREEZE_V2,
 )
 BY_NAME = MappingProxyType({kind.name: kind for kind in SUPPORTED})
 BY_NUMBER = MappingProxyType({kind.number: kind for kind in SUPPORTED})

@@ -28,7 +28,8 @@ Import from here; the modules behind it are private:
 - ``_http``: the lean keep-alive HTTP/1.1 transport for plain ``http://`` nodes (no TLS);
 - ``_httpx``: the transport over ``httpx.AsyncClient`` (TLS, proxies, injected transports);
 - ``_parse``: java-tron JSON to typed results, broadcast code classification;
-- ``_results``: the typed results; ``_health``: node health and failover order.
+- ``_results``: the typed results; ``_health``: node health and failover order;
+- ``_stake``: the Stake 2.0 results (stake, delegations, pending unstakes) and their parsing.
 """
 
 from tronpay.tron.errors import NodeError, NodeRejected, NodeUnavailable
@@ -48,22 +49,34 @@ from tronpay.tron.node._results import (
     TransactionInfo,
     TxidPresence,
 )
+from tronpay.tron.node._stake import (
+    AccountStake,
+    Delegation,
+    PendingUnstake,
+    Resource,
+    ResourceStake,
+)
 
 __all__ = [
     "API_KEY_HEADER",
     "Account",
     "AccountResource",
+    "AccountStake",
     "BlockRef",
     "BroadcastKind",
     "BroadcastOutcome",
     "ChainParameters",
     "ConstantResult",
+    "Delegation",
     "NodeClient",
     "NodeError",
     "NodeHealthView",
     "NodeInfo",
     "NodeRejected",
     "NodeUnavailable",
+    "PendingUnstake",
+    "Resource",
+    "ResourceStake",
     "Transaction",
     "TransactionInfo",
     "TxidPresence",

@@ -58,6 +58,13 @@ from tronpay.tron.node._results import (
     TransactionInfo,
     TxidPresence,
 )
+from tronpay.tron.node._stake import (
+    AccountStake,
+    Delegation,
+    parse_account_stake,
+    parse_delegation_index,
+    parse_delegations,
+)
 from tronpay.tron.node._transport import Response, Transport, TransportFailure
 
 log = structlog.get_logger(__name__)
@@ -254,6 +261,47 @@ class NodeClient:
     async def account_resource(self, address: str) -> AccountResource:
         body = {"address": hex_address(address), "visible": False}
         return parse_account_resource(await self._read("/wallet/getaccountresource", body))
+
+    # -- Stake 2.0 -------------------------------------------------------------------------------
+
+    async def account_stake(self, address: str) -> AccountStake:
+        """The account's Stake 2.0 position: stake per resource, delegated in and out, pending
+        unstakes (``getaccount``)."""
+        body = {"address": hex_address(address), "visible": False}
+        return parse_account_stake(address, await self._read("/wallet/getaccount", body))
+
+    async def delegations_from(self, owner: str, *, limit: int = 100) -> tuple[Delegation, ...]:
+        """Every delegation record from ``owner`` (at most ``limit`` receivers are read)."""
+        index = await self._read(
+            "/wallet/getdelegatedresourceaccountindexv2",
+            {"value": hex_address(owner), "visible": False},
+        )
+        receivers = parse_delegation_index(index)[:limit]
+
+        async def one(receiver: str) -> tuple[Delegation, ...]:
+            body = {"fromAddress": hex_address(owner), "toAddress": receiver, "visible": False}
+            return parse_delegations(await self._read("/wallet/getdelegatedresourcev2", body))
+
+        found = await asyncio.gather(*(one(r) for r in receivers))
+        return tuple(d for records in found for d in records)
+
+    async def can_withdraw_unfreeze_amount(self, owner: str, timestamp_ms: int) -> int:
+        """Unstaked TRX (sun) whose wait is over at ``timestamp_ms``."""
+        body = {"owner_address": hex_address(owner), "timestamp": timestamp_ms, "visible": False}
+        data = as_dict(
+            await self._read("/wallet/getcanwithdrawunfreezeamount", body),
+            "getcanwithdrawunfreezeamount",
+        )
+        return parse_int(data.get("amount"))
+
+    async def available_unfreeze_count(self, owner: str) -> int:
+        """How many more unstakes the account may start (java-tron allows 32 pending)."""
+        body = {"owner_address": hex_address(owner), "visible": False}
+        data = as_dict(
+            await self._read("/wallet/getavailableunfreezecount", body),
+            "getavailableunfreezecount",
+        )
+        return parse_int(data.get("count"))
 
     async def chain_parameters(self) -> ChainParameters:
         return parse_chain_parameters(await self._read("/wallet/getchainparameters", {}))

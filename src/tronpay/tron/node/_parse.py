@@ -172,6 +172,8 @@ def parse_account_resource(data: Any) -> AccountResource:
         free_net_used=parse_int(res.get("freeNetUsed")),
         total_energy_limit=parse_int(res.get("TotalEnergyLimit")),
         total_energy_weight=parse_int(res.get("TotalEnergyWeight")),
+        total_net_limit=parse_int(res.get("TotalNetLimit")),
+        total_net_weight=parse_int(res.get("TotalNetWeight")),
     )
 
 

@@ -51,7 +51,9 @@ class AccountResource:
     free_net_limit: int
     free_net_used: int
     total_energy_limit: int
-    total_energy_weight: int
+    total_energy_weight: int  # in TRX, as java-tron reports it
+    total_net_limit: int = 0
+    total_net_weight: int = 0  # in TRX
 
     @property
     def energy_available(self) -> int:
