@@ -5,7 +5,11 @@ requirement files, then run the service or the whole check suite.
     python3 scripts/dev.py serve   # tronpay on the embedded default (SQLite + local devnet)
     python3 scripts/dev.py test    # lint, types and every test (PostgreSQL too when reachable
                                    # or required by CI)
-    python3 scripts/dev.py lock    # regenerate requirements*.txt from pyproject.toml
+    python3 scripts/dev.py setup   # only create or update .venv (with the test tools)
+    python3 scripts/dev.py lock    # regenerate requirements*.txt from pyproject.toml, then
+                                   # check-wheels
+    python3 scripts/dev.py check-wheels  # every lock installs from wheels on CPython
+                                         # 3.11-3.13, manylinux x86_64 and aarch64
 
 Only the standard library is used here, so it runs before anything is installed.
 """
@@ -16,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -23,6 +28,21 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("TRONPAY_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
+
+LOCKS = ("requirements.txt", "requirements-prod.txt", "requirements-dev.txt")
+# The Pythons and platforms every lock must install on from wheels alone: the container runs
+# Debian 13's CPython 3.13 (glibc 2.41) on amd64 and arm64; development uses 3.11 and newer.
+WHEEL_PYTHONS = ("3.11", "3.12", "3.13")
+WHEEL_ARCHES = ("x86_64", "aarch64")
+IMAGE_GLIBC_MINOR = 41  # Debian 13
+
+
+def manylinux_platforms(arch: str, glibc_minor: int = IMAGE_GLIBC_MINOR) -> list[str]:
+    """``--platform`` arguments for every manylinux tag a glibc 2.<minor> system installs
+    (pip download does not expand ``manylinux_2_41`` to the older tags by itself)."""
+    platforms = [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 16, -1)]
+    return [arg for tag in [*platforms, f"manylinux2014_{arch}"] for arg in ("--platform", tag)]
+
 
 REQUIREMENTS = {
     "run": ["requirements.txt"],
@@ -61,6 +81,11 @@ def ensure_venv(kind: str) -> None:
     stamp.write_text(wanted)
 
 
+def cmd_setup(args: list[str]) -> None:
+    """Only create or update .venv with everything for tests (scripts/verify-image uses it)."""
+    ensure_venv("dev")
+
+
 def cmd_serve(args: list[str]) -> None:
     ensure_venv("run")
     os.execv(BIN / "tronpay", [str(BIN / "tronpay"), "serve", "--devnet", *args])  # noqa: S606
@@ -85,15 +110,44 @@ def cmd_lock(args: list[str]) -> None:
         "--python-version",
         "3.11",
         "--universal",
+        "--override",
+        "scripts/lock-overrides.txt",
         "pyproject.toml",
     ]
     # dev first: runtime and prod are constrained to it, so every file pins the same versions
     _run([*common, "--extra", "dev", "-o", "requirements-dev.txt"])
     _run([*common, "-c", "requirements-dev.txt", "-o", "requirements.txt"])
     _run([*common, "--extra", "prod", "-c", "requirements-dev.txt", "-o", "requirements-prod.txt"])
+    cmd_check_wheels(args)
 
 
-COMMANDS = {"serve": cmd_serve, "test": cmd_test, "lock": cmd_lock}
+def cmd_check_wheels(args: list[str]) -> None:
+    """Download every lock with --require-hashes --only-binary=:all: for each target Python
+    and platform: a pin without a matching wheel (e.g. no cp313 or no aarch64 build) fails."""
+    ensure_venv("dev")
+    with tempfile.TemporaryDirectory(prefix="tronpay-wheels-") as dest:
+        for lock in LOCKS:
+            for python in WHEEL_PYTHONS:
+                for arch in WHEEL_ARCHES:
+                    print(f"checking {lock} on CPython {python} manylinux {arch}", flush=True)
+                    _run(
+                        [
+                            *(PY, "-m", "pip", "download", "-q", "--disable-pip-version-check"),
+                            *("--require-hashes", "--only-binary=:all:", "--no-deps"),
+                            *("--implementation", "cp", "--python-version", python),
+                            *manylinux_platforms(arch),
+                            *("-d", dest, "-r", lock),
+                        ]
+                    )
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "test": cmd_test,
+    "lock": cmd_lock,
+    "check-wheels": cmd_check_wheels,
+    "setup": cmd_setup,
+}
 
 
 def main() -> None:

@@ -95,7 +95,13 @@ async def test_ready_checks_the_chain_when_the_engine_runs_here(
 ) -> None:
     _, client = service
     ready = await _wait_for(client, "/ready", lambda r: r.status_code == 200)
-    assert set(ready.json()["checks"]) == {"database", "node", "token", "signer", "engine"}
+    checks = ready.json()["checks"]
+    assert set(checks) == {"database", "node", "token", "signer", "engine", "webhooks"}
+    assert all(check["state"] == "ok" for check in checks.values())
+    assert checks["node"]["nodes"] == checks["node"]["nodes_answering"] == 1
+    assert checks["node"]["max_lag_blocks"] == 0
+    assert checks["token"]["decimals"] == 6
+    assert checks["signer"] == {"ok": True, "state": "ok", "hot_wallet": "loaded"}
 
 
 async def test_quotes_price_new_and_existing_holders_from_the_chain(

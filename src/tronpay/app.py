@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from tronpay import __version__
@@ -29,11 +30,22 @@ from tronpay.api.problems import install_problem_handlers
 from tronpay.api.readiness import ReadinessRegistry
 from tronpay.api.retention import run_retention
 from tronpay.audit.endpoints import router as audit_router
-from tronpay.auth import AuthConfig, JWTVerifier
+from tronpay.auth import AuthConfig, JWTVerifier, Scope
 from tronpay.auth.config import default_algorithms
+from tronpay.auth.dependencies import require_scopes
 from tronpay.batches.endpoints import router as batches_router
-from tronpay.config import Settings
+from tronpay.config import MetricsAuth, Settings
 from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
+from tronpay.kit.clock import utcnow
+from tronpay.observability.http import HTTP_METRICS
+from tronpay.observability.scrape import (
+    CONTENT_TYPE,
+    ChainProbe,
+    DatabaseGauges,
+    MetricsListener,
+    exposition,
+    webhook_backlog,
+)
 from tronpay.payouts.endpoints import router as payouts_router
 from tronpay.payouts.fastlane import PayoutCreateLane
 from tronpay.payouts.service import PayoutContext
@@ -69,6 +81,7 @@ def auth_config(settings: Settings) -> AuthConfig:
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         leeway_s=settings.jwt_leeway_s,
+        tenant_claim=settings.jwt_tenant_claim,
     )
 
 
@@ -97,6 +110,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app_state(app)
     log.info("app.started", version=__version__, network=state.settings.network.value)
     state.payout_writer.start()
+    listener: MetricsListener | None = None
+    if state.settings.metrics_port is not None:
+        listener = MetricsListener(
+            state.metrics, state.settings.effective_metrics_host, state.settings.metrics_port
+        )
+        await listener.start()
     stop_retention = asyncio.Event()
     retention = asyncio.create_task(
         run_retention(
@@ -113,11 +132,34 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         stop_retention.set()
         await retention
+        if listener is not None:
+            await listener.stop()
         # Drain: every create already queued is written (or refused) before the engine goes
         # (``payout_writer`` is read again: a test may have installed another one).
         await state.payout_writer.stop()
         await state.engine.dispose()
         log.info("app.stopped")
+
+
+def _add_metrics_route(app: FastAPI, settings: Settings) -> None:
+    """``GET /metrics``: open, or behind a bearer token with ``metrics:read``
+    (``TRONPAY_METRICS_AUTH``; open in development, token in production by default)."""
+    dependencies = (
+        [Depends(require_scopes(Scope.METRICS_READ))]
+        if settings.effective_metrics_auth is MetricsAuth.TOKEN
+        else []
+    )
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics (text exposition format)",
+        response_class=Response,
+        dependencies=dependencies,
+    )
+    async def metrics(request: Request) -> Response:
+        body = await exposition(app_state(request.app).metrics)
+        return Response(body, media_type=CONTENT_TYPE)
 
 
 def create_app(settings: Settings | None = None, *, with_engine: bool = False) -> FastAPI:
@@ -163,16 +205,32 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         # running lifespan (in-process tests) creates are written one at a time.
         payout_writer=PayoutWriter(sessionmaker, policy),
         quoter=build_quoter(chain),
+        metrics=DatabaseGauges(
+            sessionmaker,
+            refresh_s=settings.metrics_db_refresh_s,
+            chain_refresh_s=settings.metrics_chain_refresh_s,
+            chain=ChainProbe(chain.node, chain.hot_wallet, chain.token_contract),
+        ),
         with_engine=with_engine,
     )
     app.state = state
     register_checks(state)
 
-    async def database_ready() -> None:
+    async def database_ready() -> dict[str, float]:
+        started = time.perf_counter()
         async with read_transaction(sessionmaker) as session:
             await session.execute(text("SELECT 1"))
+        return {"latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+    async def webhook_backlog_state() -> dict[str, float]:
+        """Informational: a receiver that is down must not take the payout API out of
+        service, so a backlog never fails readiness (the alerts watch it)."""
+        async with read_transaction(sessionmaker) as session:
+            backlog = await webhook_backlog(session, utcnow())
+        return {"pending": backlog.count, "oldest_s": round(backlog.oldest_s, 1)}
 
     state.readiness.register("database", database_ready)
+    state.readiness.register("webhooks", webhook_backlog_state, cache_s=5.0)
 
     install_problem_handlers(app)
     # Innermost first: the create fast lane runs inside the body limit and the request id.
@@ -182,7 +240,7 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         max_json_bytes=settings.max_json_body_bytes,
         max_csv_bytes=settings.max_csv_body_bytes,
     )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, observe=HTTP_METRICS)
 
     @app.get("/health", tags=["ops"], summary="Liveness: the process answers")
     async def health() -> dict[str, str]:
@@ -197,14 +255,13 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
     async def ready(request: Request) -> JSONResponse:
         results = await app_state(request.app).readiness.run()
         ok = all(r.ok for r in results)
-        checks: dict[str, Any] = {
-            r.name: {"ok": r.ok, **({"error": r.error} if r.error else {})} for r in results
-        }
+        checks: dict[str, Any] = {r.name: r.body() for r in results}
         return JSONResponse(
             {"status": "ready" if ok else "not_ready", "checks": checks},
             status_code=200 if ok else 503,
         )
 
+    _add_metrics_route(app, settings)
     app.include_router(payouts_router)
     app.include_router(batches_router)
     app.include_router(audit_router)

@@ -28,6 +28,16 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
 
 
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class MetricsAuth(StrEnum):
+    OPEN = "open"
+    TOKEN = "token"  # noqa: S105 - a mode, not a secret
+
+
 class Network(StrEnum):
     MAINNET = "mainnet"
     NILE = "nile"
@@ -67,6 +77,10 @@ SECRET_FILE_SETTINGS: Final = (
     "keystore_file",
     "keystore_passphrase_file",
 )
+MISSING_NETWORK: Final = (
+    "TRONPAY_NETWORK is not set: production needs an explicit network (mainnet, nile, shasta "
+    "or devnet) instead of the default, the local devnet on 127.0.0.1:8091"
+)
 
 
 def _alias(*names: str) -> AliasChoices:
@@ -89,7 +103,7 @@ class Settings(BaseSettings):
     service_name: str = Field(
         default="tronpay", validation_alias=_alias("SERVICE_NAME", "service_name")
     )
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the container image sets TRONPAY_HOST=0.0.0.0
     port: int = Field(
         default=8090,
         ge=1,
@@ -101,9 +115,33 @@ class Settings(BaseSettings):
     # PostgreSQL: open write transactions per process (see tronpay.db.session).
     db_write_concurrency: int = Field(default=4, ge=1, le=64)
     log_level: str = "info"
+    # `tronpay serve --devnet`: where the child devnet listens (0.0.0.0 in the dev container)
+    devnet_host: str = "127.0.0.1"
+    # Log lines: JSON (one object a line) or a human console format; unset: JSON, except the
+    # console format in development when stderr is a terminal. TRONPAY_LOG_JSON=false is the
+    # older spelling of "console".
+    log_format: LogFormat | None = None
     log_json: bool = True
+    # Also write the JSON lines to this file (e.g. /app/logs/tronpay.log), rotated by size.
+    log_file: Path | None = None
+    log_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    log_file_backups: int = Field(default=5, ge=0, le=100)
+    # uvicorn's access lines (one per request, as JSON ``http.access``): off by default, the
+    # request metrics count every request already.
+    log_access: bool = False
 
-    network: Network = Network.DEVNET
+    # Prometheus metrics: the API's GET /metrics is open ("open") or needs a bearer token with
+    # the metrics:read scope ("token"); unset: open in development, token in production.
+    # TRONPAY_METRICS_PORT adds a listener of its own (the worker's, or an internal port).
+    metrics_auth: MetricsAuth | None = None
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # How often the database-derived gauges are recomputed at most (per process).
+    metrics_db_refresh_s: float = Field(default=10.0, ge=0, le=3600)
+    # ... and the chain-derived ones (node heads, hot wallet balances: node requests).
+    metrics_chain_refresh_s: float = Field(default=30.0, ge=0, le=3600)
+
+    network: Network = Network.DEVNET  # production refuses this default: see check_network
     node_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     node_api_key_file: Path | None = None
     token_contract: str | None = None
@@ -120,6 +158,8 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     jwt_leeway_s: int = Field(default=30, ge=0, le=600)
+    # The claim naming a token's tenant; unset: every token shares the tenant "default".
+    jwt_tenant_claim: str | None = None
 
     policy_file: Path | None = None
 
@@ -149,7 +189,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("jwt_audience", "jwt_issuer")
+    @field_validator("jwt_audience", "jwt_issuer", "jwt_tenant_claim")
     @classmethod
     def _blank_claim_is_none(cls, value: str | None) -> str | None:
         # A blank or whitespace-only audience or issuer is not configured at all.
@@ -160,6 +200,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def effective_metrics_auth(self) -> MetricsAuth:
+        if self.metrics_auth is not None:
+            return self.metrics_auth
+        return MetricsAuth.TOKEN if self.is_production else MetricsAuth.OPEN
+
+    @property
+    def effective_metrics_host(self) -> str:
+        return self.metrics_host or self.host
 
     @property
     def preset(self) -> NetworkPreset:
@@ -186,10 +236,22 @@ class Settings(BaseSettings):
             for path in (self.jwt_hs256_secret_file, self.jwt_public_key_file, self.jwt_jwks_file)
         )
 
+    @property
+    def network_is_explicit(self) -> bool:
+        """Whether TRONPAY_NETWORK (or a keyword argument) chose the network."""
+        return "network" in self.model_fields_set
+
+    def check_network(self) -> None:
+        """Production never falls back to the devnet preset (raises ``ConfigError``)."""
+        if self.is_production and not self.network_is_explicit:
+            raise ConfigError("refusing to start: " + MISSING_NETWORK)
+
     def check_startup(self) -> None:
         """Refuse to start with an unsafe configuration (raises ``ConfigError``)."""
         problems: list[str] = []
         if self.is_production:
+            if not self.network_is_explicit:
+                problems.append(MISSING_NETWORK)
             if not self.has_auth_configuration:
                 problems.append(
                     "no token verification key: set TRONPAY_JWT_HS256_SECRET_FILE, "

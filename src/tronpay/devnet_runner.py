@@ -63,13 +63,15 @@ class RunningDevnet:
 def start_devnet(
     data_dir: Path,
     *,
+    host: str = "127.0.0.1",
     port: int = 0,
     block_time_s: float = 3.0,
     solidify_depth: int | None = None,
     extra_args: Sequence[str] = (),
     timeout_s: float = START_TIMEOUT_S,
 ) -> RunningDevnet:
-    """Start the child and wait until ``/wallet/getnowblock`` answers."""
+    """Start the child and wait until ``/wallet/getnowblock`` answers. ``host="0.0.0.0"``
+    (the development container) listens on every interface; the URL stays a loopback one."""
     base = data_dir / "devnet"
     make_private_dir(base)
     key_file = base / "demo-hot-wallet.key"
@@ -79,7 +81,7 @@ def start_devnet(
         "-m",
         "tron_devnet",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         "--block-time",
@@ -97,7 +99,7 @@ def start_devnet(
     devnet = RunningDevnet("", key_file, log_file, proc)
     deadline = time.monotonic() + timeout_s
     try:
-        devnet.url = _wait_for_banner(devnet, deadline)
+        devnet.url = _wait_for_banner(devnet, deadline).replace("://0.0.0.0:", "://127.0.0.1:")
         _wait_for_node(devnet, deadline)
     except BaseException:
         devnet.stop()
@@ -137,6 +139,7 @@ def _wait_for_node(devnet: RunningDevnet, deadline: float) -> None:
 def devnet_process(
     data_dir: Path,
     *,
+    host: str = "127.0.0.1",
     port: int = 0,
     block_time_s: float = 3.0,
     solidify_depth: int | None = None,
@@ -145,6 +148,7 @@ def devnet_process(
     """``start_devnet`` as a context manager that always stops the child."""
     devnet = start_devnet(
         data_dir,
+        host=host,
         port=port,
         block_time_s=block_time_s,
         solidify_depth=solidify_depth,

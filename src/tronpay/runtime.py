@@ -77,11 +77,12 @@ def register_checks(state: AppState) -> None:
     readiness.register("token", chain.check_token, cache_s=cache_s)
     readiness.register("signer", chain.check_signer)
 
-    async def engine_running() -> None:
+    async def engine_running() -> dict[str, bool]:
         task = state.engine_task
         if task is None or task.done():
             raise NotReady("the payout engine is not running")
         await check_progress(state)
+        return {"running": True}
 
     readiness.register("engine", engine_running)
 

@@ -9,7 +9,7 @@ engine loads its own signer with ``load_signer``.
 
 from __future__ import annotations
 
-import time
+import asyncio
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -18,6 +18,8 @@ import httpx
 from tronpay.api.readiness import NotReady
 from tronpay.config import Settings
 from tronpay.errors import TronpayError
+from tronpay.kit.clock import epoch_seconds
+from tronpay.observability import metrics
 from tronpay.signer import LocalSigner
 from tronpay.signer.errors import SignerError
 from tronpay.tron.node import NodeClient
@@ -66,6 +68,7 @@ def node_client(
         timeout=timeout,
         read_rounds=read_rounds,
         max_connections=max_connections,
+        observer=metrics.node_request,
     )
 
 
@@ -104,21 +107,33 @@ class ChainRuntime:
     async def aclose(self) -> None:
         await self.node.aclose()
 
-    async def check_node(self) -> None:
-        """Some node answers and its head block is recent."""
-        head = await self.node.now_block()
-        age_s = time.time() - head.timestamp / 1000
+    async def check_node(self) -> dict[str, int]:
+        """Some node answers and its head block is recent; every configured node's head is
+        asked too, for the lag between them (``tronpay_node_head_lag_blocks``)."""
+        head, heads = await asyncio.gather(self.node.now_block(), self.node.heads())
+        age_s = epoch_seconds() - head.timestamp / 1000
         if age_s > MAX_HEAD_AGE_S:
             raise NotReady(f"node head block {head.number} is {int(age_s)} s old")
+        metrics.node_heads(heads)
+        known = [n for n in heads.values() if n is not None]
+        best = max([head.number, *known])
+        return {
+            "head_block": head.number,
+            "head_age_s": max(0, int(age_s)),
+            "nodes": len(heads),
+            "nodes_answering": len(known),
+            "max_lag_blocks": best - min(known, default=best),
+        }
 
-    async def check_token(self) -> None:
+    async def check_token(self) -> dict[str, int]:
         """The token contract answers decimals() == 6 (verified once, then remembered)."""
-        if self._decimals_verified:
-            return
-        await check_token_decimals(self.node, self.token_contract)
-        self._decimals_verified = True
+        if not self._decimals_verified:
+            await check_token_decimals(self.node, self.token_contract)
+            self._decimals_verified = True
+        return {"decimals": TOKEN_DECIMALS}
 
-    async def check_signer(self) -> None:
+    async def check_signer(self) -> dict[str, str]:
         """The hot wallet is known (its key loaded once at start)."""
         if self.hot_wallet is None:
             raise NotReady("no hot wallet configured")
+        return {"hot_wallet": "loaded"}

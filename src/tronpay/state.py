@@ -18,6 +18,7 @@ from tronpay.api.readiness import ReadinessRegistry
 from tronpay.auth import JWTVerifier
 from tronpay.config import Settings
 from tronpay.engine.health import EngineHealth
+from tronpay.observability.scrape import DatabaseGauges
 from tronpay.payouts.quote import Quoter
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.writer import PayoutWriter
@@ -27,9 +28,9 @@ from tronpay.startup import ChainRuntime
 
 class AppState(State):
     """The app's state. ``payout_writer`` may be replaced (tests install a lingering one);
-    ``payout_fast_lane = False`` turns the create fast lane off; the chain runtime sets
-    ``engine_task`` when the engine runs in this process, and the engine reports its progress
-    to ``engine_health`` (``/ready`` reads it)."""
+    ``payout_fast_lane = False`` turns the create fast lane off; ``metrics`` computes the
+    gauges of a scrape; the chain runtime sets ``engine_task`` when the engine runs in this
+    process, and the engine reports its progress to ``engine_health`` (``/ready`` reads it)."""
 
     settings: Settings
     engine: AsyncEngine
@@ -41,6 +42,7 @@ class AppState(State):
     payout_context: PayoutContext
     payout_writer: PayoutWriter
     quoter: Quoter | None
+    metrics: DatabaseGauges
     payout_fast_lane: bool
     with_engine: bool
     engine_task: asyncio.Task[None] | None
@@ -59,6 +61,7 @@ class AppState(State):
         payout_context: PayoutContext,
         payout_writer: PayoutWriter,
         quoter: Quoter | None,
+        metrics: DatabaseGauges,
         with_engine: bool,
         engine_health: EngineHealth | None = None,
     ) -> None:
@@ -74,6 +77,7 @@ class AppState(State):
                 "payout_context": payout_context,
                 "payout_writer": payout_writer,
                 "quoter": quoter,
+                "metrics": metrics,
                 "payout_fast_lane": True,
                 "with_engine": with_engine,
                 "engine_task": None,

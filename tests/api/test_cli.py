@@ -62,6 +62,23 @@ def test_production_refuses_to_start_without_auth(tmp_path: Path) -> None:
     assert "TRONPAY_JWT_HS256_SECRET_FILE" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["serve", "--no-engine"], ["worker"]])
+def test_production_refuses_to_start_without_a_network(tmp_path: Path, command: list[str]) -> None:
+    secret = tmp_path / "jwt.secret"
+    secret.write_text("s" * 64)
+    env = clean_env(
+        tmp_path / "data",
+        TRONPAY_ENV="production",
+        TRONPAY_PORT=str(free_port()),
+        TRONPAY_JWT_HS256_SECRET_FILE=str(secret),
+        TRONPAY_JWT_AUDIENCE="tronpay",
+        TRONPAY_JWT_ISSUER="issuer",
+    )
+    result = run(command, env)
+    assert result.returncode != 0
+    assert "TRONPAY_NETWORK is not set" in result.stderr
+
+
 def test_db_upgrade(tmp_path: Path) -> None:
     result = run(["db", "upgrade"], clean_env(tmp_path / "data"))
     assert result.returncode == 0, result.stderr

@@ -319,7 +319,11 @@ async def test_health_and_ready(anon: httpx.AsyncClient, app: FastAPI) -> None:
     app.state.readiness.register("node", broken)
     not_ready = await anon.get("/ready")
     assert not_ready.status_code == 503
-    assert not_ready.json()["checks"]["node"] == {"ok": False, "error": "ConnectionError"}
+    assert not_ready.json()["checks"]["node"] == {
+        "ok": False,
+        "state": "error",
+        "error": "ConnectionError",
+    }
 
 
 async def test_nul_characters_are_refused_not_crashed_on(client: httpx.AsyncClient) -> None:

@@ -57,6 +57,7 @@ def intent(app: FastAPI, body: dict[str, Any], idem: str, subject: str = "alice"
     actor = Actor(principal=subject, request_id=f"req-{idem}")
     now = utcnow()
     return CreateIntent(
+        tenant=actor.tenant,
         subject=subject,
         key=idem,
         fingerprint=idempotency.request_hash(OPERATION, data.model_dump(mode="json")),

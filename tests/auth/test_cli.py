@@ -70,3 +70,31 @@ def test_development_uses_the_dev_secret(tmp_path: Path) -> None:
     secret_file = tmp_path / "dev-jwt-secret"
     config = AuthConfig(algorithms=["HS256"], hs256_secret_file=secret_file)
     assert JWTVerifier.from_config(config).verify(result.stdout.strip()).has(Scope.AUDIT_READ)
+
+
+def test_token_carries_the_tenant_in_the_configured_claim(keys: Keys, tmp_path: Path) -> None:
+    env = {
+        "TRONPAY_JWT_HS256_SECRET_FILE": str(keys.secret_file),
+        "TRONPAY_JWT_TENANT_CLAIM": "org",
+        "TRONPAY_DATA_DIR": str(tmp_path),
+    }
+    result = run(["token", "--sub", "ops", "--scope", "all admin", "--tenant", "acme"], env)
+    assert result.returncode == 0, result.stderr
+    principal = JWTVerifier.from_config(AuthConfig.from_env(env)).verify(result.stdout.strip())
+    assert (principal.subject, principal.tenant) == ("ops", "acme")
+    assert Scope.ADMIN in principal.scopes
+    # "all" alone is one tenant's client scopes: never admin.
+    plain = run(["token", "--sub", "ops", "--scope", "all", "--tenant", "acme"], env)
+    everyday = JWTVerifier.from_config(AuthConfig.from_env(env)).verify(plain.stdout.strip())
+    assert Scope.ADMIN not in everyday.scopes
+    for args, message in (
+        (["--scope", "all"], "--tenant"),
+        (["--scope", "all", "--tenant", "a/b"], "a tenant is"),
+    ):
+        refused = run(["token", "--sub", "ops", *args], env)
+        assert refused.returncode == 2
+        assert message in refused.stderr
+    without_claim = {k: v for k, v in env.items() if k != "TRONPAY_JWT_TENANT_CLAIM"}
+    refused = run(["token", "--sub", "ops", "--scope", "all", "--tenant", "acme"], without_claim)
+    assert refused.returncode == 2
+    assert "TRONPAY_JWT_TENANT_CLAIM" in refused.stderr

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from engine.conftest import FAST_CONFIG, add_payouts, wait_for
+from engine.test_lagging_backend_expiry import BalancedBackends
 from node.support import DEMO_KEY, USDT_HEX, addr
-from review.test_lagging_backend_expiry import BalancedBackends
 from tron_devnet.testing import DevnetHandle, produce_blocks, run_devnet
 from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine import repository as repo

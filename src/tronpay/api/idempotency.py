@@ -1,5 +1,5 @@
-"""Idempotency keys: the first response to ``(subject, Idempotency-Key)`` is stored in the same
-transaction as the work it describes; a later request with the same key and the same body
+"""Idempotency keys: the first response to ``(tenant, subject, Idempotency-Key)`` is stored in
+the same transaction as the work it describes; a later request with the same key and the same body
 gets that response again (``Idempotent-Replayed: true``), with a different body a 422
 ``idempotency_key_reused``.
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from tronpay.api.models import IdempotencyRecord
 from tronpay.db.session import insert_new, one_of
 from tronpay.errors import Conflict, ValidationFailed
+from tronpay.kit.chunking import chunked
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
@@ -68,7 +69,6 @@ class KeyRecord:
     stored: StoredResponse | None
 
 
-_IN_CHUNK: Final = 500
 _LOOKUP_COLUMNS = (
     IDEMPOTENCY_TABLE.c.key,
     IDEMPOTENCY_TABLE.c.operation,
@@ -98,13 +98,13 @@ def resolve(record: KeyRecord, *, operation: str, fingerprint: str) -> StoredRes
 
 
 async def lookup_many(
-    connection: AsyncConnection, subject: str, keys: list[str]
+    connection: AsyncConnection, tenant: str, subject: str, keys: list[str]
 ) -> dict[str, KeyRecord]:
-    """The committed records of ``subject`` for ``keys`` (one query per 500 keys)."""
+    """The committed records of ``subject`` in ``tenant`` for ``keys`` (one query per 500)."""
     found: dict[str, KeyRecord] = {}
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
+    for chunk in chunked(keys):
         stmt = select(*_LOOKUP_COLUMNS).where(
+            IDEMPOTENCY_TABLE.c.tenant == tenant,
             IDEMPOTENCY_TABLE.c.subject == subject,
             one_of(IDEMPOTENCY_TABLE.c.key, chunk, connection.dialect.name),
         )
@@ -123,21 +123,23 @@ async def lookup_many(
 
 async def claim_many(
     connection: AsyncConnection, rows: list[dict[str, Any]]
-) -> set[tuple[str, str]]:
-    """Claim many keys at once, each row with its response; return the ``(subject, key)``
-    pairs claimed. A key claimed before is skipped (look it up with ``lookup_many``); one
+) -> set[tuple[str, str, str]]:
+    """Claim many keys at once, each row with its response; return the ``(tenant, subject,
+    key)`` triples claimed. A key claimed before is skipped (look it up with ``lookup_many``); one
     another open transaction is claiming waits for that transaction to end."""
-    claimed = await insert_new(connection, IDEMPOTENCY_TABLE, rows, ["subject", "key"])
-    return {(str(subject), str(key)) for subject, key in claimed}
+    claimed = await insert_new(connection, IDEMPOTENCY_TABLE, rows, ["tenant", "subject", "key"])
+    return {(str(tenant), str(subject), str(key)) for tenant, subject, key in claimed}
 
 
-async def release_many(connection: AsyncConnection, subject: str, keys: list[str]) -> None:
+async def release_many(
+    connection: AsyncConnection, tenant: str, subject: str, keys: list[str]
+) -> None:
     """Drop claims made in this transaction whose work was refused (errors are not stored)."""
     table = IDEMPOTENCY_TABLE
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
+    for chunk in chunked(keys):
         await connection.execute(
             table.delete().where(
+                table.c.tenant == tenant,
                 table.c.subject == subject,
                 one_of(table.c.key, chunk, connection.dialect.name),
             )
@@ -164,6 +166,7 @@ def request_hash(operation: str, payload: Any) -> str:
 async def claim(
     session: AsyncSession,
     *,
+    tenant: str,
     subject: str,
     key: str,
     operation: str,
@@ -177,6 +180,7 @@ async def claim(
     claim and ``store_response`` is not needed; it only becomes visible with the commit.
     """
     values: dict[str, Any] = {
+        "tenant": tenant,
         "subject": subject,
         "key": key,
         "operation": operation,
@@ -202,7 +206,7 @@ async def claim(
                 table.c.request_hash,
                 table.c.response_status,
                 table.c.response_body,
-            ).where(table.c.subject == subject, table.c.key == key)
+            ).where(table.c.tenant == tenant, table.c.subject == subject, table.c.key == key)
         )
     ).one()
     stored = (
@@ -218,12 +222,18 @@ async def claim(
 
 
 async def store_response(
-    session: AsyncSession, *, subject: str, key: str, status: int, body: dict[str, Any]
+    session: AsyncSession,
+    *,
+    tenant: str,
+    subject: str,
+    key: str,
+    status: int,
+    body: dict[str, Any],
 ) -> None:
     connection = await session.connection()
     table = IDEMPOTENCY_TABLE
     await connection.execute(
         update(table)
-        .where(table.c.subject == subject, table.c.key == key)
+        .where(table.c.tenant == tenant, table.c.subject == subject, table.c.key == key)
         .values(response_status=status, response_body=body)
     )

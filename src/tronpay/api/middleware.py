@@ -12,7 +12,9 @@ read here first, up to the limit, and handed on whole.
 from __future__ import annotations
 
 import re
+import time
 import traceback
+from collections.abc import Callable
 from typing import Final
 
 import structlog
@@ -45,9 +47,15 @@ def _has_nul(scope: Scope) -> bool:
     )
 
 
+# Called once per answered request with the scope (after the app ran, so the matched route
+# is in it), the response status and the seconds it took (the request metrics).
+RequestObserver = Callable[[Scope, int, float], None]
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: RequestObserver | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,11 +75,14 @@ class RequestContextMiddleware:
             await render_error(refusal, request_id, id_header)(scope, receive, send)
             return
         started = False
+        status = 500
+        began = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
@@ -99,6 +110,8 @@ class RequestContextMiddleware:
                 await render_error(internal_error(), request_id, id_header)(scope, receive, send)
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
+            if self.observe is not None:
+                self.observe(scope, status, time.perf_counter() - began)
 
 
 class BodyLimitMiddleware:

@@ -1,4 +1,4 @@
-"""The idempotency table: one row per (client subject, Idempotency-Key)."""
+"""The idempotency table: one row per (tenant, client subject, Idempotency-Key)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tronpay.db.base import Base
 from tronpay.db.types import BigIntId, UTCDateTime
+from tronpay.kit.tenants import DEFAULT_TENANT, MAX_TENANT_CHARS
 
 
 class IdempotencyRecord(Base):
@@ -18,6 +19,12 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
+    )
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     operation: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -27,7 +34,7 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (
-        UniqueConstraint("subject", "key"),
+        UniqueConstraint("tenant", "subject", "key"),
         # The retention purge finds expired records by age (tronpay.api.retention).
         Index("ix_idempotency_records_created", "created_at"),
     )

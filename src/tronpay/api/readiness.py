@@ -1,8 +1,9 @@
 """Readiness checks: a small registry others add to (node, wallet, ...).
 
 A check is an async callable that returns normally when its dependency is usable and raises
-otherwise (``NotReady`` by convention). ``GET /ready`` runs every check with a timeout and
-answers 200 or 503.
+otherwise (``NotReady`` by convention); it may return a small mapping of what it saw (head
+block, lag, latency, backlog), shown with its state in ``/ready``'s body. ``GET /ready`` runs
+every check with a timeout and answers 200 or 503.
 
 ``/ready`` needs no token, so a check that costs something elsewhere (a node request, which
 spends a TronGrid key's quota and takes the whole timeout against a hung node) is registered
@@ -14,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 from tronpay.errors import TronpayError
 
-ReadinessCheck = Callable[[], Awaitable[None]]
+CheckDetail = Mapping[str, Any]
+ReadinessCheck = Callable[[], Awaitable[CheckDetail | None]]
+_NO_DETAIL: Final[CheckDetail] = {}
 
 
 class NotReady(TronpayError):
@@ -33,6 +37,23 @@ class CheckResult:
     name: str
     ok: bool
     error: str | None
+    detail: CheckDetail = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        """``ok``, ``timeout`` or ``error``."""
+        if self.ok:
+            return "ok"
+        return "timeout" if self.error == "timeout" else "error"
+
+    def body(self) -> dict[str, Any]:
+        """This check's part of ``/ready``'s body."""
+        return {
+            "ok": self.ok,
+            "state": self.state,
+            **({"error": self.error} if self.error else {}),
+            **self.detail,
+        }
 
 
 @dataclass
@@ -71,12 +92,12 @@ class ReadinessRegistry:
 
     async def _run(self, name: str, check: ReadinessCheck) -> CheckResult:
         try:
-            await asyncio.wait_for(check(), timeout=self.timeout_s)
+            detail = await asyncio.wait_for(check(), timeout=self.timeout_s)
         except TimeoutError:
             return CheckResult(name, ok=False, error="timeout")
         except Exception as exc:  # a failing dependency is a result, not a crash
             return CheckResult(name, ok=False, error=type(exc).__name__)
-        return CheckResult(name, ok=True, error=None)
+        return CheckResult(name, ok=True, error=None, detail=detail or _NO_DETAIL)
 
     def _one(self, name: str, check: ReadinessCheck) -> Awaitable[CheckResult]:
         cache = self._caches.get(name)

@@ -2,7 +2,7 @@
 (default 30) are deleted by a background task of every API process, in small transactions.
 
 After a key has expired, a request with it is a new request. What keeps a late retry from
-paying twice is then the payout's ``reference``, which stays unique per client forever: the
+paying twice is then the payout's ``reference``, which stays unique per tenant forever: the
 retry is ``409 duplicate_reference`` and creates nothing. A request without a reference,
 retried after the retention period, is a new payout.
 """

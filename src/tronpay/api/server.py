@@ -222,7 +222,8 @@ def uvicorn_config(app: Any, settings: Settings, **extra: Any) -> uvicorn.Config
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # tronpay.observability.logs routes uvicorn's lines (JSON like ours)
+        access_log=settings.log_access,
         proxy_headers=True,
         server_header=False,
         http=guarded_protocol(limits),

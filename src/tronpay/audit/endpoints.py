@@ -1,4 +1,4 @@
-"""``GET /v1/audit`` (scope ``audit:read``): the audit log, newest first."""
+"""``GET /v1/audit`` (scope ``audit:read``): the audit log of the caller's tenant, newest first."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ AuditReader = Annotated[Principal, Depends(require_scopes(Scope.AUDIT_READ))]
 @router.get("", response_model=AuditPage, summary="List audit entries, newest first")
 async def list_audit(
     *,
-    _principal: AuditReader,
+    reader: AuditReader,
     session: ReadSessionDep,
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -35,6 +35,7 @@ async def list_audit(
         AuditFilters(
             entity_type=entity_type, entity_id=entity_id, action=action, principal=principal
         ),
+        tenant=reader.tenant,
         limit=limit,
         cursor=cursor,
     )

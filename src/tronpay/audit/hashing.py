@@ -2,8 +2,9 @@
 
 hash = sha256(prev_hash_hex_ascii || canonical_json(entry)), where the canonical JSON holds
 ``seq``, ``created_at`` (UTC, microseconds, ``Z``), ``principal``, ``request_id``, ``action``,
-``entity_type``, ``entity_id``, ``before`` and ``after``, with sorted keys, no whitespace and
-ASCII-only escapes. Including ``seq`` makes a reordering visible.
+``entity_type``, ``entity_id``, ``before`` and ``after`` (and ``tenant`` when it is not
+``default``, so entries written before tenants existed keep their hashes), with sorted keys,
+no whitespace and ASCII-only escapes. Including ``seq`` makes a reordering visible.
 """
 
 from __future__ import annotations
@@ -12,25 +13,21 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
-
-def utc(moment: datetime) -> datetime:
-    """Aware UTC (a naive value, as SQLite returns it, is taken as UTC)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+from tronpay.kit.clock import as_utc
+from tronpay.kit.tenants import DEFAULT_TENANT
 
 
 @functools.lru_cache(maxsize=256)
 def format_timestamp(moment: datetime) -> str:
     # Cached: a batch writes thousands of entries with one timestamp (strftime is the
     # slowest step of hashing a small entry).
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_default(value: Any) -> Any:
@@ -83,20 +80,22 @@ def entry_hash(
     entity_id: str,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
+    tenant: str = DEFAULT_TENANT,
 ) -> str:
-    body = canonical_json(
-        {
-            "seq": seq,
-            "created_at": format_timestamp(created_at),
-            "principal": principal,
-            "request_id": request_id,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "before": before,
-            "after": after,
-        }
-    )
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "created_at": format_timestamp(created_at),
+        "principal": principal,
+        "request_id": request_id,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+    }
+    if tenant != DEFAULT_TENANT:
+        fields["tenant"] = tenant
+    body = canonical_json(fields)
     digest = hashlib.sha256(prev_hash.encode("ascii"))
     digest.update(body)
     return digest.hexdigest()

@@ -22,6 +22,7 @@ from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tronpay.db.base import Base
+from tronpay.kit.tenants import DEFAULT_TENANT, MAX_TENANT_CHARS
 
 # 64-bit on PostgreSQL; INTEGER on SQLite so the column is a rowid alias (autoincrement).
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -36,6 +37,13 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    # The tenant whose data the entry is about; ``GET /v1/audit`` shows a tenant its own.
+    tenant: Mapped[str] = mapped_column(
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     principal: Mapped[str] = mapped_column(String(200), nullable=False)
     request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -47,7 +55,10 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
-    __table_args__ = (Index("ix_audit_entries_entity", "entity_type", "entity_id", "seq"),)
+    __table_args__ = (
+        Index("ix_audit_entries_entity", "entity_type", "entity_id", "seq"),
+        Index("ix_audit_entries_tenant", "tenant", "seq"),
+    )
 
     def __repr__(self) -> str:
         return (

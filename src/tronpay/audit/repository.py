@@ -42,9 +42,20 @@ def decode_cursor(text: str) -> int:
 
 
 async def list_entries(
-    session: AsyncSession, filters: AuditFilters, *, limit: int, cursor: str | None
+    session: AsyncSession,
+    filters: AuditFilters,
+    *,
+    tenant: str,
+    limit: int,
+    cursor: str | None,
 ) -> Page[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit + 1)
+    """The entries of ``tenant``, newest first."""
+    stmt = (
+        select(AuditEntry)
+        .where(AuditEntry.tenant == tenant)
+        .order_by(AuditEntry.seq.desc())
+        .limit(limit + 1)
+    )
     if cursor is not None:
         stmt = stmt.where(AuditEntry.seq < decode_cursor(cursor))
     if filters.entity_type is not None:

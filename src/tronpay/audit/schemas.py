@@ -12,6 +12,7 @@ from tronpay.audit.models import AuditEntry
 
 class AuditEntryOut(BaseModel):
     seq: int = Field(description="chain position, 1, 2, 3, ... without gaps")
+    tenant: str = Field(description="the tenant whose data the entry is about")
     created_at: datetime
     principal: str
     request_id: str | None
@@ -27,6 +28,7 @@ class AuditEntryOut(BaseModel):
     def from_model(cls, entry: AuditEntry) -> AuditEntryOut:
         return cls(
             seq=entry.seq,
+            tenant=entry.tenant,
             created_at=entry.created_at,
             principal=entry.principal,
             request_id=entry.request_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
@@ -20,9 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tronpay.audit.hashing import entry_hash, normalize, utc
+from tronpay.audit.hashing import entry_hash, normalize
 from tronpay.audit.models import GENESIS_HASH, AuditChainHead, AuditEntry
 from tronpay.db.session import bulk_insert
+from tronpay.kit.clock import utc_or_now
+from tronpay.kit.tenants import DEFAULT_TENANT
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,7 @@ class AuditRecord:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     request_id: str | None = None
+    tenant: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ def _row(*, seq: int, prev_hash: str, created_at: datetime, item: AuditRecord) -
         "entity_id": str(item.entity_id),
         "before": before,
         "after": after,
+        "tenant": item.tenant,
     }
     fields["hash"] = entry_hash(prev_hash=prev_hash, **fields)
     fields["prev_hash"] = prev_hash
@@ -131,13 +135,14 @@ async def record(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     now: datetime | None = None,
+    tenant: str = DEFAULT_TENANT,
 ) -> AuditEntry:
     """Append one entry to the chain (in the caller's transaction) and return it.
 
     The returned ``AuditEntry`` is a transient copy of what was written (its ``id`` is not
     loaded); ``seq`` and ``hash`` are final once the transaction commits.
     """
-    created_at = utc(now) if now is not None else datetime.now(UTC)
+    created_at = utc_or_now(now)
     last_seq, last_hash = await _lock_head(session)
     item = AuditRecord(
         action=action,
@@ -147,6 +152,7 @@ async def record(
         before=before,
         after=after,
         request_id=request_id,
+        tenant=tenant,
     )
     fields = _row(seq=last_seq + 1, prev_hash=last_hash, created_at=created_at, item=item)
     await session.execute(_INSERT_ENTRY, fields)
@@ -159,7 +165,7 @@ async def record_many(
     session: AsyncSession, items: Sequence[AuditRecord], *, now: datetime | None = None
 ) -> AuditAppend:
     """Append many entries with one head lock and one bulk insert (batches of 10,000)."""
-    created_at = utc(now) if now is not None else datetime.now(UTC)
+    created_at = utc_or_now(now)
     last_seq, last_hash = await _lock_head(session)
     if not items:
         return AuditAppend(first_seq=last_seq + 1, last_seq=last_seq, head_hash=last_hash)
@@ -238,6 +244,7 @@ def _check(entry: Row[Any], *, expected_seq: int, prev_hash: str) -> str | None:
         entity_id=entry.entity_id,
         before=entry.before,
         after=entry.after,
+        tenant=entry.tenant,
     )
     if recomputed != entry.hash:
         return f"entry {expected_seq} was altered (its hash does not match its content)"

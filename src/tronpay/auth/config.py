@@ -21,7 +21,8 @@ class AuthConfig:
 
     ``algorithms`` is the pinned allow-list; the token header only selects among them.
     HMAC algorithms need ``hs256_secret_file``; RSA/EC ones need ``public_key_file`` or
-    ``jwks_file``.
+    ``jwks_file``. ``tenant_claim`` names the claim that carries a token's tenant (``None``:
+    every token belongs to the one tenant ``default``).
     """
 
     algorithms: list[str] = field(default_factory=lambda: ["HS256"])
@@ -31,6 +32,7 @@ class AuthConfig:
     audience: str | None = None
     issuer: str | None = None
     leeway_s: int = 30
+    tenant_claim: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthConfig:
@@ -65,6 +67,7 @@ class AuthConfig:
             audience=env.get("TRONPAY_JWT_AUDIENCE", "").strip() or None,
             issuer=env.get("TRONPAY_JWT_ISSUER", "").strip() or None,
             leeway_s=leeway,
+            tenant_claim=env.get("TRONPAY_JWT_TENANT_CLAIM", "").strip() or None,
         )
 
 

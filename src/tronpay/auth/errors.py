@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tronpay.errors import AuthenticationRequired, Forbidden, TronpayError
+from tronpay.errors import AuthenticationRequired, Forbidden, TronpayError, ValidationFailed
 
 
 class _Challenge(AuthenticationRequired):
@@ -72,3 +72,24 @@ class AuthMisconfigured(TronpayError):
     code = "auth_misconfigured"
     status = 500
     title = "Authentication is not configured correctly"
+
+
+class InvalidTenantClaim(InvalidToken):
+    """The configured tenant claim is missing from the token or not a short safe name."""
+
+    code = "invalid_tenant_claim"
+    title = "The bearer token names no usable tenant"
+
+
+class TenantForbidden(Forbidden):
+    """``X-Tenant`` names another tenant and the token lacks the ``admin`` scope."""
+
+    code = "tenant_forbidden"
+    title = "Acting in another tenant needs the admin scope"
+
+
+class InvalidTenantHeader(ValidationFailed):
+    """``X-Tenant`` is not a tenant name."""
+
+    code = "invalid_tenant_header"
+    title = "The X-Tenant header is not a tenant name"

@@ -15,8 +15,13 @@ class Scope:
     WALLET_ADMIN: Final = "wallet:admin"
     WEBHOOKS_ADMIN: Final = "webhooks:admin"
     AUDIT_READ: Final = "audit:read"
+    # Acting in a tenant other than the token's own (the X-Tenant header); every such
+    # request is audited. Not part of "all" in `tronpay token`: ask for it by name.
+    ADMIN: Final = "admin"
+    METRICS_READ: Final = "metrics:read"
 
 
+# The scopes of one tenant's clients (``tronpay token --scope all``).
 ALL_SCOPES: Final[frozenset[str]] = frozenset(
     {
         Scope.PAYOUTS_READ,
@@ -26,5 +31,9 @@ ALL_SCOPES: Final[frozenset[str]] = frozenset(
         Scope.WALLET_ADMIN,
         Scope.WEBHOOKS_ADMIN,
         Scope.AUDIT_READ,
+        Scope.METRICS_READ,
     }
 )
+
+# Every scope a token may carry.
+KNOWN_SCOPES: Final[frozenset[str]] = ALL_SCOPES | {Scope.ADMIN}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
 
 from tronpay.auth.keys import check_hs256_secret
+from tronpay.kit.clock import epoch_seconds
 
 
 def mint_token(
@@ -22,14 +22,16 @@ def mint_token(
     issuer: str | None = None,
     now: int | None = None,
     algorithm: str = "HS256",
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """An HMAC-signed JWT with ``sub``, ``scope``, ``iat``, ``nbf``, ``exp`` and ``jti``."""
+    """An HMAC-signed JWT with ``sub``, ``scope``, ``iat``, ``nbf``, ``exp`` and ``jti``, plus
+    ``extra_claims`` (e.g. the configured tenant claim)."""
     check_hs256_secret(secret)
     if not sub:
         raise ValueError("sub must not be empty")
     if ttl_s <= 0:
         raise ValueError("ttl_s must be positive")
-    issued = int(time.time()) if now is None else now
+    issued = int(epoch_seconds()) if now is None else now
     claims: dict[str, Any] = {
         "sub": sub,
         "scope": " ".join(sorted(set(scopes))),
@@ -38,6 +40,8 @@ def mint_token(
         "exp": issued + ttl_s,
         "jti": secrets.token_hex(12),
     }
+    if extra_claims is not None:
+        claims.update(extra_claims)
     if audience is not None:
         claims["aud"] = audience
     if issuer is not None:

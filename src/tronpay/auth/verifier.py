@@ -4,12 +4,15 @@ The configured algorithm list is the only source of truth: the token header mere
 one of them, and each algorithm family verifies only with its own key material (an HMAC
 algorithm only ever with the configured secret, never with a public key), so ``none`` and
 HS/RS confusion are rejected by construction.
+
+The time claims (``iat``, ``nbf``, ``exp``) are checked here against an injectable clock
+(``kit.clock``), after the signature, audience and issuer, so tests can move time instead
+of sleeping.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +46,8 @@ from tronpay.auth.errors import (
 )
 from tronpay.auth.keys import PublicKey, load_hs256_secret, load_public_key, read_jwks
 from tronpay.auth.principal import Principal
+from tronpay.auth.tenancy import is_tenant_name, tenant_from_claims
+from tronpay.kit.clock import Clock, epoch_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +86,8 @@ class JWTVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         leeway_s: int = 30,
+        tenant_claim: str | None = None,
+        clock: Clock = epoch_seconds,
     ) -> None:
         if not algorithms:
             raise AuthMisconfigured("no JWT algorithms configured")
@@ -104,6 +111,10 @@ class JWTVerifier:
         self._issuer = issuer
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._leeway = leeway_s
+        if tenant_claim is not None and not is_tenant_name(tenant_claim):
+            raise AuthMisconfigured("the tenant claim name must be a plain claim name")
+        self._tenant_claim = tenant_claim
+        self._clock = clock
 
     @classmethod
     def from_config(cls, config: AuthConfig) -> JWTVerifier:
@@ -125,6 +136,7 @@ class JWTVerifier:
             audience=config.audience,
             issuer=config.issuer,
             leeway_s=config.leeway_s,
+            tenant_claim=config.tenant_claim,
         )
 
     @property
@@ -140,7 +152,7 @@ class JWTVerifier:
         hit = self._verified.get(token)
         if hit is not None:
             principal, valid_until = hit
-            if time.time() <= valid_until:
+            if self._clock() < valid_until:  # the full check refuses from exp + leeway on
                 self._verified.move_to_end(token)
                 return principal
             del self._verified[token]
@@ -176,12 +188,12 @@ class JWTVerifier:
                     "require": REQUIRED_CLAIMS,
                     "verify_aud": self._audience is not None,
                     "verify_iss": self._issuer is not None,
+                    # checked below against our clock
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                    "verify_exp": False,
                 },
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenExpired() from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise TokenNotYetValid() from exc
         except jwt.InvalidAudienceError as exc:
             raise InvalidAudience() from exc
         except jwt.InvalidIssuerError as exc:
@@ -190,11 +202,23 @@ class JWTVerifier:
             raise InvalidToken(f"the token lacks the {exc.claim!r} claim") from exc
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken("the token's signature or claims are not valid") from exc
-        principal = principal_from_claims(claims)
+        valid_until = self._check_times(claims)
+        return principal_from_claims(claims, tenant_claim=self._tenant_claim), valid_until
+
+    def _check_times(self, claims: Mapping[str, Any]) -> float:
+        """Refuse a token issued or valid only in the future, or expired (each with the
+        leeway); return the time until which it may be answered from the cache."""
+        now = self._clock()
+        if _whole_seconds(claims, "iat") > now + self._leeway:
+            raise TokenNotYetValid()
+        if "nbf" in claims and _whole_seconds(claims, "nbf") > now + self._leeway:
+            raise TokenNotYetValid()
         expires = claims["exp"]
         if isinstance(expires, bool) or not isinstance(expires, int | float):
             raise InvalidToken("the token's exp claim is not a number")
-        return principal, float(expires) + self._leeway
+        if _whole_seconds(claims, "exp") <= now - self._leeway:
+            raise TokenExpired()
+        return float(expires) + self._leeway
 
     def _key_for(self, alg: str, kid: str | None) -> bytes | PublicKey:
         if alg in HMAC_ALGORITHMS:
@@ -217,6 +241,14 @@ class JWTVerifier:
         if not candidates:
             raise InvalidToken("no configured key matches the token")
         return candidates[0]
+
+
+def _whole_seconds(claims: Mapping[str, Any], name: str) -> int:
+    """A NumericDate claim as whole seconds (truncated, as the JWT library compares them)."""
+    try:
+        return int(claims[name])
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidToken(f"the token's {name} claim is not a number") from exc
 
 
 def _key_fits(alg: str, key: PublicKey) -> bool:
@@ -266,8 +298,11 @@ def parse_jwks(document: str) -> list[JWKSKey]:
     return keys
 
 
-def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
-    """Subject from ``sub``; scopes from ``scope`` (space-separated) and/or ``scp`` (list)."""
+def principal_from_claims(
+    claims: Mapping[str, Any], *, tenant_claim: str | None = None
+) -> Principal:
+    """Subject from ``sub``; scopes from ``scope`` (space-separated) and/or ``scp`` (list);
+    the tenant from ``tenant_claim`` (``default`` when no claim is configured)."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise InvalidToken("the token's subject is empty")
@@ -285,4 +320,5 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
             scopes.update(scp)
         else:
             raise InvalidToken("the scp claim must be a list of strings")
-    return Principal(subject=subject, scopes=frozenset(scopes))
+    tenant = tenant_from_claims(claims, tenant_claim)
+    return Principal(subject=subject, scopes=frozenset(scopes), tenant=tenant, home_tenant=tenant)

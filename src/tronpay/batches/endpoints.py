@@ -98,6 +98,7 @@ async def create_batch(
     )
     stored = await idempotency.claim(
         session,
+        tenant=principal.tenant,
         subject=principal.subject,
         key=key,
         operation="batches.create",
@@ -121,7 +122,12 @@ async def create_batch(
     )
     out = service.batch_out(result).model_dump(mode="json")
     await idempotency.store_response(
-        session, subject=principal.subject, key=key, status=201, body=out
+        session,
+        tenant=principal.tenant,
+        subject=principal.subject,
+        key=key,
+        status=201,
+        body=out,
     )
     return JSONResponse(
         out, status_code=201, headers={"Location": f"/v1/batches/{result.batch.id}"}
@@ -134,8 +140,8 @@ async def create_batch(
     summary="Batch progress: counts and sums by status",
     responses={**AUTH_ERRORS, 404: problem("No such batch", "batch_not_found", 404)},
 )
-async def get_batch(batch_id: str, _principal: Reader, session: ReadSessionDep) -> BatchOut:
-    return service.batch_out(await service.get_batch(session, batch_id))
+async def get_batch(batch_id: str, principal: Reader, session: ReadSessionDep) -> BatchOut:
+    return service.batch_out(await service.get_batch(session, principal.tenant, batch_id))
 
 
 @router.get(
@@ -147,14 +153,14 @@ async def get_batch(batch_id: str, _principal: Reader, session: ReadSessionDep) 
 async def list_batch_payouts(
     *,
     batch_id: str,
-    _principal: Reader,
+    principal: Reader,
     session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> PayoutList:
-    await service.get_batch(session, batch_id)
+    await service.get_batch(session, principal.tenant, batch_id)
     page = await payout_service.list_payouts(
-        session, PayoutFilters(batch_id=batch_id), limit=limit, cursor=cursor
+        session, principal.tenant, PayoutFilters(batch_id=batch_id), limit=limit, cursor=cursor
     )
     return PayoutList(
         items=[PayoutOut.from_model(p) for p in page.items], next_cursor=page.next_cursor

@@ -9,12 +9,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tronpay.db.base import Base
 from tronpay.db.types import UTCDateTime
+from tronpay.kit.tenants import DEFAULT_TENANT, MAX_TENANT_CHARS
 
 
 class Batch(Base):
     __tablename__ = "batches"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
+    )
     client: Mapped[str] = mapped_column(String(200), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     source: Mapped[str] = mapped_column(String(8), nullable=False)

@@ -24,6 +24,7 @@ from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
 from tronpay.errors import ValidationFailed
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
+from tronpay.observability import metrics
 from tronpay.payouts import repository as payout_repository
 from tronpay.payouts.errors import RecipientIsContract
 from tronpay.payouts.events import emit_many, outbox_row
@@ -85,7 +86,7 @@ async def create_batch(
                     )
                 )
     references = [item.reference for item in parsed.items if item.reference is not None]
-    taken = await payout_repository.existing_references(session, actor.principal, references)
+    taken = await payout_repository.existing_references(session, actor.tenant, references)
     if taken:
         for item, row in zip(parsed.items, parsed.rows, strict=True):
             if item.reference in taken:
@@ -101,6 +102,7 @@ async def create_batch(
 
     batch = Batch(
         id=new_id("ba"),
+        tenant=actor.tenant,
         client=actor.principal,
         created_by=actor.principal,
         source=source,
@@ -173,6 +175,7 @@ async def create_batch(
                 "item_count": batch.item_count,
                 "summary": [s.model_dump() for s in summary],
             },
+            tenant=actor.tenant,
         )
     ]
     audit_items.extend(
@@ -183,11 +186,14 @@ async def create_batch(
             entity_type="payout",
             entity_id=snap["id"],
             after=snap,
+            tenant=actor.tenant,
         )
         for snap in snapshots
     )
     await record_many(session, audit_items, now=now)
     log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)
+    for payout_row in payout_rows:
+        metrics.payouts_created(payout_row["asset"])
     return BatchResult(batch=batch, summary=summary)
 
 
@@ -203,9 +209,10 @@ def _summarize_rows(rows: list[dict[str, Any]]) -> list[StatusSummary]:
     ]
 
 
-async def get_batch(session: AsyncSession, batch_id: str) -> BatchResult:
+async def get_batch(session: AsyncSession, tenant: str, batch_id: str) -> BatchResult:
+    """The batch of ``tenant`` and its progress (another tenant's batch is not found)."""
     batch = await session.get(Batch, batch_id)
-    if batch is None:
+    if batch is None or batch.tenant != tenant:
         raise BatchNotFound(f"batch {batch_id[:64]!r} does not exist")
     stmt = (
         select(Payout.status, Payout.asset, func.count(), func.sum(Payout.amount))

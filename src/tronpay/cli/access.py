@@ -13,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from tronpay.audit import ChainVerification, chain_head, verify_chain
 from tronpay.auth import ALL_SCOPES, AuthMisconfigured, mint_token
 from tronpay.auth.keys import load_hs256_secret
+from tronpay.auth.scopes import KNOWN_SCOPES
+from tronpay.auth.tenancy import is_tenant_name
 from tronpay.config import Settings
 from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
 from tronpay.errors import TronpayError
@@ -38,10 +40,16 @@ def token(
         str,
         typer.Option(
             "--scope",
-            help='space-separated scopes, e.g. "payouts:read payouts:write", or "all"',
+            help='space-separated scopes, e.g. "payouts:read payouts:write", "all" or "all admin"',
         ),
     ],
     ttl: Annotated[int, typer.Option("--ttl", min=1, max=31 * 86400, help="seconds")] = 3600,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant", help="the token's tenant (needs TRONPAY_JWT_TENANT_CLAIM to be set)"
+        ),
+    ] = None,
 ) -> None:
     """Print one development JWT signed with the configured HS256 secret.
 
@@ -60,13 +68,21 @@ def token(
     if settings.jwt_algorithms and "HS256" not in settings.jwt_algorithms:
         raise _fail("HS256 is not among TRONPAY_JWT_ALGORITHMS; the API would refuse the token")
     requested = scope.split()
-    scopes = sorted(ALL_SCOPES) if requested == ["all"] else requested
-    unknown = sorted(set(scopes) - ALL_SCOPES)
+    # "all": every scope of one tenant's clients; "all admin" adds acting in other tenants.
+    scopes = sorted({name for item in requested for name in _expand(item)})
+    unknown = sorted(set(scopes) - KNOWN_SCOPES)
     if unknown or not scopes:
         raise _fail(
             f"unknown scope(s): {' '.join(unknown) or '(none given)'}; "
-            f"known: {' '.join(sorted(ALL_SCOPES))}"
+            f"known: {' '.join(sorted(KNOWN_SCOPES))}"
         )
+    claim = settings.jwt_tenant_claim
+    if tenant is not None and claim is None:
+        raise _fail("--tenant needs TRONPAY_JWT_TENANT_CLAIM (the claim that carries it)")
+    if claim is not None and tenant is None:
+        raise _fail("TRONPAY_JWT_TENANT_CLAIM is set: name the token's tenant with --tenant")
+    if tenant is not None and not is_tenant_name(tenant):
+        raise _fail("a tenant is 1-64 letters, digits, '.', '_' or '-'")
     try:
         secret = load_hs256_secret(secret_file)
         jwt_text = mint_token(
@@ -76,10 +92,15 @@ def token(
             ttl_s=ttl,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            extra_claims=None if claim is None else {claim: tenant},
         )
     except (AuthMisconfigured, ValueError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(jwt_text)
+
+
+def _expand(scope: str) -> frozenset[str]:
+    return ALL_SCOPES if scope == "all" else frozenset({scope})
 
 
 def async_url(url: str) -> str:

@@ -1,15 +1,56 @@
-"""CLI: ``tronpay worker`` runs the payout engine alone (for scale-out next to API replicas)."""
+"""CLI: ``tronpay worker`` runs the payout engine alone (for scale-out next to API replicas).
+
+With ``TRONPAY_METRICS_PORT`` it also serves ``GET /metrics`` on that port (the engine's
+counters, the database-derived gauges, every node's lag and the hot wallet's balances).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import httpx
 import typer
 
 from tronpay.config import Settings
+from tronpay.db.session import create_engine, create_sessionmaker
 from tronpay.engine.worker import run_engine
 from tronpay.errors import TronpayError
+from tronpay.observability.logs import configure_logging
+from tronpay.observability.scrape import ChainProbe, DatabaseGauges, MetricsListener
+from tronpay.startup import hot_wallet_address, node_client
+
+
+@asynccontextmanager
+async def metrics_listener(settings: Settings) -> AsyncIterator[MetricsListener | None]:
+    """The worker's metrics listener while the engine runs (``None`` without a port)."""
+    if settings.metrics_port is None:
+        yield None
+        return
+    db = create_engine(settings.effective_database_url)
+    token = settings.effective_token_contract or ""
+    try:
+        async with node_client(
+            settings, timeout=httpx.Timeout(5.0, connect=2.0), read_rounds=1
+        ) as node:
+            gauges = DatabaseGauges(
+                create_sessionmaker(db),
+                refresh_s=settings.metrics_db_refresh_s,
+                chain_refresh_s=settings.metrics_chain_refresh_s,
+                chain=ChainProbe(node, hot_wallet_address(settings), token),
+            )
+            listener = MetricsListener(
+                gauges, settings.effective_metrics_host, settings.metrics_port
+            )
+            await listener.start()
+            try:
+                yield listener
+            finally:
+                await listener.stop()
+    finally:
+        await db.dispose()
 
 
 async def _run(settings: Settings) -> None:
@@ -17,13 +58,16 @@ async def _run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await run_engine(settings, stop)
+    async with metrics_listener(settings):
+        await run_engine(settings, stop)
 
 
 def worker() -> None:
     """Run the payout engine only (claims, signs, broadcasts, confirms, finalizes)."""
     settings = Settings()
+    configure_logging(settings)
     try:
+        settings.check_network()
         asyncio.run(_run(settings))
     except TronpayError as exc:
         typer.echo(f"tronpay worker: {exc.detail}", err=True)

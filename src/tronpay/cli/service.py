@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -22,7 +21,6 @@ from types import FrameType
 from typing import Annotated, Any
 
 import httpx
-import structlog
 import typer
 import uvicorn
 from fastapi import FastAPI
@@ -37,6 +35,7 @@ from tronpay.db import migrate
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
 from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
+from tronpay.observability.logs import configure_logging
 from tronpay.startup import hot_wallet_address, signer_configured
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -79,27 +78,6 @@ def _settings(**overrides: Any) -> Settings:
 # -- serve ----------------------------------------------------------------------------------
 
 
-def _configure_logging(settings: Settings) -> None:
-    """Minimal structured logging for ``serve``: level filter, JSON or console lines."""
-    level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log_json
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=True,
-    )
-
-
 def serve(  # noqa: PLR0917 - typer options
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
@@ -111,6 +89,10 @@ def serve(  # noqa: PLR0917 - typer options
         int,
         typer.Option(min=1, max=64, help="API processes (PostgreSQL; SQLite has one writer)"),
     ] = 1,
+    reload: Annotated[
+        bool,
+        typer.Option("--reload", help="development: restart the service when its code changes"),
+    ] = False,
     migrate_db: Annotated[
         bool | None,
         typer.Option(
@@ -129,8 +111,10 @@ def serve(  # noqa: PLR0917 - typer options
         settings.check_startup()
     except ConfigError as exc:
         raise _fail(exc.detail) from exc
-    _configure_logging(settings)
+    configure_logging(settings)
     with_engine = not no_engine
+    if reload and (settings.is_production or workers > 1):
+        raise _fail("--reload is for development, with one process")
     if workers > 1:
         if settings.effective_database_url.startswith("sqlite"):
             raise _fail("--workers > 1 needs PostgreSQL (SQLite has a single writer)")
@@ -155,17 +139,18 @@ def serve(  # noqa: PLR0917 - typer options
     if workers > 1:
         _serve_workers(settings, workers)
         return
+    run = _serve_reloading if reload else _serve
     if not devnet:
-        _serve(settings, with_engine=with_engine)
+        run(settings, with_engine=with_engine)
         return
     try:
-        running = devnet_process(settings.data_dir, port=_devnet_port())
+        running = devnet_process(settings.data_dir, host=settings.devnet_host, port=_devnet_port())
     except TronpayError as exc:
         raise _fail(f"could not start the local devnet: {exc.detail}") from exc
     with running as node:
         settings = _devnet_settings(settings, node)
         _print_devnet_banner(settings, node, with_engine=with_engine)
-        _serve(settings, with_engine=with_engine)
+        run(settings, with_engine=with_engine)
     if lock is not None:
         lock.release()
 
@@ -257,6 +242,46 @@ def _exit_gracefully(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+# Settings a reloaded child process rebuilds from the environment (`serve --reload`).
+_RELOAD_SETTINGS = (
+    "host",
+    "port",
+    "network",
+    "data_dir",
+    "database_url",
+    "log_level",
+    "node_urls",
+    "hot_wallet_key_file",
+    "policy_file",
+    "jwt_hs256_secret_file",
+)
+
+
+def _serve_reloading(settings: Settings, *, with_engine: bool) -> None:
+    """Development: uvicorn's reloader restarts a child process on every change under
+    ``src/``; the child builds the app from the environment exported here."""
+    for name in _RELOAD_SETTINGS:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        text = ",".join(value) if isinstance(value, list) else str(value)
+        os.environ[f"TRONPAY_{name.upper()}"] = text
+    code_root = Path(__file__).resolve().parents[2]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_gracefully)
+    uvicorn.run(
+        "tronpay.cli.service:engine_app" if with_engine else "tronpay.cli.service:worker_app",
+        factory=True,
+        reload=True,
+        reload_dirs=[str(code_root)],
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+    )
+
+
 def _serve_workers(settings: Settings, workers: int) -> None:
     # Each worker process builds its own app from the environment.
     os.environ.update(
@@ -275,7 +300,8 @@ def _serve_workers(settings: Settings, workers: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
+        log_config=None,  # configure_logging routes uvicorn's lines (JSON like ours)
+        access_log=settings.log_access,
         proxy_headers=True,
         server_header=False,
         http=WORKER_PROTOCOL,
@@ -287,8 +313,16 @@ def _serve_workers(settings: Settings, workers: int) -> None:
 def worker_app() -> FastAPI:
     """The app factory of each ``serve --workers N`` process (settings from the environment)."""
     settings = Settings()
-    _configure_logging(settings)
+    configure_logging(settings)
     return create_app(settings)
+
+
+def engine_app() -> FastAPI:
+    """The app factory of ``serve --reload``: API and payout engine, settings from the
+    environment."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings, with_engine=True)
 
 
 @db_app.command("upgrade")

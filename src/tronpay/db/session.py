@@ -23,7 +23,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from tronpay.db.sqlite_inline import inline_creator
+from tronpay.kit.clock import aware_as_utc
 from tronpay.kit.private_files import create_private_file
 
 READ_ONLY_OPTION = "tronpay_read_only"
@@ -240,11 +241,7 @@ _bulk_statements: dict[tuple[str, tuple[str, ...], tuple[str, ...]], TextClause]
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a timezone-aware column")
-    return value.astimezone(UTC)
+    return None if value is None else aware_as_utc(value)
 
 
 def _json_text(none_as_null: bool) -> Callable[[Any], str | None]:

@@ -17,7 +17,7 @@ import structlog
 from tronpay.engine import repository as repo
 from tronpay.engine.context import EngineContext
 from tronpay.engine.metrics import BROADCASTS, LIVE_ATTEMPTS
-from tronpay.kit.clock import utcnow
+from tronpay.kit.clock import now_ms, utcnow
 from tronpay.tron.node import BroadcastKind, BroadcastOutcome
 from tronpay.tron.transaction import encode_transaction
 
@@ -140,12 +140,12 @@ class Broadcaster:
         for gone in [t for t in self._next_due if t not in live_ids]:
             del self._next_due[gone]
         self._stop_sending &= live_ids
-        now_ms = int(time.time() * 1000)
+        wall_ms = now_ms()
         due = [
             Outgoing(a.txid, encode_transaction(a.raw_data, [a.signature]), a.expiration_ms)
             for a in live
             if a.txid not in self._stop_sending
-            and now_ms <= a.expiration_ms
+            and wall_ms <= a.expiration_ms
             and now_mono >= self._next_due.get(a.txid, float("-inf"))
         ]
         if due:

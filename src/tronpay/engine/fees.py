@@ -15,11 +15,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Final
 
+from tronpay.kit.money import Asset, Sun, TokenUnits
 from tronpay.tron.address import ZERO_ADDRESS, to_bytes
 
-USDT = "USDT"
-TRX = "TRX"
+# The assets by their short names (members of the one Asset enum, equal to their strings).
+USDT: Final = Asset.USDT
+TRX: Final = Asset.TRX
+_NO_SUN: Final = Sun(0)
+_NO_TOKEN_UNITS: Final = TokenUnits(0)
 
 # Upper bounds of a signed transaction's bandwidth (serialized size + java-tron's 64-byte
 # result allowance). Measured sizes: TRX transfer ~270 bytes, TRC20 transfer with fee_limit
@@ -73,24 +78,24 @@ class Reserved:
     """What live (signed, not yet included) attempts may still take from the wallet: their
     token amounts, their TRX amounts plus fee_limits, and their bandwidth."""
 
-    trx_sun: int = 0
-    token_units: int = 0
+    trx_sun: Sun = _NO_SUN
+    token_units: TokenUnits = _NO_TOKEN_UNITS
     tx_count: int = 0
     trx_transfers: int = 0
-    fee_limit_sun: int = 0  # part of trx_sun; also counts against staked energy
+    fee_limit_sun: Sun = _NO_SUN  # part of trx_sun; also counts against staked energy
 
 
 @dataclass(frozen=True)
 class WalletReads:
     """The hot wallet as the node reports it, before live attempts are taken off."""
 
-    balance_sun: int
-    token_units: int
+    balance_sun: Sun
+    token_units: TokenUnits
     energy_available: int
     bandwidth_available: int
-    energy_price_sun: int
-    bandwidth_price_sun: int
-    activation_fee_sun: int
+    energy_price_sun: Sun
+    bandwidth_price_sun: Sun
+    activation_fee_sun: Sun
     blacklisted: bool
 
 
@@ -106,15 +111,15 @@ class Quote:
     new_token_holder: bool | None  # None: not looked up (planning skips balanceOf)
     energy_needed: int
     energy_from_stake: int
-    energy_price_sun: int
-    fee_limit_sun: int
+    energy_price_sun: Sun
+    fee_limit_sun: Sun
     bandwidth_bytes: int
-    bandwidth_price_sun: int
-    bandwidth_burn_sun: int
-    activation_fee_sun: int
-    expected_fee_sun: int
-    trx_required_sun: int
-    token_units: int
+    bandwidth_price_sun: Sun
+    bandwidth_burn_sun: Sun
+    activation_fee_sun: Sun
+    expected_fee_sun: Sun
+    trx_required_sun: Sun
+    token_units: TokenUnits
     capped: bool  # fee_limit hit the configured maximum (still >= the estimate)
 
 
@@ -123,13 +128,13 @@ class WalletState:
     """The hot wallet as the planner sees it: balances net of live attempts, and prices."""
 
     address: str
-    trx_sun: int
-    token_units: int
+    trx_sun: Sun
+    token_units: TokenUnits
     energy: int
     bandwidth: int
-    energy_price_sun: int
-    bandwidth_price_sun: int
-    activation_fee_sun: int  # TRX transfer to an account that does not exist yet
+    energy_price_sun: Sun
+    bandwidth_price_sun: Sun
+    activation_fee_sun: Sun  # TRX transfer to an account that does not exist yet
     blacklisted: bool
 
     def spend(self, quote: Quote) -> WalletState:
@@ -137,8 +142,8 @@ class WalletState:
         bw_used = min(self.bandwidth, quote.bandwidth_bytes) if quote.bandwidth_burn_sun == 0 else 0
         return replace(
             self,
-            trx_sun=self.trx_sun - quote.trx_required_sun,
-            token_units=self.token_units - quote.token_units,
+            trx_sun=Sun(self.trx_sun - quote.trx_required_sun),
+            token_units=TokenUnits(self.token_units - quote.token_units),
             energy=self.energy - energy_used,
             bandwidth=self.bandwidth - bw_used,
         )
@@ -228,11 +233,13 @@ def wallet_state(address: str, reads: WalletReads, reserved: Reserved) -> Wallet
     bw_burn = max(0, bw_reserved - reads.bandwidth_available) * reads.bandwidth_price_sun
     return WalletState(
         address=address,
-        trx_sun=reads.balance_sun
-        - reserved.trx_sun
-        - bw_burn
-        - reserved.trx_transfers * reads.activation_fee_sun,
-        token_units=reads.token_units - reserved.token_units,
+        trx_sun=Sun(
+            reads.balance_sun
+            - reserved.trx_sun
+            - bw_burn
+            - reserved.trx_transfers * reads.activation_fee_sun
+        ),
+        token_units=TokenUnits(reads.token_units - reserved.token_units),
         energy=max(
             0,
             reads.energy_available - reserved.fee_limit_sun // max(1, reads.energy_price_sun),
@@ -277,14 +284,14 @@ def price(req: PayoutRequest, rcpt: Recipient, wallet: WalletState, policy: FeeP
         energy_needed=energy,
         energy_from_stake=from_stake,
         energy_price_sun=wallet.energy_price_sun,
-        fee_limit_sun=fee_limit,
+        fee_limit_sun=Sun(fee_limit),
         bandwidth_bytes=tx_bytes,
         bandwidth_price_sun=wallet.bandwidth_price_sun,
-        bandwidth_burn_sun=bw_burn,
-        activation_fee_sun=activation,
-        expected_fee_sun=burn_energy + bw_burn + activation,
-        trx_required_sun=energy_reserve + bw_burn + activation + trx_amount,
-        token_units=token_units,
+        bandwidth_burn_sun=Sun(bw_burn),
+        activation_fee_sun=Sun(activation),
+        expected_fee_sun=Sun(burn_energy + bw_burn + activation),
+        trx_required_sun=Sun(energy_reserve + bw_burn + activation + trx_amount),
+        token_units=TokenUnits(token_units),
         capped=wanted_limit > fee_limit,
     )
 

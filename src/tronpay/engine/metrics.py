@@ -1,4 +1,6 @@
-"""Prometheus metrics of the payout engine (default registry, served by the app's /metrics)."""
+"""Prometheus metrics of the payout engine, in the default registry: served with every other
+family (``tronpay.observability.metrics``) by the API's ``GET /metrics`` and by the worker's
+``TRONPAY_METRICS_PORT`` listener; documented in docs/operations.md."""
 
 from __future__ import annotations
 

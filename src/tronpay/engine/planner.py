@@ -39,6 +39,7 @@ from tronpay.engine.fees import (
     wallet_state,
     worst_case_hurts,
 )
+from tronpay.kit.money import Sun, TokenUnits
 from tronpay.tron import abi
 from tronpay.tron.address import encode_base58
 from tronpay.tron.hashing import sha256
@@ -124,13 +125,13 @@ class Planner:
             self._node.is_blacklisted(self.token_contract, self.hot_wallet),
         )
         reads = WalletReads(
-            balance_sun=account.balance_sun,
-            token_units=token,
+            balance_sun=Sun(account.balance_sun),
+            token_units=TokenUnits(token),
             energy_available=resource.energy_available,
             bandwidth_available=resource.bandwidth_available,
-            energy_price_sun=params.energy_fee_sun,
-            bandwidth_price_sun=params.transaction_fee_sun,
-            activation_fee_sun=_activation_fee(params),
+            energy_price_sun=Sun(params.energy_fee_sun),
+            bandwidth_price_sun=Sun(params.transaction_fee_sun),
+            activation_fee_sun=Sun(_activation_fee(params)),
             blacklisted=listed,
         )
         return wallet_state(self.hot_wallet, reads, reserved or Reserved())

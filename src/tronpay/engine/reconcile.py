@@ -16,6 +16,7 @@ from tronpay.engine.context import EngineContext
 from tronpay.engine.follower import gather_bounded
 from tronpay.engine.planner import USDT
 from tronpay.kit.clock import utcnow
+from tronpay.observability import metrics
 from tronpay.tron import abi
 from tronpay.tron.address import to_bytes
 from tronpay.tron.errors import TronError
@@ -120,6 +121,7 @@ async def reconcile(
             log.error(
                 "engine.reconcile.mismatch", payout_id=row.payout_id, txid=row.txid, problem=problem
             )
+            metrics.RECONCILE_MISMATCHES.inc()
     log.info("engine.reconcile.done", checked=len(rows), mismatches=len(problems))
     return ReconcileReport(len(rows), tuple(problems), rows[-1].updated_at, expired_included)
 

@@ -12,7 +12,6 @@ is the engine's problem, not one payout's).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ import structlog
 
 from tronpay.engine.planner import USDT, Quote
 from tronpay.errors import TronpayError
+from tronpay.kit.clock import now_ms
 from tronpay.signer import Signer, SigningFailed
 from tronpay.tron.keys import recover_address
 from tronpay.tron.node import BlockRef
@@ -86,7 +86,7 @@ def unique_timestamp_ms(floor_ms: int) -> int:
     otherwise identical transfers never share a txid."""
     global _last_ts  # noqa: PLW0603 - process-wide monotonic counter
     with _ts_lock:
-        _last_ts = max(_last_ts + 1, floor_ms, int(time.time() * 1000))
+        _last_ts = max(_last_ts + 1, floor_ms, now_ms())
         return _last_ts
 
 
@@ -139,7 +139,7 @@ def sign_each(
     """Build raw_data for every item against ``ref_block`` and sign it. An item whose values
     cannot be encoded is set aside in ``unbuildable`` (or raised with ``raise_unbuildable``);
     the signer's own failures always raise."""
-    base_ms = max(ref_block.timestamp, int(time.time() * 1000))
+    base_ms = max(ref_block.timestamp, now_ms())
     builder = _Builder(
         owner=signer.address,
         token_contract=token_contract,

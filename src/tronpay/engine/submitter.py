@@ -36,6 +36,7 @@ from tronpay.engine.metrics import PAYOUT_EVENTS
 from tronpay.engine.planner import TRX, USDT, BlockReason, Decision, PayoutRequest, Reserved
 from tronpay.engine.signing import SignedTx, ToSign, sign_each
 from tronpay.kit.clock import utcnow
+from tronpay.kit.money import Sun, TokenUnits
 from tronpay.tron.node import NodeError
 
 log = structlog.get_logger(__name__)
@@ -180,15 +181,15 @@ def _reserve(reserved: Reserved, item: PlanItem) -> Reserved:
     if quote.asset == USDT:
         return replace(
             reserved,
-            trx_sun=reserved.trx_sun + quote.fee_limit_sun,
-            token_units=reserved.token_units + quote.amount,
+            trx_sun=Sun(reserved.trx_sun + quote.fee_limit_sun),
+            token_units=TokenUnits(reserved.token_units + quote.amount),
             tx_count=reserved.tx_count + 1,
-            fee_limit_sun=reserved.fee_limit_sun + quote.fee_limit_sun,
+            fee_limit_sun=Sun(reserved.fee_limit_sun + quote.fee_limit_sun),
         )
     if quote.asset == TRX:
         return replace(
             reserved,
-            trx_sun=reserved.trx_sun + quote.amount,
+            trx_sun=Sun(reserved.trx_sun + quote.amount),
             tx_count=reserved.tx_count + 1,
             trx_transfers=reserved.trx_transfers + 1,
         )

@@ -26,6 +26,7 @@ from tronpay.engine.follower import apply_receipts, gather_bounded
 from tronpay.engine.metrics import PAYOUT_EVENTS
 from tronpay.engine.proof import BlockWindow, Candidate, Verdict
 from tronpay.kit.clock import utcnow
+from tronpay.observability import metrics
 from tronpay.tron.node import TxidPresence
 
 log = structlog.get_logger(__name__)
@@ -127,6 +128,7 @@ class Sweeper:
                     if outcome != "ignored":
                         expired += 1
                         PAYOUT_EVENTS.labels("expired").inc()
+                        metrics.attempts("expired")
                         log.warning("engine.attempt.expired", txid=txid, outcome=outcome)
         if undecided:
             log.info("engine.sweep.undecided", attempts=undecided)

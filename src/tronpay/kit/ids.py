@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from typing import Final
+
+from tronpay.kit.clock import now_ms as wall_ms
 
 _ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS: Final = 80
@@ -31,7 +32,7 @@ def _encode128(value: int) -> str:
 def new_ulid(now_ms: int | None = None) -> str:
     """A 26-character ULID string, monotonic within this process."""
     global _last_ms, _last_random  # noqa: PLW0603 - process-wide monotonic state
-    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    ms = wall_ms() if now_ms is None else now_ms
     with _lock:
         if ms <= _last_ms:
             ms = _last_ms

@@ -2,15 +2,31 @@
 
 Amounts are integers in base units in code and storage (sun for TRX, 1e-6 USDT for USDT);
 JSON carries decimal strings. No float ever touches an amount: parsing is done on the
-characters of the string.
+characters of the string. :class:`Asset` is the one list of what tronpay pays out;
+:data:`Sun` and :data:`TokenUnits` name which base unit an ``int`` holds.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Final
+from enum import StrEnum
+from typing import Final, NewType
 
 from tronpay.errors import ValidationFailed
+
+Sun = NewType("Sun", int)
+"""An amount of TRX in sun (1 TRX = 1,000,000 sun): balances, fees, fee limits."""
+
+TokenUnits = NewType("TokenUnits", int)
+"""An amount of the TRC20 token (USDT) in its base unit (1 USDT = 1,000,000 units)."""
+
+
+class Asset(StrEnum):
+    """What a payout pays: the TRC20 token (USDT) or TRX itself; both have 6 decimals."""
+
+    USDT = "USDT"
+    TRX = "TRX"
+
 
 DECIMALS: Final = 6
 SCALE: Final = 10**DECIMALS

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from tronpay.api import idempotency
-from tronpay.api.deps import as_utc
 from tronpay.api.problems import request_id_of
 from tronpay.api.readiness import NotReady
 from tronpay.api.responses import AUTH_ERRORS, CONFLICT, NOT_FOUND, VALIDATION_ERROR, problem
@@ -36,7 +35,12 @@ Approver = Annotated[Principal, Depends(require_scopes(Scope.PAYOUTS_APPROVE))]
 
 def actor_of(request: Request, principal: Principal) -> Actor:
     """The caller of a request as the ``Actor`` of the changes it makes."""
-    return Actor(principal=principal.subject, request_id=request_id_of(request))
+    return Actor(
+        principal=principal.subject,
+        request_id=request_id_of(request),
+        tenant=principal.tenant,
+        crossing=principal.crossing,
+    )
 
 
 async def payout_context(request: Request) -> PayoutContext:
@@ -123,7 +127,7 @@ async def create_payout(
 )
 async def list_payouts(
     *,
-    _principal: Reader,
+    principal: Reader,
     session: ReadSessionDep,
     status: PayoutStatus | None = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
@@ -139,10 +143,12 @@ async def list_payouts(
         to_address=to,
         batch_id=batch_id,
         reference=reference,
-        created_after=as_utc(created_after),
-        created_before=as_utc(created_before),
+        created_after=created_after,
+        created_before=created_before,
     )
-    page = await service.list_payouts(session, filters, limit=limit, cursor=cursor)
+    page = await service.list_payouts(
+        session, principal.tenant, filters, limit=limit, cursor=cursor
+    )
     return PayoutList(
         items=[PayoutOut.from_model(p) for p in page.items], next_cursor=page.next_cursor
     )
@@ -154,8 +160,8 @@ async def list_payouts(
     summary="Get one payout",
     responses={**AUTH_ERRORS, **NOT_FOUND},
 )
-async def get_payout(payout_id: str, _principal: Reader, session: ReadSessionDep) -> PayoutOut:
-    return PayoutOut.from_model(await service.get_payout(session, payout_id))
+async def get_payout(payout_id: str, principal: Reader, session: ReadSessionDep) -> PayoutOut:
+    return PayoutOut.from_model(await service.get_payout(session, principal.tenant, payout_id))
 
 
 @router.post(
@@ -181,7 +187,11 @@ async def cancel_payout(
         **AUTH_ERRORS,
         **NOT_FOUND,
         **CONFLICT,
-        403: problem("The creator cannot approve", "approver_is_creator", 403),
+        403: problem(
+            "The creator, or a caller of another tenant, cannot approve",
+            "approver_is_creator",
+            403,
+        ),
     },
 )
 async def approve_payout(

@@ -41,6 +41,11 @@ class ApproverIsCreator(Forbidden):
     title = "The creator of a payout cannot approve it"
 
 
+class ApproverFromOtherTenant(Forbidden):
+    code = "approver_other_tenant"
+    title = "Only a subject of the payout's own tenant can approve it"
+
+
 class ApproverIsRetrier(Forbidden):
     code = "approver_is_retrier"
     title = "Whoever retried a payout cannot approve the retry"

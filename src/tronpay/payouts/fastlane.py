@@ -10,10 +10,11 @@ inside the request-id and body-limit middleware, so those apply to it as to ever
 
 It only answers what it is sure of: a POST to exactly ``/v1/payouts`` with a JSON content
 type, a bearer token that verifies and grants ``payouts:write``, a valid Idempotency-Key and
-a body the model accepts. Anything else (no or bad token, missing scope, bad key, bad JSON,
-invalid fields, a body over the limit) goes on to the FastAPI route unchanged (the body it
-read is handed on), so every error response keeps coming from one place and the OpenAPI
-document still describes the route. ``AppState.payout_fast_lane = False`` turns it off.
+a body the model accepts, acting in the token's own tenant. Anything else (an ``X-Tenant``
+header, no or bad token, missing scope, bad key, bad JSON, invalid fields, a body over the
+limit) goes on to the FastAPI route unchanged (the body it read is handed on), so every error
+response keeps coming from one place and the OpenAPI document still describes the route.
+``AppState.payout_fast_lane = False`` turns it off.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tronpay.api.problems import error_response
 from tronpay.auth import Principal
 from tronpay.auth import Scope as AuthScope
 from tronpay.errors import TronpayError
+from tronpay.observability.http import ROUTE_KEY
 from tronpay.payouts import service
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.states import Actor
@@ -76,8 +78,10 @@ class PayoutCreateLane:
         actor = Actor(
             principal=accepted.principal.subject,
             request_id=scope.get("state", {}).get("request_id"),
+            tenant=accepted.principal.tenant,
         )
         self.answered += 1
+        scope[ROUTE_KEY] = PATH  # the request metrics' route label, as the router would give
         try:
             outcome = await service.create_payout(
                 state.payout_context, state.payout_writer, accepted.create, actor=actor, key=key
@@ -98,12 +102,15 @@ class PayoutCreateLane:
 
 def _headers(scope: Scope) -> tuple[str | None, str | None, bool]:
     """The bearer token, the Idempotency-Key and whether the body is JSON; ``None`` for a
-    header that is missing, repeated or not in its plain form."""
+    header that is missing, repeated or not in its plain form. A request naming a tenant
+    (``X-Tenant``) is the route's: crossing tenants is checked and audited there."""
     token: str | None = None
     key: str | None = None
     content_type: bytes | None = None
     seen: set[bytes] = set()
     for name, value in scope["headers"]:
+        if name == b"x-tenant":
+            return None, None, False
         if name in (b"authorization", b"idempotency-key", b"content-type"):
             if name in seen:
                 return None, None, False

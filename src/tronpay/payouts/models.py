@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tronpay.db.base import Base, Money
 from tronpay.db.types import UTCDateTime
+from tronpay.kit.tenants import DEFAULT_TENANT, MAX_TENANT_CHARS
 
 
 class Payout(Base):
@@ -27,6 +28,14 @@ class Payout(Base):
     __tablename__ = "payouts"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The tenant the payout belongs to: every read, list and action is scoped to it, and a
+    # reference is unique within it.
+    tenant: Mapped[str] = mapped_column(
+        String(MAX_TENANT_CHARS),
+        nullable=False,
+        default=DEFAULT_TENANT,
+        server_default=DEFAULT_TENANT,
+    )
     client: Mapped[str] = mapped_column(String(200), nullable=False)
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     to_address: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -51,12 +60,14 @@ class Payout(Base):
     energy_used: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempt_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The X-Request-ID of the request that created it: the engine's log lines carry it.
+    request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
-        UniqueConstraint("client", "reference"),
-        Index("ix_payouts_created", "created_at", "id"),
+        UniqueConstraint("tenant", "reference"),
+        Index("ix_payouts_tenant_created", "tenant", "created_at", "id"),
         Index("ix_payouts_status_created", "status", "created_at"),
         Index("ix_payouts_to_address", "to_address"),
         Index("ix_payouts_batch_created", "batch_id", "created_at"),

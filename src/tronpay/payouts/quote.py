@@ -14,8 +14,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tronpay.kit.money import format_amount
-from tronpay.payouts.schemas import AmountText, Asset, TronAddress
+from tronpay.kit.money import Asset, format_amount
+from tronpay.payouts.schemas import AmountText, TronAddress
 
 
 @dataclass(frozen=True, slots=True)

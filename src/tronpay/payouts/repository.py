@@ -32,8 +32,11 @@ class PayoutFilters:
     created_before: datetime | None = None
 
 
-async def get(session: AsyncSession, payout_id: str, *, for_update: bool = False) -> Payout | None:
-    stmt = select(Payout).where(Payout.id == payout_id)
+async def get(
+    session: AsyncSession, tenant: str, payout_id: str, *, for_update: bool = False
+) -> Payout | None:
+    """The payout ``payout_id`` of ``tenant`` (another tenant's payout is not found)."""
+    stmt = select(Payout).where(Payout.id == payout_id, Payout.tenant == tenant)
     if for_update:
         # Fresh column values even if the session already holds this payout.
         stmt = stmt.execution_options(populate_existing=True)
@@ -50,7 +53,7 @@ _DELETE_CHUNK: Final = 500
 
 
 async def add(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Insert one new payout. The unique (client, reference) index is the duplicate check
+    """Insert one new payout. The unique (tenant, reference) index is the duplicate check
     (no SELECT before it): a reference already used raises ``DuplicateReference``."""
     connection = await session.connection()
     try:
@@ -87,13 +90,13 @@ async def drop_new(connection: AsyncConnection, payout_ids: list[str]) -> None:
 
 
 async def existing_references(
-    session: AsyncSession, client: str, references: list[str]
+    session: AsyncSession, tenant: str, references: list[str]
 ) -> set[str]:
-    """Which of ``references`` the client already used (one query per 500).
+    """Which of ``references`` the tenant already used (one query per 500).
 
-    PostgreSQL: a join of the unnested list with the (client, reference) index. Its plan is
+    PostgreSQL: a join of the unnested list with the (tenant, reference) index. Its plan is
     a hash join or one index probe per reference, even before the table has statistics; a
-    list filter (``IN (...)`` or ``= ANY(...)``) can be planned as every row of the client
+    list filter (``IN (...)`` or ``= ANY(...)``) can be planned as every row of the tenant
     compared with the whole list (over 100 ms per 500 references on a fresh database).
     """
     found: set[str] = set()
@@ -111,18 +114,19 @@ async def existing_references(
             )
             stmt = select(_PAYOUTS.c.reference).join(
                 wanted,
-                and_(_PAYOUTS.c.client == client, _PAYOUTS.c.reference == wanted.c.ref),
+                and_(_PAYOUTS.c.tenant == tenant, _PAYOUTS.c.reference == wanted.c.ref),
             )
         else:
             stmt = select(_PAYOUTS.c.reference).where(
-                _PAYOUTS.c.client == client, _PAYOUTS.c.reference.in_(chunk)
+                _PAYOUTS.c.tenant == tenant, _PAYOUTS.c.reference.in_(chunk)
             )
         result = await connection.execute(stmt)
         found.update(ref for ref in result.scalars() if ref is not None)
     return found
 
 
-def _filtered(stmt: Select[Payout], filters: PayoutFilters) -> Select[Payout]:
+def _filtered(stmt: Select[Payout], tenant: str, filters: PayoutFilters) -> Select[Payout]:
+    stmt = stmt.where(Payout.tenant == tenant)
     if filters.status is not None:
         stmt = stmt.where(Payout.status == filters.status)
     if filters.to_address is not None:
@@ -139,10 +143,16 @@ def _filtered(stmt: Select[Payout], filters: PayoutFilters) -> Select[Payout]:
 
 
 async def list_page(
-    session: AsyncSession, filters: PayoutFilters, *, limit: int, cursor: Cursor | None
+    session: AsyncSession,
+    tenant: str,
+    filters: PayoutFilters,
+    *,
+    limit: int,
+    cursor: Cursor | None,
 ) -> Page[Payout]:
-    """Newest first, in the stable order ``(created_at DESC, id DESC)``."""
-    stmt = _filtered(select(Payout), filters)
+    """The payouts of ``tenant``, newest first, in the stable order ``(created_at DESC, id
+    DESC)`` (the ``(tenant, created_at, id)`` index)."""
+    stmt = _filtered(select(Payout), tenant, filters)
     if cursor is not None:
         stmt = stmt.where(
             or_(

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from tronpay.kit.money import InvalidAmount, format_amount, parse_amount
+from tronpay.kit.clock import as_utc
+from tronpay.kit.money import Asset, InvalidAmount, format_amount, parse_amount
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import PayoutStatus
 from tronpay.tron.address import decode_base58
@@ -25,11 +25,6 @@ MAX_METADATA_DEPTH: Final = 8
 # The memo travels in the transaction's data field, which the builder bounds in bytes.
 MAX_MEMO_BYTES: Final = MEMO_MAX_BYTES
 EXAMPLE_ADDRESS: Final = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
-
-
-class Asset(StrEnum):
-    USDT = "USDT"
-    TRX = "TRX"
 
 
 @lru_cache(maxsize=8192)
@@ -127,10 +122,8 @@ def validate_memo(value: str) -> str:
 def validate_query_time(value: datetime) -> datetime:
     """A filter time as an aware UTC datetime; a naive one is taken as UTC. One whose UTC
     value falls outside years 1 to 9999 is a validation error, not an OverflowError."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(UTC)
+        return as_utc(value)
     except OverflowError:
         raise PydanticCustomError(
             "datetime_out_of_range", "the time in UTC must lie within years 1 to 9999"

@@ -22,6 +22,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from tronpay.audit import AuditRecord, record_many
 from tronpay.audit import record as audit_record
 from tronpay.errors import Conflict
+from tronpay.kit.chunking import chunked
+from tronpay.kit.tenants import DEFAULT_TENANT
+from tronpay.observability import metrics
 from tronpay.payouts.events import emit, emit_many, outbox_row, payout_snapshot, row_snapshot
 from tronpay.payouts.models import Payout
 
@@ -123,10 +126,14 @@ def check_attempt_transition(current: AttemptStatus, new: AttemptStatus) -> None
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who causes a change: a token subject (or ``system:engine``) and the request it came in."""
+    """Who causes a change: a token subject (or ``system:engine``), the request it came in
+    and the tenant that request acts in (what it creates belongs to that tenant);
+    ``crossing`` when that is not the caller's own tenant (an ``admin`` token's X-Tenant)."""
 
     principal: str
     request_id: str | None = None
+    tenant: str = DEFAULT_TENANT
+    crossing: bool = False
 
 
 async def transition(
@@ -144,6 +151,7 @@ async def transition(
     current = PayoutStatus(payout.status)
     check_payout_transition(current, new)
     before = payout_snapshot(payout)
+    entered = payout.created_at if current is PayoutStatus.QUEUED else payout.updated_at
     payout.status = new.value
     for name, value in changes.items():
         if not hasattr(Payout, name):
@@ -167,14 +175,18 @@ async def transition(
         entity_id=payout.id,
         before=before,
         after=after,
+        tenant=payout.tenant,
     )
     await emit(session, topic=f"payout.{new.value}", entity_id=payout.id, data=after, now=now)
+    metrics.stage_transition(current.value, new.value, entered, now)
     log.info(
         "payout.transition",
         payout_id=payout.id,
         from_status=current.value,
         to_status=new.value,
         action=action,
+        # the request acting now, else (the engine) the one that created the payout
+        request_id=actor.request_id or payout.request_id,
     )
 
 
@@ -183,7 +195,6 @@ async def transition(
 
 _PAYOUTS = cast(Table, Payout.__table__)
 _ATTR_TO_COLUMN: Final = {attr.key: attr.columns[0].name for attr in Payout.__mapper__.column_attrs}
-_IN_CHUNK: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +214,6 @@ class BulkTransition:
 
     changed: tuple[str, ...]
     skipped: tuple[str, ...]
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
 
 
 def _column_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -254,7 +260,7 @@ async def transition_many(
     if len(ids) != len(items):
         raise ValueError("a payout appears twice in one transition_many call")
     rows: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         stmt = select(_PAYOUTS).where(_PAYOUTS.c.id.in_(chunk))
         if lock:
             stmt = stmt.with_for_update()
@@ -312,10 +318,24 @@ async def transition_many(
                 entity_id=item.payout_id,
                 before=before,
                 after=after,
+                tenant=row["tenant"],
             )
         )
         events.append(outbox_row(f"payout.{new.value}", item.payout_id, after, now))
     await record_many(session, audit, now=now)
     await emit_many(session, events)
+    for item, row, _ in moving:
+        old = row["status"]
+        entered = row["created_at"] if old == PayoutStatus.QUEUED.value else row["updated_at"]
+        metrics.stage_transition(old, new.value, entered, now)
+        # One line per payout, with the request that created it: its story in the logs.
+        log.info(
+            "payout.transition",
+            payout_id=item.payout_id,
+            from_status=old,
+            to_status=new.value,
+            action=action,
+            request_id=actor.request_id or row["request_id"],
+        )
     log.info("payout.transition_many", to_status=new.value, action=action, payouts=len(moving))
     return BulkTransition(tuple(item.payout_id for item, _, _ in moving), tuple(skipped))

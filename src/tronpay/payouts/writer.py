@@ -55,6 +55,7 @@ from tronpay.audit import record as audit_record
 from tronpay.db.session import write_transaction
 from tronpay.errors import TronpayError
 from tronpay.kit.clock import utcnow
+from tronpay.observability import metrics
 from tronpay.payouts import repository
 from tronpay.payouts.errors import DuplicateReference
 from tronpay.payouts.events import emit, emit_many, outbox_row
@@ -100,8 +101,10 @@ class PreparedPayout:
 
 @dataclass(frozen=True, slots=True)
 class CreateIntent:
-    """One validated create request, ready to be written."""
+    """One validated create request, ready to be written (its key is ``tenant``'s and
+    ``subject``'s)."""
 
+    tenant: str
     subject: str
     key: str
     fingerprint: str
@@ -179,6 +182,7 @@ async def write_one(
         entity_id=prepared.id,
         before=None,
         after=prepared.snapshot,
+        tenant=row["tenant"],
     )
     log.info("payout.created", payout_id=prepared.id, status=row["status"], asset=row["asset"])
     return prepared
@@ -192,6 +196,7 @@ async def create_one(
         async with write_transaction(sessionmaker) as session:
             stored = await idempotency.claim(
                 session,
+                tenant=intent.tenant,
                 subject=intent.subject,
                 key=intent.key,
                 operation=OPERATION,
@@ -206,10 +211,16 @@ async def create_one(
             )
             if written is not intent.payout:  # sent for approval by the policy check
                 await idempotency.store_response(
-                    session, subject=intent.subject, key=intent.key, status=201, body=written.body
+                    session,
+                    tenant=intent.tenant,
+                    subject=intent.subject,
+                    key=intent.key,
+                    status=201,
+                    body=written.body,
                 )
     except TronpayError as error:
         return CreateOutcome.refused(error)
+    metrics.payouts_created(written.row["asset"])
     return CreateOutcome(status=201, body=written.body)
 
 
@@ -351,10 +362,10 @@ class PayoutWriter:
     async def _write_group(self, intents: list[CreateIntent]) -> list[CreateOutcome]:
         outcomes: list[CreateOutcome | None] = [None] * len(intents)
         # 1a. keys repeated inside the group fold onto their first request.
-        leaders: dict[tuple[str, str], int] = {}
+        leaders: dict[tuple[str, str, str], int] = {}
         followers: list[tuple[int, int]] = []
         for index, intent in enumerate(intents):
-            leader = leaders.setdefault((intent.subject, intent.key), index)
+            leader = leaders.setdefault((intent.tenant, intent.subject, intent.key), index)
             if leader == index:
                 continue
             if intents[leader].fingerprint == intent.fingerprint:
@@ -398,6 +409,7 @@ class PayoutWriter:
                                 entity_type="payout",
                                 entity_id=intents[i].payout.id,
                                 after=intents[i].payout.snapshot,
+                                tenant=intents[i].tenant,
                             )
                             for i in live
                         ],
@@ -406,6 +418,7 @@ class PayoutWriter:
         # 5. committed: answer.
         for index in live:
             outcomes[index] = CreateOutcome(status=201, body=intents[index].payout.body)
+            metrics.payouts_created(intents[index].payout.row["asset"])
         for index, leader in followers:
             answer = outcomes[leader]
             if answer is not None:
@@ -420,6 +433,7 @@ class PayoutWriter:
     @staticmethod
     def _claim_row(intent: CreateIntent) -> dict[str, Any]:
         return {
+            "tenant": intent.tenant,
             "subject": intent.subject,
             "key": intent.key,
             "operation": OPERATION,
@@ -442,14 +456,14 @@ class PayoutWriter:
         # order only, never in a cycle (a deadlock would fail both groups).
         rows = sorted((self._claim_row(intents[i]) for i in leaders), key=_claim_order)
         claimed = await idempotency.claim_many(connection, rows)
-        live = [i for i in leaders if (intents[i].subject, intents[i].key) in claimed]
-        taken = [i for i in leaders if (intents[i].subject, intents[i].key) not in claimed]
-        by_subject: dict[str, list[int]] = {}
+        live = [i for i in leaders if _key_of(intents[i]) in claimed]
+        taken = [i for i in leaders if _key_of(intents[i]) not in claimed]
+        by_subject: dict[tuple[str, str], list[int]] = {}
         for index in taken:
-            by_subject.setdefault(intents[index].subject, []).append(index)
-        for subject, indexes in by_subject.items():
+            by_subject.setdefault((intents[index].tenant, intents[index].subject), []).append(index)
+        for (tenant, subject), indexes in by_subject.items():
             records = await idempotency.lookup_many(
-                connection, subject, [intents[i].key for i in indexes]
+                connection, tenant, subject, [intents[i].key for i in indexes]
             )
             for index in indexes:
                 record = records.get(intents[index].key)
@@ -483,7 +497,7 @@ class PayoutWriter:
         for index in live:
             row = intents[index].payout.row
             if row["reference"] is not None:
-                pair = (row["client"], row["reference"])
+                pair = (row["tenant"], row["reference"])
                 if pair in seen:
                     refused.append(index)
                     continue
@@ -513,11 +527,12 @@ class PayoutWriter:
     @staticmethod
     async def _release(connection: Any, intents: list[CreateIntent], indexes: list[int]) -> None:
         """Drop the key claims of refused items (errors are not stored for replay)."""
-        by_subject: dict[str, list[str]] = {}
+        by_subject: dict[tuple[str, str], list[str]] = {}
         for index in indexes:
-            by_subject.setdefault(intents[index].subject, []).append(intents[index].key)
-        for subject, keys in by_subject.items():
-            await idempotency.release_many(connection, subject, keys)
+            intent = intents[index]
+            by_subject.setdefault((intent.tenant, intent.subject), []).append(intent.key)
+        for (tenant, subject), keys in by_subject.items():
+            await idempotency.release_many(connection, tenant, subject, keys)
 
     async def _reserve(
         self,
@@ -565,6 +580,7 @@ class PayoutWriter:
                 intents[index] = replace(intent, payout=intent.payout.pending_approval())
                 await idempotency.store_response(
                     session,
+                    tenant=intent.tenant,
                     subject=intent.subject,
                     key=intent.key,
                     status=201,
@@ -577,12 +593,16 @@ class PayoutWriter:
         return accepted
 
 
-def _claim_order(row: dict[str, Any]) -> tuple[str, str]:
-    return row["subject"], row["key"]
+def _key_of(intent: CreateIntent) -> tuple[str, str, str]:
+    return intent.tenant, intent.subject, intent.key
+
+
+def _claim_order(row: dict[str, Any]) -> tuple[str, str, str]:
+    return row["tenant"], row["subject"], row["key"]
 
 
 def _reference_order(row: dict[str, Any]) -> tuple[str, str]:
-    return row["client"], row["reference"] or ""
+    return row["tenant"], row["reference"] or ""
 
 
 def respond_headers(outcome: CreateOutcome) -> dict[str, str]:

@@ -32,7 +32,7 @@ from typing import Any, Final
 import structlog
 
 from tronpay.errors import TronpayError
-from tronpay.kit.money import DECIMALS, MAX_BASE_UNITS, format_amount, parse_amount
+from tronpay.kit.money import DECIMALS, MAX_BASE_UNITS, Asset, format_amount, parse_amount
 from tronpay.policy.errors import PolicyConfigError
 from tronpay.tron.address import normalize
 from tronpay.tron.errors import InvalidAddressError
@@ -46,7 +46,7 @@ LIMIT_FIELDS: Final = (
     "approval_threshold",
     "daily_approval_per_destination",
 )
-ASSET_DECIMALS: Final = {"USDT": DECIMALS, "TRX": DECIMALS}
+ASSET_DECIMALS: Final = {asset.value: DECIMALS for asset in Asset}
 ENV_PREFIX: Final = "TRONPAY_POLICY_"
 
 

@@ -7,9 +7,9 @@ compiled once).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, case, func, select
@@ -18,10 +18,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.db.session import bulk_insert, one_of
+from tronpay.kit.chunking import IN_CHUNK, chunked
+from tronpay.kit.clock import as_utc
 from tronpay.policy.models import PolicyLock, PolicyReservation
 from tronpay.policy.rules import Hold, ReservationRequest, RollingTotals
-
-IN_CHUNK = 500  # ids or destinations per IN list
 
 _RES = cast(Table, PolicyReservation.__table__)
 _LOCKS = cast(Table, PolicyLock.__table__)
@@ -81,20 +81,6 @@ class LockStamps:
     stamp: datetime
 
 
-def utc(moment: datetime | None) -> datetime:
-    """``moment`` as an aware UTC datetime (now when ``None``; naive is taken as UTC)."""
-    if moment is None:
-        return datetime.now(UTC)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def chunks(items: Sequence[str], size: int = IN_CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -117,7 +103,7 @@ async def lock_asset(session: AsyncSession, asset: str, now: datetime) -> LockSt
             stmt = sqlite_insert(_LOCKS).values(asset=asset).on_conflict_do_nothing()
         await session.execute(stmt)
         row = (await session.execute(read, params)).one()
-    previous = None if row[0] is None else utc(row[0])
+    previous = None if row[0] is None else as_utc(row[0])
     stamp = now if previous is None or now > previous else previous + _STAMP_STEP
     await session.execute(_LOCK_ASSET, {"lock_asset": asset, "lock_now": stamp})
     return LockStamps(previous=previous, stamp=stamp)
@@ -174,7 +160,7 @@ async def destination_totals(
 ) -> dict[str, int]:
     totals: dict[str, int] = {}
     dialect = session.get_bind().dialect.name
-    for chunk in chunks(destinations):
+    for chunk in chunked(destinations):
         stmt = (
             select(_RES.c.destination, func.sum(_RES.c.amount))
             .where(
@@ -195,7 +181,7 @@ async def active_holds(
 ) -> dict[str, Hold]:
     """The active reservations of ``payout_ids`` (missing: none, or released)."""
     found: dict[str, Hold] = {}
-    for chunk in chunks(sorted(set(payout_ids))):
+    for chunk in chunked(sorted(set(payout_ids))):
         result = await session.execute(
             select(
                 _RES.c.payout_id,
@@ -210,7 +196,7 @@ async def active_holds(
                 asset=asset,
                 destination=destination,
                 amount=int(amount),
-                counted=utc(counted_at) > since,
+                counted=as_utc(counted_at) > since,
             )
     return found
 
@@ -247,7 +233,7 @@ async def upsert(
 
 async def restamp(session: AsyncSession, payout_ids: Sequence[str], *, now: datetime) -> None:
     """Count these reservations from ``now`` (the moment the money leaves)."""
-    for chunk in chunks(payout_ids):
+    for chunk in chunked(payout_ids):
         await session.execute(
             _RES.update().where(_RES.c.payout_id.in_(chunk)).values(counted_at=now)
         )

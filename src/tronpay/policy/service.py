@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tronpay.kit.clock import utc_or_now
+from tronpay.observability import metrics
 from tronpay.policy import repository, rules
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.errors import (
@@ -32,7 +34,6 @@ from tronpay.policy.errors import (
     PolicyViolation,
     ReservationMissing,
 )
-from tronpay.policy.repository import utc
 from tronpay.policy.rules import Hold, PolicyDecision, ReservationRequest, RollingTotals
 
 log = structlog.get_logger(__name__)
@@ -107,7 +108,30 @@ class PolicyService:
         without its previous hold and then replaces it (an upsert), so it is never counted
         twice. Hot path: at most three statements (lock, sums, upsert).
         """
-        moment = utc(now)
+        try:
+            return await self._check_and_reserve(
+                session,
+                payout_id=payout_id,
+                asset=asset,
+                destination=destination,
+                amount=amount,
+                now=now,
+            )
+        except PolicyViolation as violation:
+            metrics.POLICY_REJECTIONS.labels(violation.code).inc()
+            raise
+
+    async def _check_and_reserve(
+        self,
+        session: AsyncSession,
+        *,
+        payout_id: str,
+        asset: str,
+        destination: str,
+        amount: int,
+        now: datetime | None,
+    ) -> PolicyDecision:
+        moment = utc_or_now(now)
         request = ReservationRequest(payout_id, asset.upper(), destination, amount)
         rules.check_request(self._config, request)  # refuse before taking the lock
         totals = RollingTotals(asset_total=0, destinations={})
@@ -146,7 +170,7 @@ class PolicyService:
         item holds a reservation yet (fresh payout ids): the lookup of held amounts is
         skipped and the reservations are inserted, not upserted.
         """
-        moment = utc(now)
+        moment = utc_or_now(now)
         since = moment - self._window
         holds = (
             {}
@@ -211,6 +235,9 @@ class PolicyService:
             await repository.insert_new(session, judgement.accepted, now=moment)
         else:
             await repository.upsert(session, judgement.accepted, now=moment)
+        for result in judgement.results:
+            if isinstance(result, PolicyViolation):
+                metrics.POLICY_REJECTIONS.labels(result.code).inc()
         return list(judgement.results)
 
     def _on_totals(
@@ -242,7 +269,7 @@ class PolicyService:
         self, session: AsyncSession, payout_id: str, *, now: datetime | None = None
     ) -> bool:
         """Free the payout's reservation (cancelled or failed). True when one was active."""
-        released = await repository.release(session, payout_id, now=utc(now))
+        released = await repository.release(session, payout_id, now=utc_or_now(now))
         if released:
             log.info("policy.reservation.released", payout_id=payout_id)
         return released
@@ -272,7 +299,7 @@ class PolicyService:
         so call it BEFORE writing audit entries in the transaction: that keeps the global lock
         order "policy assets, then audit head" and rules out deadlocks on PostgreSQL.
         """
-        moment = utc(now)
+        moment = utc_or_now(now)
         since = moment - self._window
         ids = list(dict.fromkeys(payout_ids))
         holds = await repository.active_holds(session, ids, since=since)

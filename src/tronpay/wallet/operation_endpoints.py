@@ -79,6 +79,7 @@ async def _submit(
     operation = f"wallet.{req.kind.value}"
     stored = await idempotency.claim(
         session,
+        tenant=principal.tenant,
         subject=principal.subject,
         key=key,
         operation=operation,
@@ -99,7 +100,7 @@ async def _submit(
     )
     out = OperationOut.of(op).model_dump(mode="json")
     await idempotency.store_response(
-        session, subject=principal.subject, key=key, status=202, body=out
+        session, tenant=principal.tenant, subject=principal.subject, key=key, status=202, body=out
     )
     return JSONResponse(
         out, status_code=202, headers={"Location": f"/v1/wallet/operations/{op.id}"}

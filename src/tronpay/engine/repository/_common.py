@@ -1,9 +1,8 @@
 """What the repository modules share: the tables, the engine's actor, the live attempt
-statuses, chunking of ``IN (...)`` lists and row reads for update."""
+statuses and row reads for update (``IN (...)`` lists are split by ``kit.chunking``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -25,17 +24,11 @@ BUG_PREFIX = "bug:"
 # contract, ...): once the attempt is proven dead the payout fails instead of being re-signed.
 REJECTED_PREFIX = "rejected:"
 DEAD_PREFIX = "dead:"
-_IN_CHUNK = 500
 _PAYOUTS = cast(Table, Payout.__table__)
 _ATTEMPTS = cast(Table, PayoutAttempt.__table__)
 _QUEUED_ONLY = frozenset({PayoutStatus.QUEUED})
 _SUBMITTED_ONLY = frozenset({PayoutStatus.SUBMITTED})
 _CONFIRMED_ONLY = frozenset({PayoutStatus.CONFIRMED})
-
-
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def _attempt_for_update(

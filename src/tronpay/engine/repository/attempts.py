@@ -23,9 +23,9 @@ from tronpay.engine.repository._common import (
     LIVE,
     REJECTED_PREFIX,
     _attempt_for_update,
-    _chunks,
     _payout_for_update,
 )
+from tronpay.kit.chunking import chunked
 from tronpay.payouts.models import PayoutAttempt
 from tronpay.payouts.states import (
     AttemptStatus,
@@ -74,7 +74,7 @@ async def live_attempts(session: AsyncSession) -> list[LiveAttempt]:
 
 async def live_txids(session: AsyncSession, txids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(list(txids)):
+    for chunk in chunked(list(txids)):
         rows = await session.scalars(
             select(PayoutAttempt.txid).where(
                 PayoutAttempt.txid.in_(chunk), PayoutAttempt.status.in_(LIVE)
@@ -87,7 +87,7 @@ async def live_txids(session: AsyncSession, txids: Sequence[str]) -> set[str]:
 async def attempt_statuses(session: AsyncSession, txids: Sequence[str]) -> dict[str, str]:
     """The status of every attempt among ``txids`` that is ours (any status)."""
     found: dict[str, str] = {}
-    for chunk in _chunks(list(dict.fromkeys(txids))):
+    for chunk in chunked(list(dict.fromkeys(txids))):
         rows = await session.execute(
             select(_ATTEMPTS.c.txid, _ATTEMPTS.c.status).where(_ATTEMPTS.c.txid.in_(chunk))
         )
@@ -119,7 +119,7 @@ async def recently_expired(
 
 async def mark_broadcast(session: AsyncSession, txids: Sequence[str], *, now: datetime) -> None:
     """``signed`` -> ``broadcast`` for attempts a node accepted or already knew."""
-    for chunk in _chunks(list(txids)):
+    for chunk in chunked(list(txids)):
         await session.execute(
             update(PayoutAttempt)
             .where(

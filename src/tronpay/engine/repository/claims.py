@@ -18,11 +18,13 @@ from tronpay.engine.repository._common import (
     ENGINE_ACTOR,
     LIVE,
     OUT_OF_ENERGY,
-    _chunks,
     log,
 )
 from tronpay.engine.signing import SignedTx
+from tronpay.kit.chunking import chunked
 from tronpay.kit.ids import new_id
+from tronpay.kit.money import Sun, TokenUnits
+from tronpay.observability import metrics
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import AttemptStatus, BulkChange, PayoutStatus, transition_many
 from tronpay.policy.errors import PolicyViolation
@@ -71,7 +73,7 @@ async def claim_queued(
     retry_ids = {p.id for p in payouts if p.attempt_count > 0}
     oue: set[str] = set()
     if retry_ids:
-        for chunk in _chunks(sorted(retry_ids)):
+        for chunk in chunked(sorted(retry_ids)):
             rows = await session.execute(
                 select(PayoutAttempt.payout_id, func.count())
                 .where(
@@ -118,11 +120,11 @@ async def reserved_by_live_attempts(session: AsyncSession) -> Reserved:
             trx += int(amount)
             trx_count += int(n)
     return Reserved(
-        trx_sun=trx + fees,
-        token_units=tokens,
+        trx_sun=Sun(trx + fees),
+        token_units=TokenUnits(tokens),
         tx_count=count,
         trx_transfers=trx_count,
-        fee_limit_sun=fees,
+        fee_limit_sun=Sun(fees),
     )
 
 
@@ -131,7 +133,7 @@ async def _current(
 ) -> dict[str, tuple[str, int, str | None]]:
     """(status, version, blocked_reason) of payouts, locked on PostgreSQL."""
     out: dict[str, tuple[str, int, str | None]] = {}
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunked(sorted(ids)):
         stmt = select(
             _PAYOUTS.c.id, _PAYOUTS.c.status, _PAYOUTS.c.version, _PAYOUTS.c.blocked_reason
         ).where(_PAYOUTS.c.id.in_(chunk))
@@ -271,6 +273,7 @@ async def persist_signed(
                 log.warning(
                     "engine.payout.policy_blocked", payout_id=s.payout_id, code=verdict.code
                 )
+                metrics.POLICY_REJECTIONS.labels(verdict.code).inc()
                 refused.append((s.payout_id, versions[s.payout_id], f"policy:{verdict.code}"))
             else:
                 passed.append(s)
@@ -278,6 +281,7 @@ async def persist_signed(
         fresh = passed
     if not fresh:
         return []
+    metrics.attempts("signed", len(fresh))
     await session.execute(
         insert(_ATTEMPTS),
         [
@@ -325,7 +329,7 @@ async def persist_signed(
 
 async def _attempt_counts(session: AsyncSession, ids: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunked(list(ids)):
         rows = await session.execute(
             select(_PAYOUTS.c.id, _PAYOUTS.c.attempt_count).where(_PAYOUTS.c.id.in_(chunk))
         )

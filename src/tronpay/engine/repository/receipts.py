@@ -21,11 +21,12 @@ from tronpay.engine.repository._common import (
     LIVE,
     OUT_OF_ENERGY,
     _attempt_for_update,
-    _chunks,
     _payout_for_update,
     _revive,
     log,
 )
+from tronpay.kit.chunking import chunked
+from tronpay.observability import metrics
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import (
     ATTEMPT_TRANSITIONS,
@@ -80,6 +81,8 @@ async def apply_receipt(
     attempt.energy_fee = info.energy_fee_sun
     attempt.net_fee = info.net_fee_sun
     attempt.updated_at = now
+    metrics.attempts("success" if info.success else "failed")
+    metrics.receipt(info.fee_sun, info.energy_usage_total, info.energy_usage_staked)
     if info.res_message:
         attempt.error = info.res_message[:500]
     if payout.status != PayoutStatus.SUBMITTED.value or payout.txid != attempt.txid:
@@ -267,7 +270,7 @@ async def apply_receipts_bulk(
     by one through ``apply_receipt``."""
     unique = list({i.txid: i for i in infos}.values())
     attempts: dict[str, Any] = {}
-    for chunk in _chunks([i.txid for i in unique]):
+    for chunk in chunked([i.txid for i in unique]):
         stmt = select(
             _ATTEMPTS.c.id, _ATTEMPTS.c.payout_id, _ATTEMPTS.c.txid, _ATTEMPTS.c.status
         ).where(_ATTEMPTS.c.txid.in_(chunk))
@@ -275,7 +278,7 @@ async def apply_receipts_bulk(
             stmt = stmt.with_for_update()
         attempts.update({row.txid: row for row in (await session.execute(stmt)).all()})
     payouts: dict[str, Any] = {}
-    for chunk in _chunks(sorted({a.payout_id for a in attempts.values()})):
+    for chunk in chunked(sorted({a.payout_id for a in attempts.values()})):
         pstmt = select(_PAYOUTS.c.id, _PAYOUTS.c.status, _PAYOUTS.c.txid).where(
             _PAYOUTS.c.id.in_(chunk)
         )
@@ -306,6 +309,9 @@ async def apply_receipts_bulk(
             results.append(await apply_receipt(session, info, now=now, lock=lock, policy=policy))
     if not fast:
         return results
+    metrics.attempts("success", len(fast))
+    for info, _ in fast:
+        metrics.receipt(info.fee_sun, info.energy_usage_total, info.energy_usage_staked)
     await session.execute(
         _MARK_INCLUDED,
         [

@@ -18,7 +18,8 @@ import contextlib
 import enum
 import json
 import random
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -70,6 +71,10 @@ from tronpay.tron.node._transport import Response, Transport, TransportFailure
 log = structlog.get_logger(__name__)
 
 API_KEY_HEADER = "TRON-PRO-API-KEY"
+
+# Told about every request to a node: (node URL, endpoint path, outcome, seconds); the outcome
+# is "ok", "rejected" (the node answered and refused) or "unavailable" (no useful answer).
+RequestObserver = Callable[[str, str, str, float], None]
 
 
 class _Presence(enum.Enum):
@@ -126,9 +131,11 @@ class NodeClient:
         backoff_base_s: float = 0.2,
         backoff_max_s: float = 5.0,
         cooldown_s: float = 5.0,
+        observer: RequestObserver | None = None,
     ) -> None:
         if not urls:
             raise ValueError("at least one node URL is required")
+        self._observer = observer
         self._pool = NodePool(urls, cooldown_s=cooldown_s)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if api_key:
@@ -180,6 +187,23 @@ class NodeClient:
         """One POST to one node; returns parsed JSON or raises _Transient (or NodeRejected
         for a non-200 answer that is neither 429 nor 5xx)."""
         node.requests += 1
+        if self._observer is None:
+            return await self._exchange(node, path, body, read=read)
+        started = time.perf_counter()
+        outcome = "unavailable"
+        try:
+            data = await self._exchange(node, path, body, read=read)
+            outcome = "rejected" if isinstance(data, dict) and "Error" in data else "ok"
+            return data
+        except NodeRejected:
+            outcome = "rejected"
+            raise
+        finally:
+            self._observer(node.url, path, outcome, time.perf_counter() - started)
+
+    async def _exchange(
+        self, node: NodeHealth, path: str, body: Mapping[str, Any], *, read: bool
+    ) -> Any:
         try:
             resp = await self._transport.post_json(node.url + path, body, retry_stale=read)
         except TransportFailure as exc:
@@ -247,6 +271,20 @@ class NodeClient:
 
     async def solid_block(self) -> BlockRef:
         return parse_block(await self._read("/walletsolidity/getnowblock", {}), "solid nowblock")
+
+    async def heads(self) -> dict[str, int | None]:
+        """Every configured node's head block number (``None`` for one that did not answer),
+        asked of each node directly, in parallel: what a lag check compares."""
+
+        async def one(node: NodeHealth) -> int | None:
+            try:
+                data = await self._read_node(node, "/wallet/getnowblock", {})
+                return parse_block(data, "getnowblock").number
+            except NodeError:
+                return None
+
+        numbers = await asyncio.gather(*(one(n) for n in self._pool.nodes))
+        return {n.url: number for n, number in zip(self._pool.nodes, numbers, strict=True)}
 
     async def node_info(self) -> NodeInfo:
         return parse_node_info(await self._read("/wallet/getnodeinfo", {}))

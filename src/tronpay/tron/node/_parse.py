@@ -239,6 +239,8 @@ def parse_info(data: Any, what: str = "transaction info") -> TransactionInfo:
         net_fee_sun=parse_int(receipt.get("net_fee")),
         energy_penalty_total=parse_int(receipt.get("energy_penalty_total")),
         logs=logs,
+        energy_usage_staked=parse_int(receipt.get("energy_usage"))
+        + parse_int(receipt.get("origin_energy_usage")),
     )
 
 

@@ -110,6 +110,9 @@ class TransactionInfo:
     net_fee_sun: int
     energy_penalty_total: int
     logs: tuple[Mapping[str, Any], ...] = ()
+    # energy from stake (the sender's ``energy_usage`` and the contract owner's
+    # ``origin_energy_usage``); the rest of ``energy_usage_total`` was paid by burning TRX
+    energy_usage_staked: int = 0
 
     @property
     def success(self) -> bool:

@@ -92,7 +92,7 @@ async def test_insert_new_skips_conflicts_and_returns_what_it_inserted(
     data = rows("new", count)
     earlier = data[::2]
     # Conflicts on two unique indexes: the primary key (rows inserted before) and
-    # (client, reference) under a fresh id.
+    # (tenant, reference) under a fresh id.
     used = next(r for r in earlier if r["reference"] is not None)
     clash = dict(used, id="new_clash")
     async with write_transaction(sessionmaker) as session:

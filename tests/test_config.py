@@ -52,8 +52,36 @@ def test_production_refuses_without_auth(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="AUDIENCE"):
         Settings(env="production", jwt_hs256_secret_file=secret).check_startup()
     Settings(
-        env="production", jwt_hs256_secret_file=secret, jwt_audience="a", jwt_issuer="i"
+        env="production",
+        network="nile",
+        jwt_hs256_secret_file=secret,
+        jwt_audience="a",
+        jwt_issuer="i",
     ).check_startup()
+
+
+def test_production_refuses_the_default_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "s"
+    secret.write_text(secrets.token_hex(32))
+    secret.chmod(0o600)
+    complete = {"jwt_hs256_secret_file": secret, "jwt_audience": "a", "jwt_issuer": "i"}
+    implicit = Settings(env="production", **complete)
+    assert implicit.network is Network.DEVNET  # the default, which production must not use
+    with pytest.raises(ConfigError, match="TRONPAY_NETWORK is not set") as refused:
+        implicit.check_startup()
+    assert "127.0.0.1:8091" in refused.value.detail
+    with pytest.raises(ConfigError, match="TRONPAY_NETWORK is not set"):
+        implicit.check_network()
+    # Development keeps the zero-setup default.
+    Settings(env="development", **complete).check_network()
+    # Chosen explicitly, even the devnet is accepted (e.g. a staging stack with its own node).
+    monkeypatch.setenv("LUCID_ENV", "production")
+    monkeypatch.setenv("TRONPAY_NETWORK", "devnet")
+    from_env = Settings(**complete)
+    assert from_env.is_production
+    from_env.check_startup()
 
 
 def test_shasta_needs_a_token_contract(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Micro-benchmark: audit.record and policy.check_and_reserve per write transaction.
 
-Run: .venv/bin/python -m tests.audit.bench_access [sqlite|postgres] [N]
+Run: .venv/bin/python bench/audit_access.py [sqlite|postgres] [N]
 Prints JSON: transactions per second for (policy check + audit record) and record_many.
 """
 

@@ -1,0 +1,197 @@
+"""The Dockerfile, parsed (no Docker needed): the distroless production target is hardened
+and shell-free, the builder matches its Python, and the bugs of the first draft stay gone.
+scripts/verify-image proves the same properties on a built and running image."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    base: str
+    name: str
+    instructions: tuple[Instruction, ...]
+
+    def all(self, name: str) -> list[str]:
+        return [i.value for i in self.instructions if i.name == name]
+
+    def one(self, name: str) -> str:
+        values = self.all(name)
+        assert len(values) == 1, f"{self.name}: expected one {name}, found {values}"
+        return values[0]
+
+    def env(self) -> dict[str, str]:
+        pairs: dict[str, str] = {}
+        for value in self.all("ENV"):
+            for key, _, val in (part.partition("=") for part in value.split()):
+                pairs[key] = val.strip('"')
+        return pairs
+
+    def labels(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for value in self.all("LABEL"):
+            for key, val in re.findall(r'(\S+?)="([^"]*)"', value):
+                found[key] = val
+        return found
+
+
+def _stages() -> dict[str, Stage]:
+    """The stages in order, with top-level ARG defaults substituted into FROM."""
+    parser = DockerfileParser(fileobj=io.BytesIO(DOCKERFILE.read_bytes()))
+    args: dict[str, str] = {}
+    bases: dict[str, str] = {}
+    bodies: dict[str, list[Instruction]] = {}
+    for item in parser.structure:
+        name, value = item["instruction"], item["value"]
+        if name == "COMMENT":
+            continue
+        if name == "ARG" and not bodies:
+            key, _, default = value.partition("=")
+            args[key] = default
+        elif name == "FROM":
+            base, _, stage = (part.strip() for part in value.partition(" AS "))
+            for key, default in args.items():
+                base = base.replace(f"${{{key}}}", default)
+            bases[stage] = base
+            bodies[stage] = []
+        else:
+            assert bodies, f"{name} before the first FROM"
+            bodies[list(bodies)[-1]].append(Instruction(name, value))
+    return {stage: Stage(bases[stage], stage, tuple(body)) for stage, body in bodies.items()}
+
+
+STAGES = _stages()
+RUNTIME = STAGES["distroless"]
+BUILDER = STAGES["builder"]
+DEVELOPMENT = STAGES["development"]
+
+
+def test_targets_and_the_default_is_the_distroless_one() -> None:
+    assert list(STAGES) == ["builder", "development", "distroless"]  # the last is the default
+    assert BUILDER.base == "debian:13-slim"
+    assert RUNTIME.base == "gcr.io/distroless/python3-debian13:nonroot"
+    assert DEVELOPMENT.base == "builder"
+
+
+def test_no_frontend_image_is_pulled() -> None:
+    first = DOCKERFILE.read_text().splitlines()[0]
+    assert not first.lower().startswith("# syntax"), "BuildKit would pull a frontend image"
+
+
+def test_the_builder_uses_the_runtime_python() -> None:
+    """Debian 13's python3-venv: the venv's bin/python is /usr/bin/python3.13 in both
+    images, and its extension modules are cp313 like the runtime's interpreter."""
+    runs = "\n".join(BUILDER.all("RUN"))
+    assert "apt-get install -y --no-install-recommends binutils python3-venv" in runs
+    assert "/usr/bin/python3.13 -m venv /opt/venv" in runs
+    assert "--require-hashes" in runs
+    assert "-r /tmp/requirements-prod.txt" in runs
+    assert "--no-deps /src" in runs
+    assert "-e /src" not in runs
+    assert "--mount=type=cache,target=/root/.cache/pip" in runs
+    assert "--find-links /wheelhouse" in runs  # the optional air-gapped wheelhouse
+    staging = next(r for r in BUILDER.all("RUN") if "/staging/app/logs" in r)
+    assert "install -d -o 65532 -g 65532 -m 0750 /staging/app/logs /staging/app/tmp" in staging
+    assert "install -d -o 65532 -g 65532 -m 0700 /staging/app/secrets" in staging
+
+
+def test_the_runtime_stage_runs_nothing_and_copies_no_secret() -> None:
+    assert RUNTIME.all("RUN") == [], "distroless has no shell: a RUN cannot work"
+    copies = RUNTIME.all("COPY")
+    assert copies == ["--from=builder /opt/venv /opt/venv", "--from=builder /staging/app /app"]
+    for stage in STAGES.values():
+        for copy in stage.all("COPY") + stage.all("ADD"):
+            assert ":ro" not in copy
+            assert "secret" not in copy.lower()
+
+
+def test_runtime_user_workdir_env_and_volumes() -> None:
+    assert RUNTIME.one("USER") == "65532:65532"
+    assert RUNTIME.one("WORKDIR") == "/app"
+    env = RUNTIME.env()
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["SERVICE_NAME"] == "tron-payment-service"
+    assert env["SERVICE_PORT"] == "8090"
+    assert env["LUCID_ENV"] == "production"
+    assert env["TMPDIR"] == "/app/tmp"
+    assert env["TRONPAY_HOST"] == "0.0.0.0"  # noqa: S104 - the container listens on all
+    assert env["PATH"].split(":")[0] == "/opt/venv/bin"
+    assert json.loads(RUNTIME.one("VOLUME")) == ["/app/logs", "/app/tmp", "/app/secrets"]
+    assert RUNTIME.one("EXPOSE") == "8090"
+
+
+def test_runtime_labels() -> None:
+    labels = RUNTIME.labels()
+    for key in ("title", "description", "version", "source", "licenses", "created", "revision"):
+        assert labels.get(f"org.opencontainers.image.{key}"), key
+    assert labels["org.opencontainers.image.version"] == "${VERSION}"
+    assert labels["org.opencontainers.image.created"] == "${CREATED}"
+    assert labels["org.opencontainers.image.revision"] == "${REVISION}"
+    assert {k: v for k, v in labels.items() if k.startswith("security.")} == {
+        "security.distroless": "true",
+        "security.nonroot": "true",
+        "security.readonly": "true",
+        "security.plane": "wallet",
+        "security.isolation": "payment-only",
+    }
+
+
+def test_entrypoint_command_and_health_check_need_no_shell() -> None:
+    entrypoint = json.loads(RUNTIME.one("ENTRYPOINT"))
+    assert entrypoint == ["/opt/venv/bin/tronpay"]
+    assert json.loads(RUNTIME.one("CMD")) == ["serve"]
+    health = RUNTIME.one("HEALTHCHECK")
+    options, _, command = health.partition("CMD")
+    assert options.split() == [
+        "--interval=30s",
+        "--timeout=10s",
+        "--start-period=40s",
+        "--retries=3",
+    ]
+    argv = json.loads(command)  # exec form: a JSON array, not a string for /bin/sh
+    assert argv[0] == "/opt/venv/bin/python"
+    assert "/health" in argv[-1]
+
+
+def test_development_target() -> None:
+    assert DEVELOPMENT.one("EXPOSE").split() == ["8090", "8091"]
+    cmd = json.loads(DEVELOPMENT.one("CMD"))
+    assert cmd == ["tronpay", "serve", "--devnet", "--reload"]
+    env = DEVELOPMENT.env()
+    assert env["TRONPAY_LOG_LEVEL"] == "debug"
+    assert env["TRONPAY_DEVNET_HOST"] == "0.0.0.0"  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    "excluded",
+    [".git", ".venv", "**/secrets", "**/*.key", "**/__pycache__", ".tronpay", "**/*.db"],
+)
+def test_dockerignore_keeps_secrets_and_local_state_out(excluded: str) -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "**"  # everything is out unless named
+    assert excluded in lines
+    for needed in ("!src/", "!configs/", "!requirements-prod.txt", "!wheelhouse/"):
+        assert needed in lines
+    assert lines.index(excluded) > lines.index("!src/")  # applied after the re-inclusions
