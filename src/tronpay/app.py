@@ -51,7 +51,7 @@ from tronpay.payouts.fastlane import PayoutCreateLane
 from tronpay.payouts.service import PayoutContext
 from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy import PolicyService, load_policy
-from tronpay.runtime import build_quoter, load_chain, register_checks, running
+from tronpay.runtime import build_contracts, build_quoter, load_chain, register_checks, running
 from tronpay.state import AppState, app_state
 from tronpay.wallet.endpoints import router as wallet_router
 from tronpay.wallet.operation_endpoints import router as wallet_operations_router
@@ -209,7 +209,12 @@ def create_app(settings: Settings | None = None, *, with_engine: bool = False) -
         policy=policy,
         readiness=ReadinessRegistry(),
         chain=chain,
-        payout_context=PayoutContext(policy=policy, hot_wallet_address=chain.hot_wallet),
+        payout_context=PayoutContext(
+            policy=policy,
+            hot_wallet_address=chain.hot_wallet,
+            token_contract=chain.token_contract,
+            contracts=build_contracts(chain),
+        ),
         # Group commit of POST /v1/payouts; started and drained by the lifespan. Without a
         # running lifespan (in-process tests) creates are written one at a time.
         payout_writer=PayoutWriter(sessionmaker, policy),

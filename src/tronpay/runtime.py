@@ -18,12 +18,17 @@ import structlog
 
 from tronpay.api.readiness import NotReady
 from tronpay.config import Settings
+from tronpay.db.session import read_transaction
 from tronpay.engine.config import EngineConfig
+from tronpay.engine.errors import EngineStalled
+from tronpay.engine.health import EngineHealth
 from tronpay.engine.planner import Planner
 from tronpay.engine.quoting import PlannerQuoter
 from tronpay.engine.worker import run_engine
 from tronpay.errors import TronpayError
 from tronpay.payouts.quote import Quoter
+from tronpay.payouts.recipients import ContractDirectory
+from tronpay.payouts.repository import engine_work_waiting
 from tronpay.startup import ChainRuntime
 from tronpay.state import AppState
 
@@ -52,10 +57,16 @@ def build_quoter(chain: ChainRuntime) -> Quoter | None:
     return PlannerQuoter(planner)
 
 
+def build_contracts(chain: ChainRuntime) -> ContractDirectory:
+    """The directory of smart contracts the payouts domain asks before accepting TRX to an
+    address (``payouts/recipients.py``), over the API's node client; remembers answers."""
+    return ContractDirectory(chain.node)
+
+
 def register_checks(state: AppState) -> None:
     """With the engine in this process, its dependencies (node in sync, token decimals, hot
-    wallet, the engine task) join ``/ready``. An API-only replica does not need the node to
-    accept payouts, so it stays ready without one."""
+    wallet, the engine task and its progress) join ``/ready``. An API-only replica does not
+    need the node to accept payouts, so it stays ready without one."""
     if not state.with_engine:
         return
     chain = state.chain
@@ -70,9 +81,22 @@ def register_checks(state: AppState) -> None:
         task = state.engine_task
         if task is None or task.done():
             raise NotReady("the payout engine is not running")
+        await check_progress(state)
         return {"running": True}
 
     readiness.register("engine", engine_running)
+
+
+async def check_progress(state: AppState) -> None:
+    """Not ready when an engine step is stalled (``engine/health.py``) while payouts wait
+    for the engine: the engine runs but pays nobody."""
+    stall = state.engine_health.stalled()
+    if stall is None:
+        return
+    async with read_transaction(state.sessionmaker) as session:
+        waiting = await engine_work_waiting(session)
+    if waiting:
+        raise EngineStalled(stall.describe())
 
 
 @asynccontextmanager
@@ -83,7 +107,9 @@ async def running(state: AppState) -> AsyncIterator[None]:
     stop = asyncio.Event()
     task: asyncio.Task[None] | None = None
     if state.with_engine:
-        task = asyncio.create_task(_engine(chain.settings, stop), name="payout-engine")
+        task = asyncio.create_task(
+            _engine(chain.settings, stop, state.engine_health), name="payout-engine"
+        )
         state.engine_task = task
     try:
         yield
@@ -95,14 +121,14 @@ async def running(state: AppState) -> AsyncIterator[None]:
         await chain.aclose()
 
 
-async def _engine(settings: Settings, stop: asyncio.Event) -> None:
+async def _engine(settings: Settings, stop: asyncio.Event, health: EngineHealth) -> None:
     """Run the engine until ``stop``; restart it (with backoff) if it dies of an unexpected
     error, so one bad step never leaves payouts unattended while the API takes new ones. A
     configuration error (no key, wrong token) is final: ``/ready`` reports it."""
     delay = RESTART_MIN_S
     while not stop.is_set():
         try:
-            await run_engine(settings, stop)
+            await run_engine(settings, stop, health=health)
             return
         except TronpayError as exc:
             log.error("engine.stopped_on_error", code=exc.code, detail=exc.detail)

@@ -17,6 +17,7 @@ from starlette.datastructures import State
 from tronpay.api.readiness import ReadinessRegistry
 from tronpay.auth import JWTVerifier
 from tronpay.config import Settings
+from tronpay.engine.health import EngineHealth
 from tronpay.observability.scrape import DatabaseGauges
 from tronpay.payouts.quote import Quoter
 from tronpay.payouts.service import PayoutContext
@@ -28,8 +29,8 @@ from tronpay.startup import ChainRuntime
 class AppState(State):
     """The app's state. ``payout_writer`` may be replaced (tests install a lingering one);
     ``payout_fast_lane = False`` turns the create fast lane off; ``metrics`` computes the
-    gauges of a scrape; the chain runtime sets
-    ``engine_task`` when the engine runs in this process."""
+    gauges of a scrape; the chain runtime sets ``engine_task`` when the engine runs in this
+    process, and the engine reports its progress to ``engine_health`` (``/ready`` reads it)."""
 
     settings: Settings
     engine: AsyncEngine
@@ -45,6 +46,7 @@ class AppState(State):
     payout_fast_lane: bool
     with_engine: bool
     engine_task: asyncio.Task[None] | None
+    engine_health: EngineHealth
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class AppState(State):
         quoter: Quoter | None,
         metrics: DatabaseGauges,
         with_engine: bool,
+        engine_health: EngineHealth | None = None,
     ) -> None:
         super().__init__(
             {
@@ -78,6 +81,7 @@ class AppState(State):
                 "payout_fast_lane": True,
                 "with_engine": with_engine,
                 "engine_task": None,
+                "engine_health": engine_health or EngineHealth(),
             }
         )
 

@@ -43,6 +43,7 @@ def _production(tmp_path: Path, **overrides: object) -> Settings:
         "jwt_hs256_secret_file": _write(tmp_path / "good.secret", secrets.token_hex(32), 0o600),
         "jwt_audience": "payouts",
         "jwt_issuer": "idp",
+        "network": "nile",  # production names its network (TRONPAY_NETWORK)
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ def test_example_values_are_exact() -> None:
         daily_total=100_000_000_000,
         daily_per_destination=20_000_000_000,
         approval_threshold=5_000_000_000,
+        daily_approval_per_destination=8_000_000_000,
     )
 
 

@@ -149,9 +149,12 @@ async def test_reserve_twice_is_idempotent(sessionmaker: Maker) -> None:
 async def recheck(
     sessionmaker: Maker, policy: PolicyService, payout_id: str, *, now: datetime = T0
 ) -> PolicyDecision | PolicyViolation:
-    """The engine's re-check before signing, for one payout (the production path)."""
+    """The engine's re-check before signing a payout for the first time (the production
+    path: its reservation counts from then)."""
     async with write_transaction(sessionmaker) as session:
-        results = await policy.recheck_many(session, [payout_id], now=now)
+        results = await policy.recheck_many(
+            session, [payout_id], now=now, count_from_now=[payout_id]
+        )
     return results[payout_id]
 
 
@@ -167,7 +170,7 @@ async def test_recheck(sessionmaker: Maker) -> None:
         await policy.release(session, "new2", now=later)
     decision = await recheck(sessionmaker, policy, "old", now=later)
     assert decision == PolicyDecision(needs_approval=True)
-    # Re-stamped at signing: it now counts for the next 24 h.
+    # Re-stamped at its first signing: it now counts for the next 24 h.
     with pytest.raises(DailyTotalExceeded):
         await reserve(sessionmaker, policy, "new3", 1, now=later + timedelta(hours=23))
 
@@ -268,7 +271,7 @@ async def test_recheck_many(sessionmaker: Maker) -> None:
     )
     async with write_transaction(sessionmaker) as session:
         results = await stricter.recheck_many(
-            session, ["n1", "n2", "missing", "old", "n3"], now=later
+            session, ["n1", "n2", "missing", "old", "n3"], now=later, count_from_now=["old"]
         )
     outcome = {
         key: value.code if isinstance(value, PolicyViolation) else value.needs_approval
@@ -282,6 +285,82 @@ async def test_recheck_many(sessionmaker: Maker) -> None:
         "old": True,
         "n3": "policy_daily_total",
     }
-    # "old" was re-stamped: it now counts from `later`.
+    # "old" was signed for the first time: it now counts from `later`.
     with pytest.raises(DailyTotalExceeded):
         await reserve(sessionmaker, stricter, "x", 1, now=later + timedelta(hours=23))
+
+
+async def test_a_recheck_never_renews_a_reservation(sessionmaker: Maker) -> None:
+    """Issue 13.2: the engine's re-check before re-signing a payout does not count its
+    amount again from now, so a payout re-signed again and again cannot hold the rolling
+    limit for good (only a first signing moves the count, once: ``count_from_now``)."""
+    policy = service(daily_total=1_000 * USDT, daily_per_destination=None)
+    await reserve(sessionmaker, policy, "stuck", 1_000 * USDT, now=T0)
+    for hours in (1, 8, 16, 23):
+        async with write_transaction(sessionmaker) as session:
+            verdict = await policy.recheck_many(session, ["stuck"], now=T0 + timedelta(hours=hours))
+        assert verdict == {"stuck": PolicyDecision(needs_approval=True)}
+    with pytest.raises(DailyTotalExceeded):  # still inside its first 24 h
+        await reserve(sessionmaker, policy, "early", 1, now=T0 + timedelta(hours=23, minutes=59))
+    # 24 h after it was first counted the limit is free again, however often it was re-checked
+    later = T0 + timedelta(hours=24, minutes=1)
+    assert await reserve(sessionmaker, policy, "next", 1_000 * USDT, now=later) == PolicyDecision(
+        True
+    )
+
+
+async def test_rolling_approval_threshold_per_destination(sessionmaker: Maker) -> None:
+    """Issue 13.8: amounts split to stay under the per-payout approval threshold still need
+    a second person once the destination's rolling 24 h sum (this payout included) reaches
+    ``daily_approval_per_destination``; other destinations and the window are separate."""
+    policy = service(
+        approval_threshold=500 * USDT,
+        daily_approval_per_destination=1_000 * USDT,
+        daily_total=None,
+        daily_per_destination=None,
+    )
+    assert await reserve(sessionmaker, policy, "s1", 400 * USDT, to="TONE") == PolicyDecision(False)
+    assert await reserve(sessionmaker, policy, "s2", 400 * USDT, to="TONE") == PolicyDecision(False)
+    # 400 + 400 + 200 = 1000: reaches the rolling threshold
+    assert await reserve(sessionmaker, policy, "s3", 200 * USDT, to="TONE") == PolicyDecision(True)
+    assert await reserve(sessionmaker, policy, "o1", 400 * USDT, to="TTWO") == PolicyDecision(False)
+    # a cancelled payout no longer counts
+    async with write_transaction(sessionmaker) as session:
+        await policy.release(session, "s3")
+    assert await reserve(sessionmaker, policy, "s4", 100 * USDT, to="TONE") == PolicyDecision(False)
+    # a day later the window is empty again
+    later = T0 + timedelta(hours=24, minutes=1)
+    assert await reserve(
+        sessionmaker, policy, "s5", 400 * USDT, to="TONE", now=later
+    ) == PolicyDecision(False)
+    # the group check decides like the single one, item after item
+    async with write_transaction(sessionmaker) as session:
+        results = await policy.check_and_reserve_many(
+            session,
+            [ReservationRequest(f"g{n}", "USDT", "TTHREE", 300 * USDT) for n in range(4)],
+            now=T0,
+            new_payouts=True,
+        )
+    assert results == [PolicyDecision(False)] * 3 + [PolicyDecision(True)]
+
+
+async def test_concurrent_payouts_to_one_destination_cannot_dodge_the_rolling_approval(
+    sessionmaker: Maker,
+) -> None:
+    """The rolling approval threshold is decided under the asset's lock like the limits:
+    of 12 parallel payouts of 300 to one destination, with approval from a rolling sum of
+    1000, exactly 3 go through without approval, whatever the interleaving."""
+    policy = service(
+        approval_threshold=None,
+        daily_approval_per_destination=1_000 * USDT,
+        daily_total=None,
+        daily_per_destination=None,
+        max_per_payout=None,
+    )
+
+    async def attempt(index: int) -> bool:
+        decision = await reserve(sessionmaker, policy, f"r{index}", 300 * USDT, to="TSPLIT")
+        return decision.needs_approval
+
+    results = await asyncio.gather(*(attempt(index) for index in range(12)))
+    assert results.count(False) == 3

@@ -21,13 +21,15 @@ from tronpay.batches.errors import BatchInvalid, BatchNotFound
 from tronpay.batches.models import Batch
 from tronpay.batches.parsing import ParsedBatch
 from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
+from tronpay.errors import ValidationFailed
 from tronpay.kit.ids import new_id
 from tronpay.kit.money import format_amount
 from tronpay.observability import metrics
 from tronpay.payouts import repository as payout_repository
+from tronpay.payouts.errors import RecipientIsContract
 from tronpay.payouts.events import emit_many, outbox_row
 from tronpay.payouts.models import Payout
-from tronpay.payouts.service import PayoutContext, prepare_payout
+from tronpay.payouts.service import PayoutContext, check_recipient, prepare_payout
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.policy import PolicyViolation, ReservationRequest
 
@@ -61,15 +63,28 @@ async def create_batch(
 ) -> BatchResult:
     errors = list(parsed.errors)
     for item, row in zip(parsed.items, parsed.rows, strict=True):
-        if ctx.hot_wallet_address is not None and item.to == ctx.hot_wallet_address:
-            errors.append(
-                RowError(
-                    row=row,
-                    column="to",
-                    reason="recipient_is_hot_wallet",
-                    message="the destination is the service's own hot wallet",
-                )
+        try:
+            check_recipient(
+                item.to,
+                ctx.hot_wallet_address,
+                asset=item.asset.value,
+                token_contract=ctx.token_contract,
             )
+        except ValidationFailed as exc:
+            errors.append(RowError(row=row, column="to", reason=exc.code, message=exc.detail))
+    if ctx.contracts is not None:
+        trx_to = [item.to for item in parsed.items if item.asset.value == "TRX"]
+        contracts = await ctx.contracts.contracts_among(trx_to) if trx_to else set()
+        for item, row in zip(parsed.items, parsed.rows, strict=True):
+            if item.asset.value == "TRX" and item.to in contracts:
+                errors.append(
+                    RowError(
+                        row=row,
+                        column="to",
+                        reason=RecipientIsContract.code,
+                        message="the destination is a smart contract",
+                    )
+                )
     references = [item.reference for item in parsed.items if item.reference is not None]
     taken = await payout_repository.existing_references(session, actor.tenant, references)
     if taken:
@@ -117,16 +132,29 @@ async def create_batch(
         now=now,
         new_payouts=True,
     )
-    for decision, row, payout_row in zip(decisions, parsed.rows, payout_rows, strict=True):
+    to_approve: list[int] = []
+    for index, (decision, row, payout_row) in enumerate(
+        zip(decisions, parsed.rows, payout_rows, strict=True)
+    ):
         if isinstance(decision, PolicyViolation):
             errors.append(
                 RowError(row=row, column="amount", reason=decision.code, message=decision.detail)
             )
-        elif decision.needs_approval != (payout_row["status"] == pending):
+        elif payout_row["status"] == pending and not decision.needs_approval:
             raise RuntimeError("policy decision disagrees with its approval threshold")
+        elif decision.needs_approval and payout_row["status"] != pending:
+            # the destination's rolling sum (earlier rows included) reached its threshold
+            to_approve.append(index)
     # A violation leaves the transaction with rows and reservations: raising here rolls all
     # of it back (all-or-nothing).
     _raise_if_errors(errors)
+    if to_approve:
+        await payout_repository.mark_pending_approval(
+            session, [prepared[index].id for index in to_approve]
+        )
+        for index in to_approve:
+            prepared[index] = prepared[index].pending_approval()
+        payout_rows = [p.row for p in prepared]
 
     snapshots = [p.snapshot for p in prepared]
     await emit_many(

@@ -25,6 +25,22 @@ log = structlog.get_logger(__name__)
 
 
 ACCEPTED_RESEND_FACTOR = 6
+# java-tron validation refusals that hold for every attempt of the payout, whatever the
+# wallet's state: the payout fails once the attempt is proven dead (never re-signed).
+DETERMINISTIC_REFUSALS = (
+    "cannot transfer trx to a smartcontract",
+    "cannot transfer trx to yourself",
+    "invalid toaddress",
+    "amount must be greater than 0",
+)
+
+
+def deterministic_refusal(outcome: BroadcastOutcome) -> bool:
+    """Whether a DEAD broadcast outcome refuses the payout itself, not just this attempt."""
+    if outcome.code != "CONTRACT_VALIDATE_ERROR":
+        return False
+    message = outcome.message.lower()
+    return any(hint in message for hint in DETERMINISTIC_REFUSALS)
 
 
 @dataclass(frozen=True)
@@ -69,9 +85,13 @@ class Broadcaster:
                 errors[out.txid] = f"hold:{out.code}:{out.message}"
                 log.warning("engine.broadcast.hold", txid=out.txid, code=out.code)
             elif out.kind is BroadcastKind.DEAD:
-                errors[out.txid] = f"dead:{out.code}:{out.message}"
+                final = deterministic_refusal(out)
+                prefix = repo.REJECTED_PREFIX if final else repo.DEAD_PREFIX
+                errors[out.txid] = f"{prefix}{out.code}:{out.message}"
                 self._stop_sending.add(out.txid)
-                log.warning("engine.broadcast.dead", txid=out.txid, code=out.code)
+                log.warning(
+                    "engine.broadcast.dead", txid=out.txid, code=out.code, deterministic=final
+                )
             elif out.kind is BroadcastKind.BUG:
                 errors[out.txid] = f"{repo.BUG_PREFIX}{out.code}:{out.message}"
                 self._stop_sending.add(out.txid)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tronpay.engine.health import DEFAULT_STALL_AFTER_S
 from tronpay.engine.planner import FeePolicy
 
 
@@ -28,6 +29,8 @@ class EngineConfig(BaseSettings):
     max_fee_limit_sun: int = Field(default=100_000_000, gt=0)
     node_timeout_s: float = Field(default=10.0, gt=0)
     max_follow_blocks_per_tick: int = Field(default=200, ge=1)
+    # a step failing (or hanging) this long is reported: engine.stalled, /ready 503
+    stall_after_s: float = Field(default=DEFAULT_STALL_AFTER_S, gt=0)
 
     @classmethod
     def from_env(cls) -> EngineConfig:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from tronpay.kit.money import Asset, Sun, TokenUnits
-from tronpay.tron.address import to_bytes
+from tronpay.tron.address import ZERO_ADDRESS, to_bytes
 
 # The assets by their short names (members of the one Asset enum, equal to their strings).
 USDT: Final = Asset.USDT
@@ -51,6 +51,9 @@ class BlockReason(enum.StrEnum):
 class FailReason(enum.StrEnum):
     DESTINATION_BLACKLISTED = "destination_blacklisted"
     DESTINATION_IS_HOT_WALLET = "destination_is_hot_wallet"
+    DESTINATION_IS_ZERO_ADDRESS = "destination_is_zero_address"
+    DESTINATION_IS_TOKEN_CONTRACT = "destination_is_token_contract"  # noqa: S105 - a reason
+    DESTINATION_IS_CONTRACT = "destination_is_contract"  # TRX: the chain refuses it
     UNSUPPORTED_ASSET = "unsupported_asset"
 
 
@@ -161,13 +164,15 @@ class PayoutRequest:
 @dataclass(frozen=True)
 class Recipient:
     """What the node said about a recipient. ``new_holder`` None: not looked up;
-    ``estimate_error``: the energy estimate failed (``energy`` is then 0)."""
+    ``estimate_error``: the energy estimate failed (``energy`` is then 0); ``contract``: the
+    account is a smart contract (a TRX transfer to it is refused by the chain)."""
 
     exists: bool
     blacklisted: bool
     new_holder: bool | None
     energy: int
     estimate_error: str | None = None
+    contract: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,9 +296,37 @@ def price(req: PayoutRequest, rcpt: Recipient, wallet: WalletState, policy: FeeP
     )
 
 
-def probe_needed(req: PayoutRequest, wallet: WalletState, *, hot_wallet: str) -> bool:
+def cannot_receive(
+    req: PayoutRequest, *, hot_wallet: str, token_contract: str | None = None
+) -> FailReason | None:
+    """Why ``req``'s destination can never receive it, known without asking the node: the
+    hot wallet itself, the zero (burn) address, or for USDT the token contract itself (the
+    tokens would be lost). A TRX transfer to any contract is refused too, but that needs the
+    node (``Recipient.contract``)."""
+    if same_address(req.to_address, hot_wallet):
+        return FailReason.DESTINATION_IS_HOT_WALLET
+    if same_address(req.to_address, ZERO_ADDRESS):
+        return FailReason.DESTINATION_IS_ZERO_ADDRESS
+    if (
+        req.asset == USDT
+        and token_contract is not None
+        and same_address(req.to_address, token_contract)
+    ):
+        return FailReason.DESTINATION_IS_TOKEN_CONTRACT
+    return None
+
+
+def probe_needed(
+    req: PayoutRequest,
+    wallet: WalletState,
+    *,
+    hot_wallet: str,
+    token_contract: str | None = None,
+) -> bool:
     """Whether planning ``req`` needs node reads about its recipient at all."""
-    if req.asset not in (USDT, TRX) or same_address(req.to_address, hot_wallet):
+    if req.asset not in (USDT, TRX):
+        return False
+    if cannot_receive(req, hot_wallet=hot_wallet, token_contract=token_contract) is not None:
         return False
     if wallet.blacklisted and req.asset == USDT:
         return False
@@ -308,18 +341,22 @@ def decide(
     policy: FeePolicy,
     *,
     hot_wallet: str,
+    token_contract: str | None = None,
 ) -> Decided:
     """SEND, BLOCK or FAIL one payout (``rcpt`` None: not probed) from ``wallet``."""
     if req.asset not in (USDT, TRX):
         return Decided(_fail(req, FailReason.UNSUPPORTED_ASSET), wallet)
-    if same_address(req.to_address, hot_wallet):
-        return Decided(_fail(req, FailReason.DESTINATION_IS_HOT_WALLET), wallet)
+    refused = cannot_receive(req, hot_wallet=hot_wallet, token_contract=token_contract)
+    if refused is not None:
+        return Decided(_fail(req, refused), wallet)
     if req.asset == USDT and wallet.blacklisted:
         return Decided(_block(req, BlockReason.HOT_WALLET_BLACKLISTED), wallet)
     if rcpt is None:  # USDT short before the estimate
         return Decided(_block(req, BlockReason.INSUFFICIENT_TOKEN), wallet)
     if rcpt.blacklisted:
         return Decided(_fail(req, FailReason.DESTINATION_BLACKLISTED), wallet)
+    if req.asset == TRX and rcpt.contract:
+        return Decided(_fail(req, FailReason.DESTINATION_IS_CONTRACT), wallet)
     if rcpt.estimate_error is not None:
         return Decided(_block(req, BlockReason.ESTIMATE_FAILED), wallet)
     quote = price(req, rcpt, wallet, policy)
@@ -340,13 +377,16 @@ def decide_all(
     policy: FeePolicy,
     *,
     hot_wallet: str,
+    token_contract: str | None = None,
 ) -> Plan:
     """Decide ``requests`` in order, spending a running copy of ``wallet`` so the payouts
     sent together fit together."""
     items: list[PlanItem] = []
     running = wallet
     for req, rcpt in zip(requests, recipients, strict=True):
-        decided = decide(req, rcpt, running, policy, hot_wallet=hot_wallet)
+        decided = decide(
+            req, rcpt, running, policy, hot_wallet=hot_wallet, token_contract=token_contract
+        )
         items.append(decided.item)
         running = decided.wallet
     return Plan(items=tuple(items), wallet_before=wallet, wallet_after=running)

@@ -43,7 +43,7 @@ from tronpay.kit.money import Sun, TokenUnits
 from tronpay.tron import abi
 from tronpay.tron.address import encode_base58
 from tronpay.tron.hashing import sha256
-from tronpay.tron.node import ChainParameters, NodeClient, NodeRejected
+from tronpay.tron.node import Account, ChainParameters, NodeClient, NodeRejected
 
 # The planner's vocabulary, re-exported: callers import it from here or from engine.fees.
 __all__ = [
@@ -159,7 +159,13 @@ class Planner:
     ) -> Recipient:
         if asset == TRX:
             account = await self._node.account(to_address)
-            return Recipient(exists=account.exists, blacklisted=False, new_holder=False, energy=0)
+            return Recipient(
+                exists=account.exists,
+                blacklisted=False,
+                new_holder=False,
+                energy=0,
+                contract=account.is_contract,
+            )
         if holder:
             listed, balance = await asyncio.gather(
                 self._node.is_blacklisted(self.token_contract, to_address),
@@ -197,7 +203,10 @@ class Planner:
         recipient and one estimate per holder class (existing / new)."""
         wallet = await self.wallet_state(reserved)
         sem = asyncio.Semaphore(self.policy.concurrency)
-        flags = [probe_needed(r, wallet, hot_wallet=self.hot_wallet) for r in requests]
+        flags = [
+            probe_needed(r, wallet, hot_wallet=self.hot_wallet, token_contract=self.token_contract)
+            for r in requests
+        ]
         probed = [r for r, f in zip(requests, flags, strict=True) if f]
         usdt_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == USDT))
         trx_to = list(dict.fromkeys(r.to_address for r in probed if r.asset == TRX))
@@ -208,13 +217,13 @@ class Planner:
                 return cached
             return await _bounded(sem, lambda: self._ask_listed(to))
 
-        async def account_exists(to: str) -> bool:
-            return (await _bounded(sem, lambda: self._node.account(to))).exists
+        async def account(to: str) -> Account:
+            return await _bounded(sem, lambda: self._node.account(to))
 
         amount = min((r.amount for r in probed if r.asset == USDT), default=1)
         blacklisted, exists, worst = await asyncio.gather(
             asyncio.gather(*(listed(t) for t in usdt_to)),
-            asyncio.gather(*(account_exists(t) for t in trx_to)),
+            asyncio.gather(*(account(t) for t in trx_to)),
             self._new_holder_energy(amount) if usdt_to else _none(),
         )
         listed_by = dict(zip(usdt_to, blacklisted, strict=True))
@@ -222,7 +231,10 @@ class Planner:
 
         def recipient(req: PayoutRequest, energy: Mapping[str, _RecipientEnergy]) -> Recipient:
             if req.asset == TRX:
-                return Recipient(accounts[req.to_address], False, False, 0)
+                known_account = accounts[req.to_address]
+                return Recipient(
+                    known_account.exists, False, False, 0, contract=known_account.is_contract
+                )
             known = energy[req.to_address]
             if listed_by[req.to_address]:
                 return Recipient(True, True, known.new_holder, 0)
@@ -233,7 +245,14 @@ class Planner:
             recipients = [
                 recipient(r, energy) if f else None for r, f in zip(requests, flags, strict=True)
             ]
-            return decide_all(requests, recipients, wallet, self.policy, hot_wallet=self.hot_wallet)
+            return decide_all(
+                requests,
+                recipients,
+                wallet,
+                self.policy,
+                hot_wallet=self.hot_wallet,
+                token_contract=self.token_contract,
+            )
 
         if worst is not None and worst.error is None:
             plan = decide(dict.fromkeys(usdt_to, _RecipientEnergy(None, worst)))

@@ -1,7 +1,10 @@
 """The engine loop: one task that, every tick, submits new payouts, rebroadcasts live
 attempts, follows new blocks, finalizes solidified ones, sweeps expired attempts and
 periodically reconciles. Each step runs in its own transaction(s); a failing step (node down,
-a row changed by another engine) is logged and retried on the next tick, never fatal.
+a row changed by another engine) is logged and retried on the next tick, never fatal. Every
+step reports to ``EngineHealth``: a step that keeps failing (or hangs) for longer than
+``stall_after_s`` is logged once as ``engine.stalled`` and makes ``/ready`` answer 503 while
+payouts wait (``engine/health.py``).
 
 ``run_engine(settings, stop_event)`` builds everything from ``Settings`` and runs until the
 event is set (``tronpay worker`` sets it on SIGTERM/SIGINT; ``tronpay serve`` runs it beside
@@ -29,6 +32,7 @@ from tronpay.engine.config import EngineConfig
 from tronpay.engine.context import EngineContext
 from tronpay.engine.errors import EngineStartError
 from tronpay.engine.follower import BlockFollower, finalize_step
+from tronpay.engine.health import EngineHealth, Stall
 from tronpay.engine.metrics import STEP_ERRORS
 from tronpay.engine.planner import Planner
 from tronpay.engine.reconcile import ReconcileReport, reconcile
@@ -60,8 +64,10 @@ class EngineStats:
 class Engine:
     """The payout engine over one context. ``await engine.run(stop)``."""
 
-    def __init__(self, ctx: EngineContext) -> None:
+    def __init__(self, ctx: EngineContext, *, health: EngineHealth | None = None) -> None:
         self.ctx = ctx
+        self.health = health or EngineHealth()
+        self.health.stall_after_s = ctx.config.stall_after_s
         self.broadcaster = Broadcaster(ctx)
         self.follower = BlockFollower(ctx)
         self.sweeper = Sweeper(ctx)
@@ -81,20 +87,20 @@ class Engine:
             await _sleep_or_stop(self._stop, seconds)
 
     async def _guard(self, name: str, fn: Callable[[], Awaitable[_T]]) -> _T | None:
+        for hung in self.health.newly_hung():  # a step of another loop that never returns
+            self._log_stall(hung)
+        self.health.started(name)
         try:
             result = await fn()
         except NodeError as exc:
-            self.stats.step_errors += 1
-            STEP_ERRORS.labels(name).inc()
+            self._failed(name, exc)
             log.warning("engine.step.node_error", step=name, error=exc.detail)
         except (StaleDataError, SQLAlchemyError) as exc:
-            self.stats.step_errors += 1
-            STEP_ERRORS.labels(name).inc()
+            self._failed(name, exc)
             log.warning("engine.step.db_error", step=name, error=type(exc).__name__)
         except Exception as exc:  # one unexpected error must not end the engine
             # Only the type: str(exc) may carry SQL parameters, URLs or other secrets.
-            self.stats.step_errors += 1
-            STEP_ERRORS.labels(name).inc()
+            self._failed(name, exc)
             streak = self._unexpected.get(name, 0) + 1
             self._unexpected[name] = streak
             delay = min(UNEXPECTED_BACKOFF_MAX_S, self.ctx.config.tick_s * (2 ** min(streak, 10)))
@@ -109,8 +115,29 @@ class Engine:
             return None
         else:
             self._unexpected.pop(name, None)
+            if self.health.succeeded(name):
+                log.info("engine.recovered", step=name)
             return result
         return None
+
+    def _failed(self, name: str, exc: BaseException) -> None:
+        self.stats.step_errors += 1
+        STEP_ERRORS.labels(name).inc()
+        stall = self.health.failed(name, type(exc).__name__)
+        if stall is not None:
+            self._log_stall(stall)
+
+    @staticmethod
+    def _log_stall(stall: Stall) -> None:
+        # One line an operator can alert on, instead of a quiet retry loop.
+        log.error(
+            "engine.stalled",
+            step=stall.step,
+            error=stall.error,
+            failures=stall.failures,
+            seconds=round(stall.seconds, 1),
+            detail=stall.describe(),
+        )
 
     async def submit_all(self) -> int:
         """Claim and submit batches until the queue is drained or the time budget is used.
@@ -224,9 +251,14 @@ def engine_signer(settings: Settings) -> LocalSigner:
 
 
 async def run_engine(
-    settings: Settings, stop_event: asyncio.Event, *, config: EngineConfig | None = None
+    settings: Settings,
+    stop_event: asyncio.Event,
+    *,
+    config: EngineConfig | None = None,
+    health: EngineHealth | None = None,
 ) -> None:
-    """Run the payout engine until ``stop_event`` is set."""
+    """Run the payout engine until ``stop_event`` is set (``health``: where it reports its
+    progress, for ``/ready``)."""
     cfg = config or EngineConfig.from_env()
     token = settings.effective_token_contract
     if token is None:
@@ -260,6 +292,6 @@ async def run_engine(
                 postgres=not is_sqlite(db),
                 policy=policy,
             )
-            await Engine(ctx).run(stop_event)
+            await Engine(ctx, health=health).run(stop_event)
     finally:
         await db.dispose()

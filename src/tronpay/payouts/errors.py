@@ -21,6 +21,21 @@ class RecipientIsHotWallet(ValidationFailed):
     title = "The hot wallet cannot pay itself"
 
 
+class RecipientIsZeroAddress(ValidationFailed):
+    code = "recipient_is_zero_address"
+    title = "The zero address cannot receive a payout (it would be burned)"
+
+
+class RecipientIsTokenContract(ValidationFailed):
+    code = "recipient_is_token_contract"
+    title = "The token contract cannot receive its own tokens (they would be lost)"
+
+
+class RecipientIsContract(ValidationFailed):
+    code = "recipient_is_contract"
+    title = "A smart contract cannot receive TRX"
+
+
 class ApproverIsCreator(Forbidden):
     code = "approver_is_creator"
     title = "The creator of a payout cannot approve it"

@@ -17,6 +17,7 @@ from tronpay.db.session import bulk_insert, insert_new
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts.errors import DuplicateReference
 from tronpay.payouts.models import Payout
+from tronpay.payouts.states import PayoutStatus
 
 RETRY_ACTION = "payout.retry"
 
@@ -183,3 +184,29 @@ async def last_retrier(session: AsyncSession, payout_id: str) -> str | None:
     )
     principal: str | None = await session.scalar(query)
     return principal
+
+
+_ENGINE_WORK = (
+    PayoutStatus.QUEUED.value,
+    PayoutStatus.SUBMITTED.value,
+    PayoutStatus.CONFIRMED.value,
+)
+
+
+async def engine_work_waiting(session: AsyncSession) -> bool:
+    """Whether any payout waits for the engine (queued, submitted or confirmed)."""
+    stmt = select(_PAYOUTS.c.id).where(_PAYOUTS.c.status.in_(_ENGINE_WORK)).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def mark_pending_approval(session: AsyncSession, payout_ids: list[str]) -> None:
+    """Payouts inserted as ``queued`` that the policy check sent for approval (the
+    destination's rolling sum reached its approval threshold): ``pending_approval``, in the
+    transaction that inserted them, before anything else saw them."""
+    for start in range(0, len(payout_ids), 500):
+        chunk = payout_ids[start : start + 500]
+        await session.execute(
+            _PAYOUTS.update()
+            .where(_PAYOUTS.c.id.in_(chunk), _PAYOUTS.c.status == PayoutStatus.QUEUED.value)
+            .values(status=PayoutStatus.PENDING_APPROVAL.value)
+        )

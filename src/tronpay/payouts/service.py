@@ -29,11 +29,11 @@ from tronpay.payouts.errors import (
     NotPendingApproval,
     NotRetryable,
     PayoutNotFound,
-    RecipientIsHotWallet,
 )
 from tronpay.payouts.events import row_snapshot
 from tronpay.payouts.models import Payout
 from tronpay.payouts.quote import FeeQuote, Quoter
+from tronpay.payouts.recipients import ContractDirectory, refuse_known
 from tronpay.payouts.repository import PayoutFilters
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.states import CANCELLABLE, Actor, PayoutStatus, transition
@@ -78,15 +78,31 @@ def _stamp(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PayoutContext:
-    """What the service needs from the app: policy and the hot wallet address."""
+    """What the service needs from the app: policy, the hot wallet address, the token
+    contract and (with a node) the directory that knows which addresses are contracts."""
 
     policy: PolicyService
     hot_wallet_address: str | None = None
+    token_contract: str | None = None
+    contracts: ContractDirectory | None = None
 
 
-def check_recipient(to_address: str, hot_wallet_address: str | None) -> None:
-    if hot_wallet_address is not None and to_address == hot_wallet_address:
-        raise RecipientIsHotWallet("the destination is the service's own hot wallet")
+def check_recipient(
+    to_address: str,
+    hot_wallet_address: str | None,
+    *,
+    asset: str | None = None,
+    token_contract: str | None = None,
+) -> None:
+    """Refuse a destination that can never receive ``asset`` (``payouts/recipients.py``)."""
+    refuse_known(to_address, asset, hot_wallet=hot_wallet_address, token_contract=token_contract)
+
+
+async def check_contract(ctx: PayoutContext, to_address: str, asset: str) -> None:
+    """Refuse TRX to an address the node knows as a smart contract (no node: the engine
+    checks before signing)."""
+    if ctx.contracts is not None:
+        await ctx.contracts.refuse_contract(to_address, asset)
 
 
 def prepare_payout(
@@ -100,9 +116,9 @@ def prepare_payout(
 ) -> PreparedPayout:
     """A create request decided in full, before anything is written: the row, the 201
     response and the snapshot. The only place a new payout is made (batches too)."""
-    check_recipient(data.to, ctx.hot_wallet_address)
     amount = data.amount_units
     asset = data.asset.value
+    check_recipient(data.to, ctx.hot_wallet_address, asset=asset, token_contract=ctx.token_contract)
     status = (
         PayoutStatus.PENDING_APPROVAL.value
         if ctx.policy.needs_approval(asset, amount)
@@ -175,9 +191,12 @@ async def create_payout(
 
     Everything is decided here, before any write; the writer commits it together with other
     requests' creates (group commit), or on its own when the writer is not running. A refusal
-    raised before the writer (the hot wallet as recipient) propagates; the writer's answers
-    (including refusals) come back as the ``CreateOutcome``.
+    raised before the writer (a recipient that can never receive) propagates; the writer's
+    answers (including refusals) come back as the ``CreateOutcome``. The status decided here
+    becomes ``pending_approval`` in the writer when the destination's rolling sum reaches its
+    approval threshold (the writer answers with what it wrote).
     """
+    await check_contract(ctx, data.to, data.asset.value)
     now = utcnow()
     intent = CreateIntent(
         tenant=actor.tenant,
@@ -195,8 +214,11 @@ async def quote_payout(
     ctx: PayoutContext, quoter: Quoter, asset: str, to_address: str, amount: int
 ) -> FeeQuote:
     """What paying ``amount`` of ``asset`` to ``to_address`` would cost now (no side effects);
-    the hot wallet cannot be quoted as a recipient, as it cannot be paid."""
-    check_recipient(to_address, ctx.hot_wallet_address)
+    a recipient that can never receive (the hot wallet, the zero address, the token contract)
+    cannot be quoted, as it cannot be paid."""
+    check_recipient(
+        to_address, ctx.hot_wallet_address, asset=asset, token_contract=ctx.token_contract
+    )
     return await quoter.quote(asset, to_address, amount)
 
 

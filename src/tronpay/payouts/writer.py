@@ -18,7 +18,9 @@ whatever has arrived (up to ``max_group`` intents) and writes them in ONE write 
    one-at-a-time path: key and reference indexes, then the policy's asset locks, then the
    audit chain head, so no two paths wait on each other in a cycle);
 3. the policy for the whole group, under one lock per asset (``check_and_reserve_many``);
-   refused items have their claim and row deleted again in the same transaction;
+   refused items have their claim and row deleted again in the same transaction; items
+   whose destination's rolling sum reached its approval threshold become
+   ``pending_approval`` (the row, the stored replay, the event and the answer);
 4. outbox events (executemany) and the audit entries (``record_many``: one head lock);
 5. commit, then every request gets its own answer (201, replay, or its 4xx error).
 
@@ -38,7 +40,7 @@ writes one at a time in the caller's task.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -84,6 +86,17 @@ class PreparedPayout:
     def id(self) -> str:
         payout_id: str = self.row["id"]
         return payout_id
+
+    def pending_approval(self) -> PreparedPayout:
+        """This payout as one that waits for approval: the policy check found that the
+        destination's rolling sum reaches its approval threshold, which ``prepare_payout``
+        could not know before the totals were read. Only the status differs."""
+        pending = PayoutStatus.PENDING_APPROVAL.value
+        return PreparedPayout(
+            row={**self.row, "status": pending},
+            body={**self.body, "status": pending},
+            snapshot={**self.snapshot, "status": pending},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +145,14 @@ async def write_one(
     *,
     actor: Actor,
     now: datetime,
-) -> None:
+) -> PreparedPayout:
     """Write one prepared payout in the caller's transaction: row, outbox event, policy
     reservation and audit entry. Raises ``DuplicateReference`` or a ``PolicyViolation`` (the
-    caller rolls back)."""
+    caller rolls back). Returns what was written: ``prepared``, or ``prepared`` as
+    ``pending_approval`` when the destination's rolling sum reached its approval threshold
+    (the row is switched in this transaction, before anything else saw it)."""
     row = prepared.row
     await repository.add(session, row)
-    await emit(
-        session, topic="payout.created", entity_id=prepared.id, data=prepared.snapshot, now=now
-    )
     # The two serializing steps (the policy's per-asset lock, the audit chain head) come
     # last, so the locks are held for as short a time as possible before the commit.
     decision = await policy.check_and_reserve(
@@ -151,8 +163,16 @@ async def write_one(
         amount=row["amount"],
         now=now,
     )
-    if decision.needs_approval != (row["status"] == PayoutStatus.PENDING_APPROVAL.value):
+    pending = row["status"] == PayoutStatus.PENDING_APPROVAL.value
+    if pending and not decision.needs_approval:
         raise RuntimeError("policy decision disagrees with its approval threshold")
+    if decision.needs_approval and not pending:
+        await repository.mark_pending_approval(session, [prepared.id])
+        prepared = prepared.pending_approval()
+        row = prepared.row
+    await emit(
+        session, topic="payout.created", entity_id=prepared.id, data=prepared.snapshot, now=now
+    )
     await audit_record(
         session,
         action="payout.create",
@@ -165,6 +185,7 @@ async def write_one(
         tenant=row["tenant"],
     )
     log.info("payout.created", payout_id=prepared.id, status=row["status"], asset=row["asset"])
+    return prepared
 
 
 async def create_one(
@@ -185,11 +206,22 @@ async def create_one(
             )
             if stored is not None:
                 return CreateOutcome.replay(stored)
-            await write_one(session, policy, intent.payout, actor=intent.actor, now=intent.now)
+            written = await write_one(
+                session, policy, intent.payout, actor=intent.actor, now=intent.now
+            )
+            if written is not intent.payout:  # sent for approval by the policy check
+                await idempotency.store_response(
+                    session,
+                    tenant=intent.tenant,
+                    subject=intent.subject,
+                    key=intent.key,
+                    status=201,
+                    body=written.body,
+                )
     except TronpayError as error:
         return CreateOutcome.refused(error)
-    metrics.payouts_created(intent.payout.row["asset"])
-    return CreateOutcome(status=201, body=intent.payout.body)
+    metrics.payouts_created(written.row["asset"])
+    return CreateOutcome(status=201, body=written.body)
 
 
 _Pending = tuple[CreateIntent, "asyncio.Future[CreateOutcome]"]
@@ -525,15 +557,35 @@ class PayoutWriter:
         )
         accepted: list[int] = []
         refused: list[int] = []
+        to_approve: list[int] = []
         for index, decision in zip(live, decisions, strict=True):
             if isinstance(decision, PolicyDecision):
                 pending = intents[index].payout.row["status"] == PayoutStatus.PENDING_APPROVAL
-                if decision.needs_approval != pending:
+                if pending and not decision.needs_approval:
                     raise RuntimeError("policy decision disagrees with its approval threshold")
+                if decision.needs_approval and not pending:
+                    to_approve.append(index)
                 accepted.append(index)
             else:
                 outcomes[index] = CreateOutcome.refused(decision)
                 refused.append(index)
+        if to_approve:
+            # The destination's rolling sum reached its approval threshold: the row, the
+            # stored replay, the event and the answer all say pending_approval.
+            await repository.mark_pending_approval(
+                session, [intents[index].payout.id for index in to_approve]
+            )
+            for index in to_approve:
+                intent = intents[index]
+                intents[index] = replace(intent, payout=intent.payout.pending_approval())
+                await idempotency.store_response(
+                    session,
+                    tenant=intent.tenant,
+                    subject=intent.subject,
+                    key=intent.key,
+                    status=201,
+                    body=intents[index].payout.body,
+                )
         if refused:
             connection = await session.connection()
             await self._release(connection, intents, refused)

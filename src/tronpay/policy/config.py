@@ -6,6 +6,7 @@ max_per_payout = "10000"          # decimal string in asset units, converted exa
 daily_total = "100000"            # rolling 24 h, all destinations
 daily_per_destination = "20000"   # rolling 24 h, one destination
 approval_threshold = "5000"       # amount >= threshold -> pending_approval
+daily_approval_per_destination = "8000"  # rolling 24 h to one destination >= this -> approval
 
 [destinations]
 deny = ["T..."]
@@ -43,6 +44,7 @@ LIMIT_FIELDS: Final = (
     "daily_total",
     "daily_per_destination",
     "approval_threshold",
+    "daily_approval_per_destination",
 )
 ASSET_DECIMALS: Final = {asset.value: DECIMALS for asset in Asset}
 ENV_PREFIX: Final = "TRONPAY_POLICY_"
@@ -50,12 +52,18 @@ ENV_PREFIX: Final = "TRONPAY_POLICY_"
 
 @dataclass(frozen=True, slots=True)
 class AssetLimits:
-    """Limits for one asset, in base units; ``None`` means unlimited."""
+    """Limits for one asset, in base units; ``None`` means unlimited.
+
+    ``approval_threshold`` applies to one payout's amount; ``daily_approval_per_destination``
+    to the rolling 24 h sum sent to one destination including the new payout, so an amount
+    split into payouts under ``approval_threshold`` still needs a second person once the
+    destination's sum reaches it."""
 
     max_per_payout: int | None = None
     daily_total: int | None = None
     daily_per_destination: int | None = None
     approval_threshold: int | None = None
+    daily_approval_per_destination: int | None = None
 
     def describe(self) -> dict[str, str | None]:
         """The limits as decimal strings (for docs, logs and the API)."""

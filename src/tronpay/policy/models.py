@@ -4,9 +4,10 @@
 against the rolling 24 h limits. ``released_at`` is set when the payout is cancelled or fails,
 which frees the amount. Sums over active rows (``released_at IS NULL``) whose ``counted_at``
 lies in the last 24 h give the rolling totals per asset and per destination. ``counted_at``
-starts at creation and is moved forward by the engine's re-check just before signing (the
-moment the money leaves), so a payout that waited days for approval is counted when it is
-sent, not when it was requested.
+starts at creation and is moved forward once, by the engine's re-check just before the
+payout is signed for the first time (the moment the money leaves), so a payout that waited
+days for approval is counted when it is sent, not when it was requested; re-signing it after
+an expired attempt never moves it again.
 
 ``policy_locks``: one row per asset. ``check_and_reserve`` locks it (``SELECT ... FOR UPDATE``
 on PostgreSQL; SQLite is serialized by the single writer) before summing and inserting, so

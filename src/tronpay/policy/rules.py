@@ -86,12 +86,24 @@ class Judgement:
 
 def needs_totals(limits: AssetLimits) -> bool:
     """Whether any rule of ``limits`` reads the rolling totals."""
-    return limits.daily_total is not None or limits.daily_per_destination is not None
+    return (
+        limits.daily_total is not None
+        or limits.daily_per_destination is not None
+        or limits.daily_approval_per_destination is not None
+    )
 
 
-def needs_approval(limits: AssetLimits, amount: int) -> bool:
+def needs_approval(limits: AssetLimits, amount: int, destination_total: int = 0) -> bool:
+    """Whether a payout of ``amount`` must wait for a second person: its amount reaches
+    ``approval_threshold``, or the destination's rolling sum with it (``destination_total``
+    holds what the destination already has in the window) reaches
+    ``daily_approval_per_destination``. With ``destination_total`` 0 this is what can be
+    known before the totals are read (the create path's first guess)."""
     threshold = limits.approval_threshold
-    return threshold is not None and amount >= threshold
+    if threshold is not None and amount >= threshold:
+        return True
+    rolling = limits.daily_approval_per_destination
+    return rolling is not None and destination_total + amount >= rolling
 
 
 def check_static(config: PolicyConfig, *, asset: str, destination: str, amount: int) -> None:
@@ -173,7 +185,7 @@ def check(
             asset_total=asset_total,
             destination_total=destination_total,
         )
-    return PolicyDecision(needs_approval=needs_approval(limits, request.amount))
+    return PolicyDecision(needs_approval=needs_approval(limits, request.amount, destination_total))
 
 
 def judge(

@@ -17,7 +17,7 @@ after the policy check) so no two transactions wait on each other in a cycle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -79,6 +79,10 @@ class PolicyService:
     # --- pure checks (see policy/rules.py) -----------------------------------------------
 
     def needs_approval(self, asset: str, amount: int) -> bool:
+        """What can be known without the rolling totals: the payout's amount reaches the
+        approval threshold (or the destination's rolling approval threshold on its own).
+        The check (``check_and_reserve``) may still ask for approval once it has read the
+        destination's rolling sum."""
         return rules.needs_approval(self._config.for_asset(asset), amount)
 
     def check_static(self, *, asset: str, destination: str, amount: int) -> None:
@@ -205,11 +209,11 @@ class PolicyService:
         recount = {
             item.asset.upper()
             for item, result in zip(items, judgement.results, strict=True)
-            if isinstance(result, DailyTotalExceeded | DailyDestinationExceeded)
-            and item.asset.upper() in from_known
+            if item.asset.upper() in from_known and self._on_totals(item, result)
         }
         if recount:
-            # Refused on totals that may count reservations gone since: judge again, exactly.
+            # Refused (or sent for approval) on totals that may count reservations gone
+            # since: judge again, exactly.
             for asset in recount:
                 destinations = _destinations(asset, items, holds)
                 totals[asset] = await self._exact(session, asset, destinations, moment)
@@ -236,6 +240,17 @@ class PolicyService:
                 metrics.POLICY_REJECTIONS.labels(result.code).inc()
         return list(judgement.results)
 
+    def _on_totals(
+        self, item: ReservationRequest, result: PolicyDecision | PolicyViolation
+    ) -> bool:
+        """Whether ``result`` was decided by the rolling totals: refused on them, or sent for
+        approval by the destination's rolling sum alone."""
+        if isinstance(result, DailyTotalExceeded | DailyDestinationExceeded):
+            return True
+        if not isinstance(result, PolicyDecision) or not result.needs_approval:
+            return False
+        return not rules.needs_approval(self._config.for_asset(item.asset), item.amount)
+
     async def _exact(
         self, session: AsyncSession, asset: str, destinations: Sequence[str], now: datetime
     ) -> _KnownTotals:
@@ -260,15 +275,25 @@ class PolicyService:
         return released
 
     async def recheck_many(
-        self, session: AsyncSession, payout_ids: Sequence[str], *, now: datetime | None = None
+        self,
+        session: AsyncSession,
+        payout_ids: Sequence[str],
+        *,
+        now: datetime | None = None,
+        count_from_now: Collection[str] = (),
     ) -> dict[str, PolicyDecision | PolicyViolation]:
         """Re-check just before signing, with the current configuration (the engine).
 
         Deny/allow lists and the per-payout maximum are checked again; the rolling totals are
         recomputed without these payouts, which are judged in the given order and must
-        still fit (``rules.judge_held``); those that pass are re-stamped to ``now``, so they
-        count for the 24 h after the money actually leaves. A payout without an active
-        reservation gets ``ReservationMissing``.
+        still fit (``rules.judge_held``). A payout without an active reservation gets
+        ``ReservationMissing``.
+
+        The payouts of ``count_from_now`` that pass are counted from ``now``: the engine
+        names those about to be signed for the FIRST time, so a payout that waited days for
+        approval counts from when its money leaves. A re-signed payout (its previous attempt
+        expired) is never counted again: a reservation moves at most once, so a payout the
+        chain keeps refusing cannot hold the rolling limit for good.
 
         Takes the asset locks in sorted order (the same order as ``check_and_reserve_many``),
         so call it BEFORE writing audit entries in the transaction: that keeps the global lock
@@ -290,8 +315,11 @@ class PolicyService:
                 session, asset=asset, destinations=destinations, since=since
             )
         judgement = rules.judge_held(self._config, held, totals=totals)
+        fresh = set(count_from_now)
         await repository.restamp(
-            session, [reservation.payout_id for reservation in judgement.accepted], now=moment
+            session,
+            [r.payout_id for r in judgement.accepted if r.payout_id in fresh],
+            now=moment,
         )
         results = dict(zip(held, judgement.results, strict=True))
         return {

@@ -16,6 +16,9 @@ BASE58_LENGTH = 34
 HEX_LENGTH = 42
 PUBLIC_KEY_LENGTH = 64
 
+# 41 followed by twenty zero bytes: nobody holds its key, so what is sent there is burned.
+ZERO_ADDRESS = "T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb"
+
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _ALPHABET_SET = frozenset(_ALPHABET)
 _INDEX = {char: value for value, char in enumerate(_ALPHABET)}

@@ -14,7 +14,14 @@ Callers use the package (``from tronpay.engine import repository as repo``); the
 - ``finality``: finalize, an orphaned confirmation, finalized payouts for reconciliation.
 """
 
-from tronpay.engine.repository._common import BUG_PREFIX, ENGINE_ACTOR, LIVE, OUT_OF_ENERGY
+from tronpay.engine.repository._common import (
+    BUG_PREFIX,
+    DEAD_PREFIX,
+    ENGINE_ACTOR,
+    LIVE,
+    OUT_OF_ENERGY,
+    REJECTED_PREFIX,
+)
 from tronpay.engine.repository.attempts import (
     ExpiredAttempt,
     LiveAttempt,
@@ -63,9 +70,11 @@ from tronpay.payouts.states import PayoutStatus, transition
 
 __all__ = [
     "BUG_PREFIX",
+    "DEAD_PREFIX",
     "ENGINE_ACTOR",
     "LIVE",
     "OUT_OF_ENERGY",
+    "REJECTED_PREFIX",
     "ClaimedPayout",
     "ConfirmedPayout",
     "ExpiredAttempt",

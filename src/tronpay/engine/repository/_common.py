@@ -20,6 +20,10 @@ ENGINE_ACTOR = Actor(principal="system:engine")
 LIVE = (AttemptStatus.SIGNED.value, AttemptStatus.BROADCAST.value)
 OUT_OF_ENERGY = "OUT_OF_ENERGY"
 BUG_PREFIX = "bug:"
+# A node refused the attempt for a reason that holds for every attempt of the payout (TRX to a
+# contract, ...): once the attempt is proven dead the payout fails instead of being re-signed.
+REJECTED_PREFIX = "rejected:"
+DEAD_PREFIX = "dead:"
 _PAYOUTS = cast(Table, Payout.__table__)
 _ATTEMPTS = cast(Table, PayoutAttempt.__table__)
 _QUEUED_ONLY = frozenset({PayoutStatus.QUEUED})

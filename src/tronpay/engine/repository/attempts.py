@@ -1,5 +1,10 @@
 """Live attempts (``signed`` or ``broadcast``): reading them, marking them broadcast,
-noting node refusals, and expiring an attempt proven dead (its payout re-queued or failed)."""
+noting node refusals, and expiring an attempt proven dead (its payout re-queued or failed).
+
+A payout whose dead attempt was refused in a way no new attempt can avoid fails instead of
+being re-signed (and its policy reservation is released): refused as a bug of ours
+(``bug:``), refused for a reason that belongs to the payout (``rejected:``, e.g. TRX to a
+contract), or refused with the same validation error as its previous attempt."""
 
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tronpay.engine.repository._common import (
     _ATTEMPTS,
     BUG_PREFIX,
+    DEAD_PREFIX,
     ENGINE_ACTOR,
     LIVE,
+    REJECTED_PREFIX,
     _attempt_for_update,
     _payout_for_update,
 )
@@ -135,6 +142,31 @@ async def note_attempt_errors(
         )
 
 
+async def _final_refusal(session: AsyncSession, attempt: PayoutAttempt) -> str | None:
+    """The failure reason when no new attempt of the payout could succeed, else None."""
+    error = attempt.error or ""
+    if error.startswith(BUG_PREFIX):
+        return f"engine:{error}"
+    if error.startswith(REJECTED_PREFIX):
+        return error
+    if not error.startswith(f"{DEAD_PREFIX}CONTRACT_VALIDATE_ERROR"):
+        return None
+    # the same validation error as the attempt before it: deterministic for this payout
+    previous = await session.scalar(
+        select(PayoutAttempt.error)
+        .where(
+            PayoutAttempt.payout_id == attempt.payout_id,
+            PayoutAttempt.id != attempt.id,
+            PayoutAttempt.status == AttemptStatus.EXPIRED.value,
+        )
+        .order_by(PayoutAttempt.created_at.desc(), PayoutAttempt.id.desc())
+        .limit(1)
+    )
+    if previous == error:
+        return REJECTED_PREFIX + error.removeprefix(DEAD_PREFIX)
+    return None
+
+
 async def expire_attempt(
     session: AsyncSession,
     txid: str,
@@ -155,7 +187,8 @@ async def expire_attempt(
     if payout is None or payout.status != PayoutStatus.SUBMITTED.value or payout.txid != txid:
         await session.flush()
         return "ignored"
-    if attempt.error and attempt.error.startswith(BUG_PREFIX):
+    reason = await _final_refusal(session, attempt)
+    if reason is not None:
         await transition(
             session,
             payout,
@@ -163,7 +196,7 @@ async def expire_attempt(
             actor=ENGINE_ACTOR,
             action="payout.fail",
             now=now,
-            failure_reason=f"engine:{attempt.error}"[:500],
+            failure_reason=reason[:500],
         )
         if policy is not None:
             await policy.release(session, payout.id, now=now)

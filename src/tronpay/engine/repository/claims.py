@@ -261,6 +261,8 @@ async def persist_signed(
     A payout that changed since it was planned (cancelled, or planned by someone else) is
     skipped, and one the policy now refuses stays queued with ``blocked_reason``
     ``policy:<code>``: its signed transaction is dropped unbroadcast, which is harmless.
+    Only a payout signed for the first time has its reservation counted from now; a
+    re-signed one keeps the moment it was first counted.
     """
     current = await _current(session, [s.payout_id for s in signed], lock=lock)
     fresh: list[SignedTx] = []
@@ -270,8 +272,14 @@ async def persist_signed(
             log.info("engine.payout.changed_before_submit", payout_id=s.payout_id)
             continue
         fresh.append(s)
+    counts = await _attempt_counts(session, [s.payout_id for s in fresh])
     if policy is not None and fresh:
-        verdicts = await policy.recheck_many(session, [s.payout_id for s in fresh], now=now)
+        verdicts = await policy.recheck_many(
+            session,
+            [s.payout_id for s in fresh],
+            now=now,
+            count_from_now=[s.payout_id for s in fresh if counts.get(s.payout_id, 0) == 0],
+        )
         refused: list[tuple[str, int, str]] = []
         passed: list[SignedTx] = []
         for s in fresh:
@@ -288,7 +296,6 @@ async def persist_signed(
         fresh = passed
     if not fresh:
         return []
-    counts = await _attempt_counts(session, [s.payout_id for s in fresh])
     metrics.attempts("signed", len(fresh))
     await session.execute(
         insert(_ATTEMPTS),

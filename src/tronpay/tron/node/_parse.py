@@ -154,7 +154,10 @@ def parse_node_info(data: Any) -> NodeInfo:
 def parse_account(address: str, data: Any) -> Account:
     account = as_dict(data, "getaccount")
     return Account(
-        address=address, exists=bool(account), balance_sun=parse_int(account.get("balance"))
+        address=address,
+        exists=bool(account),
+        balance_sun=parse_int(account.get("balance")),
+        is_contract=account.get("type") == "Contract",
     )
 
 

@@ -33,9 +33,13 @@ class NodeInfo:
 
 @dataclass(frozen=True)
 class Account:
+    """``is_contract``: the node reports the account's type as ``Contract`` (a smart
+    contract; java-tron refuses a TRX transfer to it)."""
+
     address: str
     exists: bool
     balance_sun: int
+    is_contract: bool = False
 
 
 @dataclass(frozen=True)
