@@ -1,5 +1,9 @@
 """Group commit for ``POST /v1/payouts``: one writer task per process, many creates per commit.
 
+(Longer than our ~600-line guide on purpose: the steps below are one transaction whose
+fallbacks share its state; split across modules, the ordering that keeps replicas from
+deadlocking would no longer be readable in one place.)
+
 The request handler validates and decides everything it can without the database (body,
 address, amount, hot wallet, request hash, the payout row and its 201 response) and hands a
 ``CreateIntent`` to ``PayoutWriter.submit``. ONE writer task drains the queue: it takes
