@@ -196,15 +196,13 @@ def build_withdraw_expire_unfreeze(
     memo: bytes | str | None = None,
 ) -> dict[str, Any]:
     """Stake 2.0: withdraw every unfrozen amount whose waiting period is over."""
-    value = {"owner_address": _address(owner, "owner")}
-    return _build(
+    return _owner_only(
         WITHDRAW_EXPIRE_UNFREEZE,
-        value,
+        owner,
         ref=ref,
         timestamp_ms=timestamp_ms,
         expiration_ms=expiration_ms,
         memo=memo,
-        fee_limit=None,
     )
 
 
@@ -217,10 +215,29 @@ def build_cancel_all_unfreeze_v2(
     memo: bytes | str | None = None,
 ) -> dict[str, Any]:
     """Stake 2.0: put every pending unfreeze back into stake (and withdraw the expired ones)."""
-    value = {"owner_address": _address(owner, "owner")}
-    return _build(
+    return _owner_only(
         CANCEL_ALL_UNFREEZE_V2,
-        value,
+        owner,
+        ref=ref,
+        timestamp_ms=timestamp_ms,
+        expiration_ms=expiration_ms,
+        memo=memo,
+    )
+
+
+def _owner_only(
+    contract: ContractKind,
+    owner: str,
+    *,
+    ref: RefBlock,
+    timestamp_ms: int,
+    expiration_ms: int,
+    memo: bytes | str | None,
+) -> dict[str, Any]:
+    """A contract whose only field is the owner (WithdrawExpireUnfreeze, CancelAllUnfreezeV2)."""
+    return _build(
+        contract,
+        {"owner_address": _address(owner, "owner")},
         ref=ref,
         timestamp_ms=timestamp_ms,
         expiration_ms=expiration_ms,
