@@ -27,7 +27,8 @@ def _generator() -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "gen_config_docs.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -71,7 +72,8 @@ def test_env_example_defaults_load_back_as_the_defaults(monkeypatch: pytest.Monk
         name, sep, value = body.partition("=")
         if sep and value and name.replace("_", "").isalnum() and name.isupper():
             assignments[name] = value
-    assert "TRONPAY_PORT" in assignments and "TRONPAY_ENGINE_BATCH_SIZE" in assignments
+    assert "TRONPAY_PORT" in assignments
+    assert "TRONPAY_ENGINE_BATCH_SIZE" in assignments
     for name, value in assignments.items():
         monkeypatch.setenv(name, value)
     loaded = Settings()
