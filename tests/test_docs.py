@@ -1,6 +1,6 @@
 """The documentation set: local links resolve, no doc points outside the repository, every
-metric name a doc mentions is exported, and docs/api.md has a section with a curl example for
-every route of the OpenAPI document."""
+metric name a doc mentions is exported, docs/api.md has a section with a curl example for
+every route of the OpenAPI document, and the scope tables list exactly the scopes of the code."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import tronpay.engine.metrics
 import tronpay.observability.metrics  # noqa: F401 - registers the service's families
 from tronpay.app import create_app
+from tronpay.auth.scopes import KNOWN_SCOPES
 from tronpay.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,3 +167,23 @@ def test_api_doc_names_no_route_the_app_lacks() -> None:
     routes = set(_routes())
     stale = [f"{m} {p}" for m, p in _api_sections() if (m, p) not in routes]
     assert stale == [], f"docs/api.md documents routes the app does not have: {stale}"
+
+
+def _table_scopes(page: str, header: str) -> set[str]:
+    """The first-column codes of the markdown table under ``header`` in ``page``."""
+    lines = (ROOT / "docs" / page).read_text(encoding="utf-8").splitlines()
+    start = lines.index(header)
+    scopes = set()
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        scopes.add(line.split("|")[1].strip().strip("`"))
+    return scopes
+
+
+@pytest.mark.parametrize(
+    ("page", "header"),
+    [("security.md", "| scope | grants |"), ("api.md", "| scope | operations |")],
+)
+def test_scope_tables_list_every_scope_of_the_code(page: str, header: str) -> None:
+    assert _table_scopes(page, header) == set(KNOWN_SCOPES)
