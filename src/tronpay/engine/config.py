@@ -35,8 +35,8 @@ class EngineConfig(BaseSettings):
         default=60,
         ge=0,
         description=(
-            "extra blocks' worth of seconds after expiration that must be read and solidified "
-            "before an attempt can be proven dead"
+            "seconds past a transaction's expiration that the solidified head must also pass "
+            "(every block up to there read) before its attempt can be proven dead"
         ),
     )
     rebroadcast_interval_s: float = Field(
