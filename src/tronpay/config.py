@@ -1,9 +1,10 @@
 """Settings (pydantic-settings, env prefix ``TRONPAY_``) and network presets.
 
-Every variable of DESIGN §3.4 is here; the container's ``SERVICE_PORT`` and ``LUCID_ENV``
-are accepted as aliases. Secrets are read from files (``*_FILE``) so Docker and Kubernetes
-secrets work; their values are never part of a repr. Node, signer, engine and webhook
-settings join later as more fields on the same class.
+Every ``TRONPAY_*`` variable of the service is a field here, with a description;
+``scripts/gen_config_docs.py`` turns them into docs/configuration.md and .env.example (the
+engine's ``TRONPAY_ENGINE_*`` live in ``tronpay.engine.config``). The container's
+``SERVICE_PORT`` and ``LUCID_ENV`` are accepted as aliases. Secrets are read from files
+(``*_FILE``) so Docker and Kubernetes secrets work; their values are never part of a repr.
 """
 
 from __future__ import annotations
@@ -98,95 +99,272 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Field(
-        default=Environment.DEVELOPMENT, validation_alias=_alias("TRONPAY_ENV", "LUCID_ENV", "env")
+        default=Environment.DEVELOPMENT,
+        validation_alias=_alias("TRONPAY_ENV", "LUCID_ENV", "env"),
+        description=(
+            "`production` refuses to start without token verification keys, audience, issuer "
+            "and an explicit network; `development` allows the zero-setup defaults"
+        ),
     )
     service_name: str = Field(
-        default="tronpay", validation_alias=_alias("SERVICE_NAME", "service_name")
+        default="tronpay",
+        validation_alias=_alias("SERVICE_NAME", "service_name"),
+        description="the deployment's service name (read from `SERVICE_NAME`; informational)",
     )
-    host: str = "127.0.0.1"  # the container image sets TRONPAY_HOST=0.0.0.0
+    host: str = Field(
+        default="127.0.0.1",
+        description="address the HTTP API listens on (the container image sets 0.0.0.0)",
+    )
     port: int = Field(
         default=8090,
         ge=1,
         le=65535,
         validation_alias=_alias("TRONPAY_PORT", "SERVICE_PORT", "port"),
+        description="port the HTTP API listens on",
     )
-    data_dir: Path = Path(".tronpay")
-    database_url: str | None = None
-    # PostgreSQL: open write transactions per process (see tronpay.db.session).
-    db_write_concurrency: int = Field(default=4, ge=1, le=64)
-    log_level: str = "info"
-    # `tronpay serve --devnet`: where the child devnet listens (0.0.0.0 in the dev container)
-    devnet_host: str = "127.0.0.1"
-    # Log lines: JSON (one object a line) or a human console format; unset: JSON, except the
-    # console format in development when stderr is a terminal. TRONPAY_LOG_JSON=false is the
-    # older spelling of "console".
-    log_format: LogFormat | None = None
-    log_json: bool = True
-    # Also write the JSON lines to this file (e.g. /app/logs/tronpay.log), rotated by size.
-    log_file: Path | None = None
-    log_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
-    log_file_backups: int = Field(default=5, ge=0, le=100)
-    # uvicorn's access lines (one per request, as JSON ``http.access``): off by default, the
-    # request metrics count every request already.
-    log_access: bool = False
+    data_dir: Path = Field(
+        default=Path(".tronpay"),
+        description=(
+            "directory for the SQLite database, the development JWT secret and the devnet's "
+            "files (created with mode 0700)"
+        ),
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL (`postgresql+asyncpg://...` or `sqlite+aiosqlite:///...`); unset: "
+            "SQLite at `<data dir>/tronpay.db`"
+        ),
+    )
+    db_write_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="PostgreSQL: open write transactions per process (SQLite: always 1)",
+    )
+    log_level: str = Field(
+        default="info", description="`debug`, `info`, `warning`, `error` or `critical`"
+    )
+    devnet_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "where `tronpay serve --devnet` starts its child devnet (0.0.0.0 in the development "
+            "container)"
+        ),
+    )
+    log_format: LogFormat | None = Field(
+        default=None,
+        description=(
+            "log lines as JSON (one object a line) or a human console format; unset: JSON, "
+            "except the console format in development when stderr is a terminal"
+        ),
+    )
+    log_json: bool = Field(
+        default=True,
+        description="older spelling: `false` means `TRONPAY_LOG_FORMAT=console`",
+    )
+    log_file: Path | None = Field(
+        default=None,
+        description="also write the JSON lines to this file (e.g. /app/logs/tronpay.log)",
+    )
+    log_file_max_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="rotate the log file at this size"
+    )
+    log_file_backups: int = Field(default=5, ge=0, le=100, description="rotated log files to keep")
+    log_access: bool = Field(
+        default=False,
+        description=(
+            "uvicorn's access lines (`http.access`, one per request); off because the request "
+            "metrics count every request already"
+        ),
+    )
 
-    # Prometheus metrics: the API's GET /metrics is open ("open") or needs a bearer token with
-    # the metrics:read scope ("token"); unset: open in development, token in production.
-    # TRONPAY_METRICS_PORT adds a listener of its own (the worker's, or an internal port).
-    metrics_auth: MetricsAuth | None = None
-    metrics_host: str | None = None
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
-    # How often the database-derived gauges are recomputed at most (per process).
-    metrics_db_refresh_s: float = Field(default=10.0, ge=0, le=3600)
-    # ... and the chain-derived ones (node heads, hot wallet balances: node requests).
-    metrics_chain_refresh_s: float = Field(default=30.0, ge=0, le=3600)
+    metrics_auth: MetricsAuth | None = Field(
+        default=None,
+        description=(
+            "who may read the API's `GET /metrics`: `open`, or `token` (a bearer token with "
+            "`metrics:read`); unset: open in development, token in production"
+        ),
+    )
+    metrics_host: str | None = Field(
+        default=None,
+        description="address of the separate metrics listener; unset: `TRONPAY_HOST`",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description=(
+            "a separate, unauthenticated metrics listener on this port (the worker's only one); "
+            "keep it on an internal network"
+        ),
+    )
+    metrics_db_refresh_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="seconds between recomputations of the database-derived gauges (per process)",
+    )
+    metrics_chain_refresh_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description=(
+            "seconds between reads of the chain-derived gauges (node heads, hot wallet "
+            "balances: node requests that count against an API key's quota)"
+        ),
+    )
 
-    network: Network = Network.DEVNET  # production refuses this default: see check_network
-    node_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    node_api_key_file: Path | None = None
-    token_contract: str | None = None
+    network: Network = Field(
+        default=Network.DEVNET,
+        description=(
+            "the TRON network, which picks the preset node URLs and USDT contract; production "
+            "refuses to start on the default"
+        ),
+    )
+    node_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="full node URLs, comma- or space-separated; unset: the network's preset",
+    )
+    node_api_key_file: Path | None = Field(
+        default=None,
+        description="secret file holding the node API key, sent as `TRON-PRO-API-KEY` (TronGrid)",
+    )
+    token_contract: str | None = Field(
+        default=None,
+        description="the USDT TRC20 contract address; unset: the network's preset",
+    )
 
-    hot_wallet_key_file: Path | None = None
-    keystore_file: Path | None = None
-    keystore_passphrase_file: Path | None = None
-    hot_wallet_address: str | None = None
+    hot_wallet_key_file: Path | None = Field(
+        default=None,
+        description="secret file holding the hot wallet's private key (64 hex digits, mode 0600)",
+    )
+    keystore_file: Path | None = Field(
+        default=None,
+        description="an encrypted keystore (`tronpay keys encrypt`) instead of a hex key file",
+    )
+    keystore_passphrase_file: Path | None = Field(
+        default=None, description="secret file holding the keystore's passphrase"
+    )
+    hot_wallet_address: str | None = Field(
+        default=None,
+        description=(
+            "the hot wallet's address, for processes without its key (API replicas): refused "
+            "as a recipient and shown by `GET /v1/wallet`; unset: derived from the key"
+        ),
+    )
 
-    jwt_hs256_secret_file: Path | None = None
-    jwt_public_key_file: Path | None = None
-    jwt_jwks_file: Path | None = None
-    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
-    jwt_leeway_s: int = Field(default=30, ge=0, le=600)
-    # The claim naming a token's tenant; unset: every token shares the tenant "default".
-    jwt_tenant_claim: str | None = None
+    jwt_hs256_secret_file: Path | None = Field(
+        default=None,
+        description=(
+            "secret file with the HS256 token secret (at least 32 random bytes); development "
+            "without any key creates `<data dir>/dev-jwt-secret`"
+        ),
+    )
+    jwt_public_key_file: Path | None = Field(
+        default=None, description="PEM public key verifying RS256/PS256 or ES256 tokens"
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None, description='a JWKS document (`{"keys": [...]}`) of verification keys'
+    )
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "the accepted algorithms, comma- or space-separated; unset: HS256 with a secret "
+            "file, RS256 and ES256 with a public key or JWKS file"
+        ),
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="the required `aud` claim (required in production)"
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="the required `iss` claim (required in production)"
+    )
+    jwt_leeway_s: int = Field(
+        default=30, ge=0, le=600, description="clock skew allowed on `exp`, `nbf` and `iat`"
+    )
+    jwt_tenant_claim: str | None = Field(
+        default=None,
+        description=(
+            "the claim naming a token's tenant (e.g. `org`); unset: every token shares the "
+            "tenant `default`"
+        ),
+    )
 
-    policy_file: Path | None = None
+    policy_file: Path | None = Field(
+        default=None,
+        description=(
+            "the payout policy (TOML, see `configs/policy.example.toml`); unset: no limits"
+        ),
+    )
 
-    # The HTTP server (tronpay.api.server): time to send a request's headers, idle keep-alive,
-    # and the cap on open client connections (kept below the descriptor limit).
-    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    http_keep_alive_s: int = Field(default=5, ge=1, le=300)
-    http_max_connections: int = Field(default=1000, ge=16, le=1_000_000)
-    # Idempotency keys are deleted this long after their first use (tronpay.api.retention).
-    idempotency_retention_days: int = Field(default=30, ge=1, le=3650)
-    # How long /ready reuses the node part of its answer (one node request per period).
-    ready_node_cache_s: float = Field(default=5.0, ge=0, le=300)
+    http_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description=(
+            "seconds a client has to finish a request's headers, from connecting or from its "
+            "previous response"
+        ),
+    )
+    http_keep_alive_s: int = Field(
+        default=5, ge=1, le=300, description="an idle keep-alive connection is closed after this"
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=16,
+        le=1_000_000,
+        description="open client connections per process (kept 256 below the descriptor limit)",
+    )
+    idempotency_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="an `Idempotency-Key` is forgotten this many days after its first use",
+    )
+    ready_node_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="seconds `/ready` reuses its node result (0: ask the node on every call)",
+    )
 
-    # Webhooks (tronpay.webhooks): destinations on loopback/private addresses are refused
-    # unless allowed; one attempt's time limit; retries back off exponentially (with jitter)
-    # from ``retry_base_s`` up to ``retry_max_s`` and stop ``retry_for_s`` after the event.
-    webhook_allow_private: bool = False
-    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
-    webhook_retry_base_s: float = Field(default=5.0, gt=0, le=3600)
-    webhook_retry_max_s: float = Field(default=3600.0, gt=0, le=86_400)
-    webhook_retry_for_s: float = Field(default=90_000.0, gt=0, le=30 * 86_400)
-    webhook_poll_s: float = Field(default=1.0, gt=0, le=60)
-    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description=(
+            "allow webhook URLs that resolve to loopback, private or link-local addresses "
+            "(tests and private receivers only)"
+        ),
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="time limit of one delivery attempt"
+    )
+    webhook_retry_base_s: float = Field(
+        default=5.0, gt=0, le=3600, description="first retry delay; doubles (with jitter)"
+    )
+    webhook_retry_max_s: float = Field(
+        default=3600.0, gt=0, le=86_400, description="longest delay between two retries"
+    )
+    webhook_retry_for_s: float = Field(
+        default=90_000.0,
+        gt=0,
+        le=30 * 86_400,
+        description="retries stop this long after the event (the delivery is then `failed`)",
+    )
+    webhook_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often the delivery worker looks for work"
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, le=256, description="deliveries in flight per process"
+    )
 
-    max_json_body_bytes: int = Field(default=1_048_576, ge=1024)
-    max_csv_body_bytes: int = Field(default=8_388_608, ge=1024)
-    max_batch_rows: int = Field(default=10_000, ge=1)
+    max_json_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="largest JSON request body (larger: 413)"
+    )
+    max_csv_body_bytes: int = Field(
+        default=8_388_608, ge=1024, description="largest CSV batch body (larger: 413)"
+    )
+    max_batch_rows: int = Field(default=10_000, ge=1, description="most payouts in one batch")
 
     @field_validator("node_urls", "jwt_algorithms", mode="before")
     @classmethod

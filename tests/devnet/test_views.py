@@ -21,7 +21,7 @@ from tron_devnet.views import (
     to_visible,
 )
 
-VECTORS = json.loads(Path("/work/shared/tron/vectors.json").read_text())
+VECTORS = json.loads(Path(__file__).parents[1].joinpath("tron", "vectors.json").read_text())
 
 
 @pytest.mark.parametrize("entry", VECTORS["addresses"], ids=lambda e: e["base58"])

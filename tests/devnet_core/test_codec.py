@@ -15,7 +15,7 @@ from tron_devnet.core.chain import ChainConfig
 
 from .helpers import T0, TRX, Net, Wallet, contract_bytes, raw_bytes, sign, transfer_param
 
-VECTORS = json.loads(Path("/work/shared/tron/vectors.json").read_text())
+VECTORS = json.loads(Path(__file__).parents[1].joinpath("tron", "vectors.json").read_text())
 SIGNED = [t for t in VECTORS["transactions"] if "raw_data_hex" in t]
 
 

@@ -11,9 +11,7 @@ from hypothesis import strategies as st
 
 from tronpay.tron.protobuf import INT64_MAX, INT64_MIN
 
-SHARED_VECTORS = Path("/work/shared/tron/vectors.json")
-LOCAL_VECTORS = Path(__file__).with_name("vectors.json")  # a copy, for machines without /work
-VECTORS_PATH = SHARED_VECTORS if SHARED_VECTORS.exists() else LOCAL_VECTORS
+VECTORS_PATH = Path(__file__).with_name("vectors.json")  # public TRON vectors, with sources
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
 TRANSACTIONS: list[dict[str, Any]] = VECTORS["transactions"]
 SIGNED = [t for t in TRANSACTIONS if "raw_data_hex" in t]

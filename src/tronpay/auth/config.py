@@ -36,7 +36,7 @@ class AuthConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthConfig:
-        """Build from ``TRONPAY_JWT_*`` variables (see DESIGN §3.4).
+        """Build from ``TRONPAY_JWT_*`` variables (docs/configuration.md).
 
         Without ``TRONPAY_JWT_ALGORITHMS`` the algorithms follow the configured keys:
         a secret file gives HS256, a public key or JWKS file gives RS256 and ES256.

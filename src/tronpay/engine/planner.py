@@ -1,4 +1,4 @@
-"""Fee and funds planning (DESIGN §5): the node reads behind a quote and a plan.
+"""Fee and funds planning (docs/engine.md): the node reads behind a quote and a plan.
 
 The arithmetic (fee_limit, the TRX to hold, SEND / BLOCK / FAIL) is pure and lives in
 ``engine/fees.py``; this module asks the node for the facts it needs: the wallet's balances

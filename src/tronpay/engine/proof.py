@@ -1,5 +1,5 @@
 """The dead-attempt proof: an attempt is dead only when the engine itself read every block
-the transaction could be in and found it in none (REVIEW-2, DESIGN §4).
+the transaction could be in and found it in none (docs/engine.md, the exactly-once rule, point 4).
 
 A transaction references block R (``ref_block_bytes`` = the low 2 bytes of R's number,
 ``ref_block_hash`` = bytes 8..16 of R's id) and expires at E. It can only be included in a

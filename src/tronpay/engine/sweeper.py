@@ -1,4 +1,4 @@
-"""The expiry sweeper: the only place a live attempt is declared dead (DESIGN §4).
+"""The expiry sweeper: the only place a live attempt is declared dead (docs/engine.md).
 
 An attempt is dead when the engine itself read every block it could be included in, from
 its reference block + 1 to the first block stamped after expiration + margin, as one chain at

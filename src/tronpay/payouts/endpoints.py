@@ -1,4 +1,4 @@
-"""HTTP endpoints for payouts (DESIGN §3.2). Thin: parse, authorize, call the service."""
+"""HTTP endpoints for payouts (docs/api.md). Thin: parse, authorize, call the service."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The payout and attempt state machines (DESIGN §4): one transition table each.
+"""The payout and attempt state machines (docs/architecture.md): one transition table each.
 
 ``pending_approval -> queued -> submitted -> confirmed -> finalized``; ``failed`` and
 ``cancelled`` end a payout (``failed -> queued`` only through an explicit retry). A payout in
