@@ -22,8 +22,6 @@ operation is audited with the actor ``system:auto-stake``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -34,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tronpay.engine.context import EngineContext
 from tronpay.engine.fees import TRC20_TX_BYTES, TRX_TX_BYTES
 from tronpay.engine.repository import reserved_by_live_attempts
-from tronpay.kit.clock import utcnow
+from tronpay.kit.clock import Clock, epoch_seconds, utcnow
 from tronpay.payouts.models import Payout
 from tronpay.policy.auto_stake import AutoStakeConfig
 from tronpay.tron.node import ChainParameters, Resource
@@ -141,7 +139,7 @@ class AutoStaker:
         ctx: EngineContext,
         config: AutoStakeConfig,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = epoch_seconds,
     ) -> None:
         self.ctx = ctx
         self.config = config
