@@ -37,7 +37,7 @@ from tronpay.wallet.auto_stake import AUTO_STAKE_ACTOR, AutoStaker, stake_needed
 from tronpay.wallet.executor import OperationsRunner
 from tronpay.wallet.models import WalletOperation
 
-from .support import TRX
+from .support import TRX, queue_op
 
 ENERGY_LIMIT = 2_000_000  # the wallet fixtures' devnet: total_energy_limit
 OTHERS_STAKE_TRX = 9_000
@@ -347,3 +347,17 @@ async def test_two_engines_deciding_at_once_queue_one_operation(
     assert queued == [None, None, None]
     [op] = await _auto_ops(engine_ctx)
     assert op.status == "queued"
+
+
+async def test_an_energy_stake_an_operator_queued_counts_toward_the_target(
+    engine_ctx: EngineContext, admin: httpx.AsyncClient, devnet: DevnetHandle
+) -> None:
+    await _others_stake(devnet, engine_ctx.node)
+    manual = await queue_op(admin, "/v1/wallet/stake", {"amount": "2000", "resource": "ENERGY"})
+    clock = FixedClock()
+    op_id = await _staker(engine_ctx, clock).step()
+    assert op_id is not None
+    [op] = await _auto_ops(engine_ctx)
+    # (2000 + x) * 2e6 // (9000 + 2000 + x) >= 500,000: x = 1,000, not 3,000
+    assert op.amount == 1_000 * TRX
+    assert manual != op_id

@@ -6,7 +6,8 @@ stake) and the chain's energy-per-TRX ratio (``getaccountresource``: TotalEnergy
 TotalEnergyWeight) and, when the own stake yields less than the target, queues ONE stake
 operation through the ordinary operations machinery (``wallet.operations.queue``; the
 executor signs, persists before broadcast and follows it). The amount is the smallest whole
-TRX that reaches the target counting the weight it adds itself, capped by the idle TRX:
+TRX that reaches the target counting the weight it adds itself (ENERGY stakes an operator
+queued and not yet in a block count as staked already), capped by the idle TRX:
 
     idle = balance - reserve - held
     held = live payout attempts (amounts + fee_limits) + live and queued stake operations
@@ -146,6 +147,8 @@ class AutoStaker:
         self._clock = clock
         self._done_window: int | None = None
         self._last_reason: str | None = None
+        if config.enabled:
+            log.info("wallet.auto_stake.enabled", **config.describe())
 
     def window(self) -> int:
         return int(self._clock() // self.config.interval_s)
@@ -163,12 +166,6 @@ class AutoStaker:
         stake = await self.ctx.node.account_stake(hot)
         resource = await self.ctx.node.account_resource(hot)
         params = await self.ctx.node.chain_parameters()
-        target = stake_needed(
-            own_stake_sun=stake.energy.staked_sun,
-            target_energy=self.config.min_energy,
-            total_limit=resource.total_energy_limit,
-            total_weight_trx=resource.total_energy_weight,
-        )
         try:
             async with self.ctx.write() as session:
                 if not await self.ctx.try_plan_lock(session):
@@ -177,6 +174,14 @@ class AutoStaker:
                     self._done_window = window
                     return None
                 held = await held_sun(session, params)
+                # energy stakes an operator queued count as if they were on chain already
+                pending = await pending_energy_stake_sun(session)
+                target = stake_needed(
+                    own_stake_sun=stake.energy.staked_sun + pending,
+                    target_energy=self.config.min_energy,
+                    total_limit=resource.total_energy_limit,
+                    total_weight_trx=resource.total_energy_weight + pending // TRX_SUN,
+                )
                 decision = decide(
                     self.config, balance_sun=stake.balance_sun, held_sun=held, target=target
                 )
@@ -235,6 +240,18 @@ async def _unfinished(session: AsyncSession) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+async def pending_energy_stake_sun(session: AsyncSession) -> int:
+    """ENERGY stake operations queued or on their way (not yet in a block)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(WalletOperation.amount), 0)).where(
+            WalletOperation.kind == OperationKind.STAKE.value,
+            WalletOperation.resource == Resource.ENERGY.value,
+            WalletOperation.status.in_((OperationStatus.QUEUED.value, *LIVE_STATUSES)),
+        )
+    )
+    return int(total or 0)
 
 
 async def held_sun(session: AsyncSession, params: ChainParameters) -> int:
