@@ -140,6 +140,19 @@ async def _others_stake(devnet: DevnetHandle, node: NodeClient) -> None:
     await produce_blocks(devnet.url, 1)
 
 
+def _with_policy(ctx: EngineContext, policy: PolicyService) -> EngineContext:
+    return EngineContext(
+        sessionmaker=ctx.sessionmaker,
+        node=ctx.node,
+        planner=ctx.planner,
+        signer=ctx.signer,
+        token_contract=ctx.token_contract,
+        config=ctx.config,
+        postgres=ctx.postgres,
+        policy=policy,
+    )
+
+
 def _staker(ctx: EngineContext, clock: FixedClock, **overrides: object) -> AutoStaker:
     values: dict[str, object] = {"enabled": True, "min_energy": TARGET, "reserve_sun": 500 * TRX}
     values.update(overrides)
@@ -296,17 +309,7 @@ async def test_disabled_does_nothing(engine_ctx: EngineContext, devnet: DevnetHa
     await _others_stake(devnet, engine_ctx.node)
     assert await AutoStaker(engine_ctx, AutoStakeConfig()).step() is None
     off = policy_from_mapping({"auto_stake": {"enabled": False, "min_energy": TARGET}})
-    ctx = EngineContext(
-        sessionmaker=engine_ctx.sessionmaker,
-        node=engine_ctx.node,
-        planner=engine_ctx.planner,
-        signer=engine_ctx.signer,
-        token_contract=engine_ctx.token_contract,
-        config=engine_ctx.config,
-        postgres=engine_ctx.postgres,
-        policy=PolicyService(off),
-    )
-    engine = Engine(ctx)
+    engine = Engine(_with_policy(engine_ctx, PolicyService(off)))
     for _ in range(3):
         await engine.upkeep_tick()
     assert await _auto_ops(engine_ctx) == []
@@ -318,17 +321,7 @@ async def test_the_engine_upkeep_queues_and_sends_it(
 ) -> None:
     await _others_stake(devnet, engine_ctx.node)
     on = policy_from_mapping({"auto_stake": {"enabled": True, "min_energy": TARGET}})
-    ctx = EngineContext(
-        sessionmaker=engine_ctx.sessionmaker,
-        node=engine_ctx.node,
-        planner=engine_ctx.planner,
-        signer=engine_ctx.signer,
-        token_contract=engine_ctx.token_contract,
-        config=engine_ctx.config,
-        postgres=engine_ctx.postgres,
-        policy=PolicyService(on),
-    )
-    await Engine(ctx).upkeep_tick()
+    await Engine(_with_policy(engine_ctx, PolicyService(on))).upkeep_tick()
     [op] = await _auto_ops(engine_ctx)
     assert op.status == "broadcast"  # queued, signed and sent in one upkeep pass
     assert op.amount == 3_000 * TRX
@@ -361,3 +354,16 @@ async def test_an_energy_stake_an_operator_queued_counts_toward_the_target(
     # (2000 + x) * 2e6 // (9000 + 2000 + x) >= 500,000: x = 1,000, not 3,000
     assert op.amount == 1_000 * TRX
     assert manual != op_id
+
+
+async def test_two_engines_upkeep_at_once_one_stake_on_chain(
+    engine_ctx: EngineContext, devnet: DevnetHandle
+) -> None:
+    await _others_stake(devnet, engine_ctx.node)
+    on = policy_from_mapping({"auto_stake": {"enabled": True, "min_energy": TARGET}})
+    engines = [Engine(_with_policy(engine_ctx, PolicyService(on))) for _ in range(2)]
+    await asyncio.gather(*(e.upkeep_tick() for e in engines))  # decide, sign, send
+    [op] = await _auto_ops(engine_ctx)
+    done = await _finish(OperationsRunner(engine_ctx), devnet, op.id)
+    assert done.status == "finalized"
+    assert [t["txid"] for t in await _freezes(devnet)] == [op.txid]
