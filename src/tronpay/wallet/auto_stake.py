@@ -163,8 +163,6 @@ class AutoStaker:
             if await _unfinished(session):
                 return None  # the previous auto-stake is still on its way
         hot = self.ctx.signer.address
-        stake = await self.ctx.node.account_stake(hot)
-        resource = await self.ctx.node.account_resource(hot)
         params = await self.ctx.node.chain_parameters()
         try:
             async with self.ctx.write() as session:
@@ -176,6 +174,10 @@ class AutoStaker:
                 held = await held_sun(session, params)
                 # energy stakes an operator queued count as if they were on chain already
                 pending = await pending_energy_stake_sun(session)
+                # the wallet is read after what holds TRX back: a payout included meanwhile
+                # is then counted twice (less is staked), never missed
+                stake = await self.ctx.node.account_stake(hot)
+                resource = await self.ctx.node.account_resource(hot)
                 target = stake_needed(
                     own_stake_sun=stake.energy.staked_sun + pending,
                     target_energy=self.config.min_energy,

@@ -9,8 +9,11 @@
   back for live payout attempts (their amounts and fee_limits).
 - Unknown is not failed: a receipt decides ``confirmed`` or ``failed``; ``expired`` only
   once the solidified head is past the expiration plus the engine's margin and every
-  configured node answered that it does not know the txid. ``confirmed`` becomes
-  ``finalized`` when the solidity node has the receipt.
+  configured node answered that it does not know the txid — ``failed`` instead when the
+  chain's last answer was a validation refusal (``CONTRACT_VALIDATE_ERROR``, kept in
+  ``error``). ``confirmed`` becomes ``finalized`` when the solidity node has the receipt.
+- Crash point ``wallet_operation.signed`` (``kit/crash.py``): between the commit of the
+  signed transactions and their first broadcast, for the SIGKILL tests.
 """
 
 from __future__ import annotations
