@@ -38,11 +38,13 @@ from tronpay.engine.planner import Planner
 from tronpay.engine.reconcile import ReconcileReport, reconcile
 from tronpay.engine.submitter import submit_once
 from tronpay.engine.sweeper import Sweeper
+from tronpay.policy.auto_stake import AutoStakeConfig
 from tronpay.policy.config import load_policy
 from tronpay.policy.service import PolicyService
 from tronpay.signer.local import LocalSigner
 from tronpay.startup import check_token_decimals, load_signer, node_client
 from tronpay.tron.node import NodeError
+from tronpay.wallet.auto_stake import AutoStaker
 from tronpay.wallet.executor import OperationsRunner
 
 log = structlog.get_logger(__name__)
@@ -72,6 +74,8 @@ class Engine:
         self.follower = BlockFollower(ctx)
         self.sweeper = Sweeper(ctx)
         self.operations = OperationsRunner(ctx)  # staking operations of the hot wallet
+        auto_stake = ctx.policy.config.auto_stake if ctx.policy else AutoStakeConfig()
+        self.auto_stake = AutoStaker(ctx, auto_stake)  # [auto_stake] of the policy file
         self.stats = EngineStats()
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
@@ -188,13 +192,16 @@ class Engine:
         await self._guard("finalize", lambda: finalize_step(self.ctx))
 
     async def upkeep_tick(self) -> None:
-        """Rebroadcast, the expiry sweeper, staking operations and periodic reconciliation."""
+        """Rebroadcast, the expiry sweeper, auto-stake (when enabled), staking operations and
+        periodic reconciliation."""
         cfg = self.ctx.config
         await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
         now = time.monotonic()
         if now - self._last_sweep >= max(1.0, cfg.tick_s):
             self._last_sweep = now
             await self._guard("sweep", self.sweeper.step)
+            if self.auto_stake.config.enabled:
+                await self._guard("auto_stake", self.auto_stake.step)
             await self._guard("wallet_operations", self.operations.step)
         if now - self._last_reconcile >= cfg.reconcile_interval_s:
             self._last_reconcile = now

@@ -11,6 +11,11 @@ daily_approval_per_destination = "8000"  # rolling 24 h to one destination >= th
 [destinations]
 deny = ["T..."]
 # allow = ["T..."]                # present (even empty) = only these destinations
+
+[auto_stake]                      # optional, off by default (policy/auto_stake.py)
+enabled = false
+min_energy = 1000000
+reserve = "500"
 ```
 
 An integer instead of a string is taken as base units (``max_per_payout = 10000000000``).
@@ -33,6 +38,7 @@ import structlog
 
 from tronpay.errors import TronpayError
 from tronpay.kit.money import DECIMALS, MAX_BASE_UNITS, Asset, format_amount, parse_amount
+from tronpay.policy.auto_stake import AutoStakeConfig, auto_stake_from_mapping
 from tronpay.policy.errors import PolicyConfigError
 from tronpay.tron.address import normalize
 from tronpay.tron.errors import InvalidAddressError
@@ -80,6 +86,7 @@ class PolicyConfig:
     limits: Mapping[str, AssetLimits] = field(default_factory=dict)
     deny_list: frozenset[str] = frozenset()
     allow_list: frozenset[str] | None = None
+    auto_stake: AutoStakeConfig = field(default_factory=AutoStakeConfig)  # off unless enabled
 
     def for_asset(self, asset: str) -> AssetLimits:
         return self.limits.get(asset.upper(), AssetLimits())
@@ -135,7 +142,7 @@ def _normalized(entries: Iterable[str], *, where: str) -> frozenset[str]:
 
 def policy_from_mapping(data: Mapping[str, Any], *, source: str = "policy") -> PolicyConfig:
     """Build a ``PolicyConfig`` from parsed TOML."""
-    unknown = set(data) - {"limits", "destinations"}
+    unknown = set(data) - {"limits", "destinations", "auto_stake"}
     if unknown:
         raise PolicyConfigError(f"{source}: unknown section(s) {sorted(unknown)}")
     raw_limits = data.get("limits", {})
@@ -171,7 +178,8 @@ def policy_from_mapping(data: Mapping[str, Any], *, source: str = "policy") -> P
         if "allow" in destinations
         else None
     )
-    return PolicyConfig(limits=limits, deny_list=deny, allow_list=allow)
+    auto_stake = auto_stake_from_mapping(data.get("auto_stake", {}), source=source)
+    return PolicyConfig(limits=limits, deny_list=deny, allow_list=allow, auto_stake=auto_stake)
 
 
 def apply_env_overrides(config: PolicyConfig, environ: Mapping[str, str]) -> PolicyConfig:
@@ -193,7 +201,9 @@ def apply_env_overrides(config: PolicyConfig, environ: Mapping[str, str]) -> Pol
     allow = config.allow_list
     if f"{ENV_PREFIX}ALLOW_LIST" in environ:
         allow = _split(environ[f"{ENV_PREFIX}ALLOW_LIST"], where=f"{ENV_PREFIX}ALLOW_LIST")
-    return PolicyConfig(limits=limits, deny_list=deny, allow_list=allow)
+    return PolicyConfig(
+        limits=limits, deny_list=deny, allow_list=allow, auto_stake=config.auto_stake
+    )
 
 
 def _split(text: str, *, where: str) -> frozenset[str]:

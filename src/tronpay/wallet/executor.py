@@ -9,8 +9,11 @@
   back for live payout attempts (their amounts and fee_limits).
 - Unknown is not failed: a receipt decides ``confirmed`` or ``failed``; ``expired`` only
   once the solidified head is past the expiration plus the engine's margin and every
-  configured node answered that it does not know the txid. ``confirmed`` becomes
-  ``finalized`` when the solidity node has the receipt.
+  configured node answered that it does not know the txid — ``failed`` instead when the
+  chain's last answer was a validation refusal (``CONTRACT_VALIDATE_ERROR``, kept in
+  ``error``). ``confirmed`` becomes ``finalized`` when the solidity node has the receipt.
+- Crash point ``wallet_operation.signed`` (``kit/crash.py``): between the commit of the
+  signed transactions and their first broadcast, for the SIGKILL tests.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tronpay.audit import service as audit
 from tronpay.engine.context import EngineContext
 from tronpay.engine.repository import reserved_by_live_attempts
 from tronpay.kit.clock import utcnow
+from tronpay.kit.crash import WALLET_OPERATION_SIGNED, crash_point
 from tronpay.tron.errors import EncodeError
 from tronpay.tron.node import BlockRef, BroadcastKind, TransactionInfo
 from tronpay.tron.transaction import (
@@ -55,6 +59,9 @@ BATCH = 20
 OP_TX_BYTES = 400  # upper bound of a staking transaction's bandwidth (bytes + 64)
 INSUFFICIENT_TRX = "insufficient_trx"
 ENGINE_ACTOR = "engine"
+# a refusal of the transaction itself (java-tron's actuator validation): once the transaction
+# is proven dead the operation fails with it instead of merely expiring
+REFUSED_PREFIX = "CONTRACT_VALIDATE_ERROR"
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,8 @@ class OperationsRunner:
     async def step(self) -> int:
         """Sign and send queued operations, then follow the live ones; how many were signed."""
         signed = await self._sign_queued()
+        if signed:
+            crash_point(WALLET_OPERATION_SIGNED)  # SIGKILL tests: committed, not yet sent
         for item in signed:
             await self._send(item)
         await self._follow()
@@ -225,6 +234,7 @@ class OperationsRunner:
                         status=OperationStatus.BROADCAST.value,
                         broadcast_at=utcnow(),
                         updated_at=utcnow(),
+                        error=None,  # an earlier refusal no longer describes it
                     )
                 )
             elif outcome.kind in (BroadcastKind.DEAD, BroadcastKind.BUG, BroadcastKind.HOLD):
@@ -268,7 +278,11 @@ class OperationsRunner:
             if solid.timestamp > (op.expiration_ms or 0) + margin_ms:
                 presence = await ctx.node.txid_presence(op.txid)
                 if presence.proven_unknown:
-                    await self._move(op, OperationStatus.EXPIRED)
+                    if (op.error or "").startswith(REFUSED_PREFIX):
+                        # no block took it because the chain refused it: that is its outcome
+                        await self._move(op, OperationStatus.FAILED, error=op.error)
+                    else:
+                        await self._move(op, OperationStatus.EXPIRED)
                 continue
             last = self._last_sent.get(op.id, 0.0)
             if time.monotonic() - last >= ctx.config.rebroadcast_interval_s:
