@@ -190,13 +190,12 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = record.__dict__
-        if not fields.get(_EVENT_RECORD):
+        event: object = record.msg
+        if not fields.get(_EVENT_RECORD) or not isinstance(event, dict):
             return super().format(record)
         line = fields.get(self._slot)
         if line is None:
-            event_dict = record.msg
-            if self._copy and isinstance(event_dict, dict):
-                event_dict = dict(event_dict)
+            event_dict: EventDict = dict(event) if self._copy else event
             line = fields[self._slot] = str(self._render(None, "", event_dict))
         return str(line)
 
