@@ -193,3 +193,17 @@ def test_one_event_is_json_in_the_file_and_text_on_the_console(tmp_path: Path) -
     assert "RuntimeError: node went away" in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text.splitlines()[0])
+
+
+def test_a_level_set_on_one_logger_still_quiets_it() -> None:
+    out = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=out)
+    noisy = logging.getLogger("tronpay.noisy")
+    noisy.setLevel(logging.WARNING)
+    try:
+        structlog.get_logger("tronpay.noisy").info("noisy.chatter")
+        structlog.get_logger("tronpay.noisy").warning("noisy.problem")
+        structlog.get_logger("tronpay.quiet").info("quiet.news")
+    finally:
+        noisy.setLevel(logging.NOTSET)
+    assert [line["event"] for line in _lines(out)] == ["noisy.problem", "quiet.news"]

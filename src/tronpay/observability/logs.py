@@ -124,8 +124,7 @@ def _level(settings: Settings) -> int:
 class _RecordSink:
     """structlog's logger: hands each finished event dict to the standard library's logger of
     that name as one record (``Logger.handle``: its filters, then every handler up to the
-    root). Levels are already filtered by the bound logger; the caller (file, line) is not
-    looked up, no line shows it."""
+    root), as ``Logger.info`` would, minus the caller lookup (no line shows file or line)."""
 
     __slots__ = ("_logger",)
 
@@ -134,6 +133,8 @@ class _RecordSink:
 
     def _emit(self, level: int, event_dict: EventDict) -> None:
         logger = self._logger
+        if not logger.isEnabledFor(level):  # a level set on this logger by the host
+            return
         record = logging.LogRecord(logger.name, level, "", 0, event_dict, None, None)
         record.__dict__[_EVENT_RECORD] = True
         logger.handle(record)
