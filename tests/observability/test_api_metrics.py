@@ -17,7 +17,7 @@ from observability.support import Scrape, documented_metrics
 from tronpay.config import MetricsAuth, Settings
 from tronpay.db.session import read_transaction
 from tronpay.observability.http import HttpMetrics
-from tronpay.observability.metrics import BLOCK_REASONS, block_reason_label
+from tronpay.observability.metrics import BLOCK_REASONS, block_reason_label, node_request
 from tronpay.observability.scrape import DatabaseGauges, MetricsListener
 from tronpay.payouts.models import Payout
 
@@ -173,6 +173,32 @@ async def test_the_metrics_port_listener(app: FastAPI) -> None:
 @pytest.mark.parametrize("reason", ["insufficient_trx", "policy:policy_daily_total", "weird"])
 def test_blocked_reasons_are_bounded(reason: str) -> None:
     assert block_reason_label(reason) in BLOCK_REASONS
+
+
+def test_node_requests_count_per_host_endpoint_and_outcome() -> None:
+    url = "http://user:pw@node-a.example:8090/some/path"
+    labels = {"node": "node-a.example:8090", "endpoint": "/wallet/gettransactioninfobyid"}
+    before_ok = _sample("tronpay_node_requests_total", outcome="ok", **labels)
+    before_down = _sample("tronpay_node_requests_total", outcome="unavailable", **labels)
+    before_count = _sample("tronpay_node_request_seconds_count", **labels)
+    before_sum = _sample("tronpay_node_request_seconds_sum", **labels)
+    for _ in range(3):
+        node_request(url, labels["endpoint"], "ok", 0.25)
+    node_request(url, labels["endpoint"], "unavailable", 0.5)
+    assert _sample("tronpay_node_requests_total", outcome="ok", **labels) == before_ok + 3
+    assert _sample("tronpay_node_requests_total", outcome="unavailable", **labels) == (
+        before_down + 1
+    )
+    assert _sample("tronpay_node_request_seconds_count", **labels) == before_count + 4
+    assert _sample("tronpay_node_request_seconds_sum", **labels) == before_sum + 1.25
+    # host and port only: never the path or the credentials of the URL
+    nodes = {
+        sample.labels["node"]
+        for metric in REGISTRY.collect()
+        if metric.name == "tronpay_node_requests"
+        for sample in metric.samples
+    }
+    assert not any("pw" in node or "/" in node for node in nodes)
 
 
 def test_http_series_stay_bounded_whatever_the_client_sends() -> None:

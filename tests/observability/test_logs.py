@@ -137,3 +137,73 @@ def test_a_foreign_traceback_is_text_in_the_line() -> None:
     assert line["event"] == "uvicorn.error"
     assert line["level"] == "error"
     assert "ValueError: boom" in line["exception"]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_our_lines_still_reach_handlers_a_host_adds_to_the_root() -> None:
+    out = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=out)
+    extra = _Collect()
+    logging.getLogger().addHandler(extra)
+    try:
+        structlog.get_logger("tronpay.payouts.states").info(
+            "payout.transition", payout_id="po_1", token=JWT
+        )
+    finally:
+        logging.getLogger().removeHandler(extra)
+    [record] = extra.records
+    assert record.name == "tronpay.payouts.states"
+    assert record.levelno == logging.INFO
+    assert isinstance(record.msg, dict)
+    assert record.msg["event"] == "payout.transition"
+    assert record.msg["token"] == REDACTED  # redacted before any handler sees it
+    [line] = _lines(out)
+    assert line["payout_id"] == "po_1"
+    assert line["token"] == REDACTED
+
+
+def test_one_event_is_json_in_the_file_and_text_on_the_console(tmp_path: Path) -> None:
+    path = tmp_path / "tronpay.log"
+    console = io.StringIO()
+    configure_logging(Settings(log_format="console", log_file=path), stream=console)
+    log = structlog.get_logger("t")
+    log.warning("engine.attempt.expired", txid="ab" * 32, outcome="rebroadcast")
+    try:
+        raise RuntimeError("node went away")
+    except RuntimeError:
+        log.exception("engine.tick.failed", tick="submit")
+    first, second = (json.loads(line) for line in path.read_text().splitlines())
+    assert first["event"] == "engine.attempt.expired"
+    assert first["level"] == "warning"
+    assert first["txid"] == "ab" * 32
+    assert first["timestamp"].endswith("Z")
+    assert second["level"] == "error"
+    assert "RuntimeError: node went away" in second["exception"]
+    text = console.getvalue()
+    assert "engine.attempt.expired" in text
+    assert "outcome=rebroadcast" in text
+    assert "RuntimeError: node went away" in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text.splitlines()[0])
+
+
+def test_a_level_set_on_one_logger_still_quiets_it() -> None:
+    out = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=out)
+    noisy = logging.getLogger("tronpay.noisy")
+    noisy.setLevel(logging.WARNING)
+    try:
+        structlog.get_logger("tronpay.noisy").info("noisy.chatter")
+        structlog.get_logger("tronpay.noisy").warning("noisy.problem")
+        structlog.get_logger("tronpay.quiet").info("quiet.news")
+    finally:
+        noisy.setLevel(logging.NOTSET)
+    assert [line["event"] for line in _lines(out)] == ["noisy.problem", "quiet.news"]

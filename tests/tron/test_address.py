@@ -129,6 +129,19 @@ def test_to_bytes_accepts_all_forms() -> None:
         address.encode_base58(b"\x42" + raw[1:])
 
 
+def test_decoded_addresses_are_remembered_but_bad_ones_fail_every_time() -> None:
+    good = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+    bad = good[:-1] + ("u" if good[-1] != "u" else "v")  # same shape, wrong checksum
+    first = address.to_bytes(good)
+    assert address.to_bytes(good) == first == bytes.fromhex(address.to_hex(good))
+    for _ in range(3):  # a refusal is never remembered as an answer
+        with pytest.raises(InvalidAddressError) as info:
+            address.to_bytes(bad)
+        assert info.value.reason == "checksum"
+    hex_upper = first.hex().upper()
+    assert address.to_bytes(hex_upper) == first  # either case of hex, each its own entry
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, CURVE_ORDER - 1))
 def test_address_from_public_key_matches_tronpy(secret: int) -> None:

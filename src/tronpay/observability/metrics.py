@@ -204,12 +204,25 @@ def node_label(url: str) -> str:
 
 NodeObserver = Callable[[str, str, str, float], None]
 
+# Every request to a node is counted: the children of each (node URL, endpoint, outcome) are
+# looked up once (``labels()`` takes a lock and builds a key) and the URL parsed once. The keys
+# are bounded like the labels: configured node URLs, the client's endpoints, three outcomes.
+_NODE_CHILDREN: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
 
 def node_request(url: str, endpoint: str, outcome: str, seconds: float) -> None:
     """A ``NodeObserver``: one request to the node at ``url``."""
-    node = node_label(url)
-    NODE_REQUESTS.labels(node, endpoint, outcome).inc()
-    NODE_REQUEST_SECONDS.labels(node, endpoint).observe(seconds)
+    key = (url, endpoint, outcome)
+    children = _NODE_CHILDREN.get(key)
+    if children is None:
+        node = node_label(url)
+        children = _NODE_CHILDREN[key] = (
+            NODE_REQUESTS.labels(node, endpoint, outcome),
+            NODE_REQUEST_SECONDS.labels(node, endpoint),
+        )
+    requests, durations = children
+    requests.inc()
+    durations.observe(seconds)
 
 
 def node_heads(heads: dict[str, int | None]) -> None:

@@ -7,6 +7,8 @@ Bad input raises :class:`InvalidAddressError` with a one-word ``reason``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from tronpay.tron.errors import InvalidAddressError, SignatureError
 from tronpay.tron.hashing import double_sha256, keccak256
 
@@ -24,6 +26,11 @@ _ALPHABET_SET = frozenset(_ALPHABET)
 _INDEX = {char: value for value, char in enumerate(_ALPHABET)}
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _CHECKSUM_LENGTH = 4
+# Decoded addresses remembered (valid ones only: a bad one raises every time). The same few
+# addresses come back on every payout (the hot wallet, the token contract, the zero address,
+# a recipient checked at the API, planned, encoded and reconciled by the engine), and a
+# base58check decode costs a 34-step big-integer loop plus a double SHA-256.
+_DECODED_CACHE_SIZE = 16_384
 
 
 def b58encode(data: bytes) -> str:
@@ -109,6 +116,11 @@ def to_bytes(addr: str | bytes) -> bytes:
     if isinstance(addr, bytes):
         _check_raw(addr)
         return addr
+    return _decode_text(addr)
+
+
+@lru_cache(maxsize=_DECODED_CACHE_SIZE)
+def _decode_text(addr: str) -> bytes:
     if _looks_hex(addr):
         return decode_hex(addr)
     return decode_base58(addr)

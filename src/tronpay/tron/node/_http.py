@@ -23,6 +23,15 @@ _MAX_HEADER_BYTES = 64 * 1024
 _MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a request line needs from a node URL (parsed once per URL)."""
+
+    key: tuple[str, str, int]
+    path: str
+    host: str
+
+
 @dataclass
 class _Conn:
     reader: asyncio.StreamReader
@@ -63,6 +72,7 @@ class LeanHttp:
         self._max = max(1, max_connections)
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
         self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
+        self._targets: dict[str, _Target] = {}  # the node URLs x the client's endpoints
         self._closed = False
 
     async def aclose(self) -> None:
@@ -72,20 +82,29 @@ class LeanHttp:
                 c.writer.close()
         self._idle.clear()
 
-    async def post_json(self, url: str, body: Mapping[str, Any], *, retry_stale: bool) -> Response:
+    def _target(self, url: str) -> _Target:
+        target = self._targets.get(url)
+        if target is not None:
+            return target
         parts = urlsplit(url)
         scheme = parts.scheme
         if scheme != "http" or not parts.hostname:
             raise TransportFailure(f"unsupported URL scheme {scheme!r}")
-        port = parts.port or 80
-        key = (scheme, parts.hostname, port)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        payload = json.dumps(body, separators=(",", ":")).encode()
         host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        target = _Target((scheme, parts.hostname, parts.port or 80), path, host)
+        if len(self._targets) < 1024:
+            self._targets[url] = target
+        return target
+
+    async def post_json(self, url: str, body: Mapping[str, Any], *, retry_stale: bool) -> Response:
+        target = self._target(url)
+        key = target.key
+        payload = json.dumps(body, separators=(",", ":")).encode()
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{self._headers}"
+            f"POST {target.path} HTTP/1.1\r\nHost: {target.host}\r\n{self._headers}"
             f"Content-Length: {len(payload)}\r\n\r\n"
         ).encode("latin-1")
         slot = self._slots.setdefault(key, asyncio.Semaphore(self._max))
