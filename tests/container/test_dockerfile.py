@@ -80,14 +80,18 @@ def _stages() -> dict[str, Stage]:
 STAGES = _stages()
 RUNTIME = STAGES["distroless"]
 BUILDER = STAGES["builder"]
+RUNTIME_VENV = STAGES["runtime-venv"]
 DEVELOPMENT = STAGES["development"]
+SITE = "/opt/venv/lib/python3.13/site-packages"
 
 
 def test_targets_and_the_default_is_the_distroless_one() -> None:
-    assert list(STAGES) == ["builder", "development", "distroless"]  # the last is the default
+    # the last is the default
+    assert list(STAGES) == ["builder", "runtime-venv", "development", "distroless"]
     assert BUILDER.base == "debian:13-slim"
     assert RUNTIME.base == "gcr.io/distroless/python3-debian13:nonroot"
-    assert DEVELOPMENT.base == "builder"
+    assert RUNTIME_VENV.base == "builder"
+    assert DEVELOPMENT.base == "builder"  # keeps the sources of every package
 
 
 def test_no_frontend_image_is_pulled() -> None:
@@ -115,11 +119,32 @@ def test_the_builder_uses_the_runtime_python() -> None:
 def test_the_runtime_stage_runs_nothing_and_copies_no_secret() -> None:
     assert RUNTIME.all("RUN") == [], "distroless has no shell: a RUN cannot work"
     copies = RUNTIME.all("COPY")
-    assert copies == ["--from=builder /opt/venv /opt/venv", "--from=builder /staging/app /app"]
+    assert copies == [
+        "--from=runtime-venv /opt/venv /opt/venv",
+        "--from=builder /staging/app /app",
+    ]
     for stage in STAGES.values():
         for copy in stage.all("COPY") + stage.all("ADD"):
             assert ":ro" not in copy
             assert "secret" not in copy.lower()
+
+
+def test_the_runtime_venv_is_bytecode_only_except_the_application() -> None:
+    """Third-party packages ship sourceless, deterministic .pyc (the image's size target);
+    tronpay and tron_devnet keep their sources, and the slimmed venv must still import."""
+    (run,) = RUNTIME_VENV.all("RUN")
+    assert f"site={SITE}" in run
+    compile_line = "python -m compileall -q -b -j 0 --invalidation-mode unchecked-hash"
+    assert compile_line in run
+    assert '-x "^$site/(tronpay|tron_devnet)/"' in run
+    delete = run[run.index("-name '*.py'") :]
+    assert '-not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete' in delete
+    assert run.index(compile_line) < run.index("-name '*.py'")  # compiled before deleted
+    assert "import tronpay.app" in run[run.index("-name '*.py'") :]
+    for dialect in ("mssql", "mysql", "oracle"):
+        assert f'"$site"/sqlalchemy/dialects/{dialect}' in run
+    assert "postgresql" not in run
+    assert "sqlite" not in run
 
 
 def test_runtime_user_workdir_env_and_volumes() -> None:
