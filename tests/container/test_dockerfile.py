@@ -140,7 +140,7 @@ def test_the_runtime_venv_is_bytecode_only_except_the_application() -> None:
     delete = run[run.index("-name '*.py'") :]
     assert '-not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete' in delete
     assert run.index(compile_line) < run.index("-name '*.py'")  # compiled before deleted
-    assert "import tronpay.app" in run[run.index("-name '*.py'") :]
+    assert "import tronpay.cli, tronpay.app" in run[run.index("-name '*.py'") :]
     for dialect in ("mssql", "mysql", "oracle"):
         assert f'"$site"/sqlalchemy/dialects/{dialect}' in run
     assert "postgresql" not in run
