@@ -4,8 +4,9 @@
 #   docker build --target development -t pickme/lucid-tron-payment-service:dev .  # hot reload
 #
 # Targets: builder (Debian 13 + the venv), runtime-venv (that venv slimmed for production),
-# distroless (the default, production) and development. docs/container.md has the run, configuration and upgrade instructions;
-# scripts/verify-image builds and proves this file on a machine without a registry.
+# development and distroless (the default, production). docs/container.md has the run,
+# configuration and upgrade instructions; scripts/verify-image builds and proves this file
+# on a machine without a registry.
 #
 # The runtime is gcr.io/distroless/python3-debian13 (Debian 13, CPython 3.13 at
 # /usr/bin/python3.13). python3-debian12 reached end of life in April 2026 and is no longer
@@ -76,14 +77,22 @@ RUN install -d -o 0 -g 0 -m 0755 /staging/app \
 # the .py and the __pycache__ copies go (about 30 MB). Their tracebacks still name file,
 # function and line, without the source text. tronpay and tron_devnet keep their sources
 # and precompiled __pycache__: our own tracebacks keep their lines and alembic reads the
-# migration scripts. Also gone: SQLAlchemy's dialects for databases tronpay never talks to
-# (MySQL, Oracle, SQL Server) and its test harness. The last line proves the command line
-# and the application still import with what is left.
+# migration scripts. Also gone, as never imported: SQLAlchemy's dialects for databases
+# tronpay never talks to (MySQL, Oracle, SQL Server) and its test harness; pycryptodomex
+# beyond Hash, Util and Random (tronpay uses its Keccak only; those three import nothing
+# else); Pygments' lexers but Python and plain text (rich imports Pygments and highlights
+# only Python source in a traceback; a frame it cannot highlight prints an error line in
+# place of its code). The last line proves the command line and the application still
+# import with what is left.
 FROM builder AS runtime-venv
 
 RUN site=/opt/venv/lib/python3.13/site-packages \
     && rm -rf "$site"/sqlalchemy/dialects/mssql "$site"/sqlalchemy/dialects/mysql \
         "$site"/sqlalchemy/dialects/oracle "$site"/sqlalchemy/testing \
+    && rm -rf "$site"/Cryptodome/Cipher "$site"/Cryptodome/PublicKey "$site"/Cryptodome/Signature \
+        "$site"/Cryptodome/Protocol "$site"/Cryptodome/IO "$site"/Cryptodome/Math \
+    && find "$site"/pygments/lexers -type f -name '*.py' -not -name __init__.py \
+        -not -name _mapping.py -not -name python.py -not -name special.py -delete \
     && find "$site" -depth -type d -name __pycache__ \
         -not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -exec rm -rf {} + \
     && /opt/venv/bin/python -m compileall -q -b -j 0 --invalidation-mode unchecked-hash \
@@ -91,6 +100,8 @@ RUN site=/opt/venv/lib/python3.13/site-packages \
     && find "$site" -type f -name '*.py' \
         -not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete \
     && /opt/venv/bin/python -c "import tronpay.cli, tronpay.app, alembic.command, uvicorn_worker" \
+    && /opt/venv/bin/python -c "from pygments.lexers import guess_lexer_for_filename as guess; \
+        guess('cli.py', 'import os'); guess('notes.txt', '')" \
     && /opt/venv/bin/tronpay --help > /dev/null
 
 # ---------------------------------------------------------------------------------------------

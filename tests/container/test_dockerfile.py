@@ -137,14 +137,20 @@ def test_the_runtime_venv_is_bytecode_only_except_the_application() -> None:
     compile_line = "python -m compileall -q -b -j 0 --invalidation-mode unchecked-hash"
     assert compile_line in run
     assert '-x "^$site/(tronpay|tron_devnet)/"' in run
-    delete = run[run.index("-name '*.py'") :]
-    assert '-not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete' in delete
-    assert run.index(compile_line) < run.index("-name '*.py'")  # compiled before deleted
-    assert "import tronpay.cli, tronpay.app" in run[run.index("-name '*.py'") :]
-    for dialect in ("mssql", "mysql", "oracle"):
-        assert f'"$site"/sqlalchemy/dialects/{dialect}' in run
+    delete = run.rindex("-name '*.py'")  # the sources go once they are compiled
+    assert run.index(compile_line) < delete
+    ours = '-not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete'
+    assert run[delete:].index(ours) < run[delete:].index("&&")
+    assert "import tronpay.cli, tronpay.app, alembic.command" in run[delete:]
+    assert "/opt/venv/bin/tronpay --help" in run[delete:]
+    for unused in ("dialects/mssql", "dialects/mysql", "dialects/oracle", "testing"):
+        assert f'"$site"/sqlalchemy/{unused}' in run
     assert "postgresql" not in run
     assert "sqlite" not in run
+    for kept in ("Hash", "Util", "Random"):  # pycryptodomex: Keccak and what it imports
+        assert f"Cryptodome/{kept}" not in run
+    for lexer in ("python.py", "special.py", "_mapping.py", "__init__.py"):
+        assert f"-not -name {lexer}" in run  # rich highlights Python (and plain text)
 
 
 def test_runtime_user_workdir_env_and_volumes() -> None:
