@@ -80,10 +80,8 @@ RUN install -d -o 0 -g 0 -m 0755 /staging/app \
 # migration scripts. Also gone, as never imported: SQLAlchemy's dialects for databases
 # tronpay never talks to (MySQL, Oracle, SQL Server) and its test harness; pycryptodomex
 # beyond Hash, Util and Random (tronpay uses its Keccak only; those three import nothing
-# else); Pygments' lexers but Python and plain text (rich imports Pygments and highlights
-# only Python source in a traceback; a frame it cannot highlight prints an error line in
-# place of its code). The last line proves the command line and the application still
-# import with what is left.
+# else). Pygments stays whole: rich's tracebacks load every lexer to pick one. The last
+# lines prove the command line and the application still import with what is left.
 FROM builder AS runtime-venv
 
 RUN site=/opt/venv/lib/python3.13/site-packages \
@@ -91,8 +89,6 @@ RUN site=/opt/venv/lib/python3.13/site-packages \
         "$site"/sqlalchemy/dialects/oracle "$site"/sqlalchemy/testing \
     && rm -rf "$site"/Cryptodome/Cipher "$site"/Cryptodome/PublicKey "$site"/Cryptodome/Signature \
         "$site"/Cryptodome/Protocol "$site"/Cryptodome/IO "$site"/Cryptodome/Math \
-    && find "$site"/pygments/lexers -type f -name '*.py' -not -name __init__.py \
-        -not -name _mapping.py -not -name python.py -not -name special.py -delete \
     && find "$site" -depth -type d -name __pycache__ \
         -not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -exec rm -rf {} + \
     && /opt/venv/bin/python -m compileall -q -b -j 0 --invalidation-mode unchecked-hash \
@@ -100,8 +96,6 @@ RUN site=/opt/venv/lib/python3.13/site-packages \
     && find "$site" -type f -name '*.py' \
         -not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete \
     && /opt/venv/bin/python -c "import tronpay.cli, tronpay.app, alembic.command, uvicorn_worker" \
-    && /opt/venv/bin/python -c "from pygments.lexers import guess_lexer_for_filename as guess; \
-        guess('cli.py', 'import os'); guess('notes.txt', '')" \
     && /opt/venv/bin/tronpay --help > /dev/null
 
 # ---------------------------------------------------------------------------------------------
