@@ -15,6 +15,7 @@ suite, architecture, lock files), so a warm run only imports or reuses them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import shutil
@@ -212,8 +213,8 @@ def _drop_unlisted_packages(root: Path, debs: Path) -> list[str]:
                 path.unlink()
         for member in reversed(members):  # then its directories that are left empty
             path = root / member.name.removeprefix("./")
-            if member.isdir() and not path.is_symlink() and path.is_dir():
-                if not any(path.iterdir()):
+            if member.isdir() and path.is_dir() and not path.is_symlink():
+                with contextlib.suppress(OSError):  # not empty: another package's too
                     path.rmdir()
     return dropped
 
