@@ -73,7 +73,7 @@ RUN install -d -o 0 -g 0 -m 0755 /staging/app \
 # ---------------------------------------------------------------------------------------------
 # The venv the distroless image gets (the development target keeps the builder's, sources
 # and all). Third-party packages become bytecode only: each module is compiled once to a
-# sourceless .pyc beside where its .py was (deterministic: hash-based, no timestamps), then
+# sourceless .pyc beside where its .py was (hash-based: no file dates in it), then
 # the .py and the __pycache__ copies go (about 30 MB). Their tracebacks still name file,
 # function and line, without the source text. tronpay and tron_devnet keep their sources
 # and precompiled __pycache__: our own tracebacks keep their lines and alembic reads the

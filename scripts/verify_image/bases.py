@@ -31,7 +31,7 @@ SUITE = "trixie"
 BUILDER_TAG = "debian:13-slim"
 RUNTIME_TAG = "gcr.io/distroless/python3-debian13:nonroot"
 KEY_LABEL = "tronpay.verify.key"
-STANDIN_VERSION = "3"  # bump to rebuild every cached stand-in
+STANDIN_VERSION = "4"  # bump to rebuild every cached stand-in
 
 # distroless python3-debian13, layer by layer (its static/, base/, cc/ and python3/ configs)
 DISTROLESS_PACKAGES = (
@@ -148,6 +148,8 @@ def ensure_runtime_base(docker: Docker, cache: Path) -> str:
         "WORKDIR /home/nonroot",
         "--change",
         "ENV LANG=C.UTF-8",
+        "--change",  # distroless's static layer: OpenSSL finds the bundle (no openssl package)
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
         "--change",
         'ENTRYPOINT ["/usr/bin/python3.13"]',
         tar,
