@@ -3,9 +3,10 @@
 #   docker build -t pickme/lucid-tron-payment-service:1.0.0 .                     # production
 #   docker build --target development -t pickme/lucid-tron-payment-service:dev .  # hot reload
 #
-# Targets: builder (Debian 13 + the venv), distroless (the default, production) and
-# development. docs/container.md has the run, configuration and upgrade instructions;
-# scripts/verify-image builds and proves this file on a machine without a registry.
+# Targets: builder (Debian 13 + the venv), runtime-venv (that venv slimmed for production),
+# development and distroless (the default, production). docs/container.md has the run,
+# configuration and upgrade instructions; scripts/verify-image builds and proves this file
+# on a machine without a registry.
 #
 # The runtime is gcr.io/distroless/python3-debian13 (Debian 13, CPython 3.13 at
 # /usr/bin/python3.13). python3-debian12 reached end of life in April 2026 and is no longer
@@ -46,11 +47,9 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     && /opt/venv/bin/pip install "$@" --require-hashes --only-binary=:all: \
         -r /tmp/requirements-prod.txt
 
-# The application itself, as a regular (non-editable) install. Then the venv is slimmed
-# for the runtime: no pip (nothing is installed at run time), shared objects stripped of
-# their symbol tables (about 40 MB), no bundled test suites, stubs or C sources. The .py
-# sources and their precompiled .pyc stay: tracebacks keep their lines, alembic reads its
-# migration scripts, and a read-only container never compiles at start.
+# The application itself, as a regular (non-editable) install. Then the venv is slimmed:
+# no pip (nothing is installed at run time), shared objects stripped of their symbol tables
+# (about 40 MB), no bundled test suites, stubs or C sources.
 COPY pyproject.toml README.md /src/
 COPY src /src/src
 RUN --mount=type=cache,target=/root/.cache/pip \
@@ -70,6 +69,34 @@ RUN install -d -o 0 -g 0 -m 0755 /staging/app \
     && install -d -o 65532 -g 65532 -m 0750 /staging/app/logs /staging/app/tmp \
     && install -d -o 65532 -g 65532 -m 0700 /staging/app/secrets \
     && chmod -R a+rX,go-w /staging/app/configs
+
+# ---------------------------------------------------------------------------------------------
+# The venv the distroless image gets (the development target keeps the builder's, sources
+# and all). Third-party packages become bytecode only: each module is compiled once to a
+# sourceless .pyc beside where its .py was (hash-based: no file dates in it), then
+# the .py and the __pycache__ copies go (about 30 MB). Their tracebacks still name file,
+# function and line, without the source text. tronpay and tron_devnet keep their sources
+# and precompiled __pycache__: our own tracebacks keep their lines and alembic reads the
+# migration scripts. Also gone, as never imported: SQLAlchemy's dialects for databases
+# tronpay never talks to (MySQL, Oracle, SQL Server) and its test harness; pycryptodomex
+# beyond Hash, Util and Random (tronpay uses its Keccak only; those three import nothing
+# else). Pygments stays whole: rich's tracebacks load every lexer to pick one. The last
+# lines prove the command line and the application still import with what is left.
+FROM builder AS runtime-venv
+
+RUN site=/opt/venv/lib/python3.13/site-packages \
+    && rm -rf "$site"/sqlalchemy/dialects/mssql "$site"/sqlalchemy/dialects/mysql \
+        "$site"/sqlalchemy/dialects/oracle "$site"/sqlalchemy/testing \
+    && rm -rf "$site"/Cryptodome/Cipher "$site"/Cryptodome/PublicKey "$site"/Cryptodome/Signature \
+        "$site"/Cryptodome/Protocol "$site"/Cryptodome/IO "$site"/Cryptodome/Math \
+    && find "$site" -depth -type d -name __pycache__ \
+        -not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -exec rm -rf {} + \
+    && /opt/venv/bin/python -m compileall -q -b -j 0 --invalidation-mode unchecked-hash \
+        -x "^$site/(tronpay|tron_devnet)/" "$site" \
+    && find "$site" -type f -name '*.py' \
+        -not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete \
+    && /opt/venv/bin/python -c "import tronpay.cli, tronpay.app, alembic.command, uvicorn_worker" \
+    && /opt/venv/bin/tronpay --help > /dev/null
 
 # ---------------------------------------------------------------------------------------------
 FROM builder AS development
@@ -120,7 +147,7 @@ LABEL org.opencontainers.image.title="tron-payment-service" \
       security.plane="wallet" \
       security.isolation="payment-only"
 
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=runtime-venv /opt/venv /opt/venv
 COPY --from=builder /staging/app /app
 
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin \

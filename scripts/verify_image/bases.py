@@ -4,7 +4,10 @@
 - ``gcr.io/distroless/python3-debian13:nonroot``: the Debian 13 packages distroless assembles
   its python3-debian13 image from (static, base, cc and python layers), extracted without
   maintainer scripts, plus the CA bundle, passwd/group with ``nonroot`` (65532), an
-  ``ld.so.cache`` and NO shell of any kind.
+  ``ld.so.cache`` and NO shell of any kind. Exactly those packages: distroless resolves no
+  dependencies (its apt rules run with ``resolve_transitive = False``), so what Debian's
+  dependency resolution adds (openssl, debconf, mawk, python3.13, the pip and setuptools
+  wheels, ...) is removed again, or the stand-in would weigh more than the real image.
 
 Each artefact is cached under the cache directory by a key made of its inputs (package list,
 suite, architecture, lock files), so a warm run only imports or reuses them.
@@ -12,7 +15,9 @@ suite, architecture, lock files), so a warm run only imports or reuses them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import shutil
 import subprocess
 import tarfile
@@ -26,7 +31,7 @@ SUITE = "trixie"
 BUILDER_TAG = "debian:13-slim"
 RUNTIME_TAG = "gcr.io/distroless/python3-debian13:nonroot"
 KEY_LABEL = "tronpay.verify.key"
-STANDIN_VERSION = "2"  # bump to rebuild every cached stand-in
+STANDIN_VERSION = "4"  # bump to rebuild every cached stand-in
 
 # distroless python3-debian13, layer by layer (its static/, base/, cc/ and python3/ configs)
 DISTROLESS_PACKAGES = (
@@ -143,6 +148,8 @@ def ensure_runtime_base(docker: Docker, cache: Path) -> str:
         "WORKDIR /home/nonroot",
         "--change",
         "ENV LANG=C.UTF-8",
+        "--change",  # distroless's static layer: OpenSSL finds the bundle (no openssl package)
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
         "--change",
         'ENTRYPOINT ["/usr/bin/python3.13"]',
         tar,
@@ -171,19 +178,47 @@ def build_distroless_rootfs_tar(cache: Path, arch: str, out: Path) -> None:
         root = Path(work) / "root"
         root.mkdir()
         packages_tar = Path(work) / "packages.tar"
+        debs = Path(work) / "debs"
+        debs.mkdir()
         _mmdebstrap(
             [
                 "--variant=extract",
                 f"--architectures={arch}",
                 f"--include={','.join(DISTROLESS_PACKAGES)}",
+                f'--extract-hook=cp "$1"/var/cache/apt/archives/*.deb {debs}/',
                 SUITE,
                 str(packages_tar),
             ]
         )
         run(["tar", "-C", root, "-xpf", packages_tar])
+        dropped = _drop_unlisted_packages(root, debs)
+        log(f"{arch} stand-in: dropped the dependencies distroless does not ship: {dropped}")
         _add_ca_bundle(Path(work), root)
         _make_distroless(root)
         run(["tar", "-C", root, "--numeric-owner", "-cpf", out, "."])
+
+
+def _drop_unlisted_packages(root: Path, debs: Path) -> list[str]:
+    """Remove the files of every extracted package that is not in DISTROLESS_PACKAGES."""
+    dropped = []
+    for deb in sorted(debs.glob("*.deb")):
+        package = run(["dpkg-deb", "--field", deb, "Package"], capture=True).stdout.decode()
+        if package.strip() in DISTROLESS_PACKAGES:
+            continue
+        dropped.append(package.strip())
+        content = run(["dpkg-deb", "--fsys-tarfile", deb], capture=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(content)) as tar:
+            members = tar.getmembers()
+        for member in members:
+            path = root / member.name.removeprefix("./")
+            if not member.isdir() and (path.is_symlink() or path.is_file()):
+                path.unlink()
+        for member in reversed(members):  # then its directories that are left empty
+            path = root / member.name.removeprefix("./")
+            if member.isdir() and path.is_dir() and not path.is_symlink():
+                with contextlib.suppress(OSError):  # not empty: another package's too
+                    path.rmdir()
+    return dropped
 
 
 def _add_ca_bundle(work: Path, root: Path) -> None:

@@ -80,14 +80,18 @@ def _stages() -> dict[str, Stage]:
 STAGES = _stages()
 RUNTIME = STAGES["distroless"]
 BUILDER = STAGES["builder"]
+RUNTIME_VENV = STAGES["runtime-venv"]
 DEVELOPMENT = STAGES["development"]
+SITE = "/opt/venv/lib/python3.13/site-packages"
 
 
 def test_targets_and_the_default_is_the_distroless_one() -> None:
-    assert list(STAGES) == ["builder", "development", "distroless"]  # the last is the default
+    # the last is the default
+    assert list(STAGES) == ["builder", "runtime-venv", "development", "distroless"]
     assert BUILDER.base == "debian:13-slim"
     assert RUNTIME.base == "gcr.io/distroless/python3-debian13:nonroot"
-    assert DEVELOPMENT.base == "builder"
+    assert RUNTIME_VENV.base == "builder"
+    assert DEVELOPMENT.base == "builder"  # keeps the sources of every package
 
 
 def test_no_frontend_image_is_pulled() -> None:
@@ -115,11 +119,37 @@ def test_the_builder_uses_the_runtime_python() -> None:
 def test_the_runtime_stage_runs_nothing_and_copies_no_secret() -> None:
     assert RUNTIME.all("RUN") == [], "distroless has no shell: a RUN cannot work"
     copies = RUNTIME.all("COPY")
-    assert copies == ["--from=builder /opt/venv /opt/venv", "--from=builder /staging/app /app"]
+    assert copies == [
+        "--from=runtime-venv /opt/venv /opt/venv",
+        "--from=builder /staging/app /app",
+    ]
     for stage in STAGES.values():
         for copy in stage.all("COPY") + stage.all("ADD"):
             assert ":ro" not in copy
             assert "secret" not in copy.lower()
+
+
+def test_the_runtime_venv_is_bytecode_only_except_the_application() -> None:
+    """Third-party packages ship sourceless, deterministic .pyc (the image's size target);
+    tronpay and tron_devnet keep their sources, and the slimmed venv must still import."""
+    (run,) = RUNTIME_VENV.all("RUN")
+    assert f"site={SITE}" in run
+    compile_line = "python -m compileall -q -b -j 0 --invalidation-mode unchecked-hash"
+    assert compile_line in run
+    assert '-x "^$site/(tronpay|tron_devnet)/"' in run
+    delete = run.rindex("-name '*.py'")  # the sources go once they are compiled
+    assert run.index(compile_line) < delete
+    ours = '-not -path "$site/tronpay/*" -not -path "$site/tron_devnet/*" -delete'
+    assert run[delete:].index(ours) < run[delete:].index("&&")
+    assert "import tronpay.cli, tronpay.app, alembic.command" in run[delete:]
+    assert "/opt/venv/bin/tronpay --help" in run[delete:]
+    for unused in ("dialects/mssql", "dialects/mysql", "dialects/oracle", "testing"):
+        assert f'"$site"/sqlalchemy/{unused}' in run
+    assert "postgresql" not in run
+    assert "sqlite" not in run
+    for kept in ("Hash", "Util", "Random"):  # pycryptodomex: Keccak and what it imports
+        assert f"Cryptodome/{kept}" not in run
+    assert "pygments" not in run  # rich's tracebacks load every lexer
 
 
 def test_runtime_user_workdir_env_and_volumes() -> None:
