@@ -133,6 +133,7 @@ class Planner:
             bandwidth_price_sun=Sun(params.transaction_fee_sun),
             activation_fee_sun=Sun(_activation_fee(params)),
             blacklisted=listed,
+            memo_fee_sun=Sun(params.raw.get("getMemoFee", 0)),
         )
         return wallet_state(self.hot_wallet, reads, reserved or Reserved())
 
