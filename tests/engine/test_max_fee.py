@@ -80,7 +80,8 @@ def test_max_fee_zero_sends_only_what_stake_and_free_bandwidth_pay_for() -> None
     policy = FeePolicy(max_fee_sun={USDT: 0})
     covered = decide(usdt(1)[0], EXISTING, wallet(65_000), policy, hot_wallet=HOT)
     assert covered.item.decision is Decision.SEND
-    assert covered.item.quote is not None and covered.item.quote.expected_fee_sun == 0
+    assert covered.item.quote is not None
+    assert covered.item.quote.expected_fee_sun == 0
     # stake covers the energy but the bandwidth must be burned: not an energy shortage
     no_bw = decide(usdt(1)[0], EXISTING, wallet(65_000, bandwidth=0), policy, hot_wallet=HOT)
     assert no_bw.item.reason == BlockReason.FEE_ABOVE_MAX

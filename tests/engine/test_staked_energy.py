@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from engine.conftest import Harness, make_harness, wait_for
+from engine.conftest import make_harness, wait_for
 from node.support import DEMO_KEY, addr, advance_time, node_built
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
 from tronpay.engine.fees import BlockReason
