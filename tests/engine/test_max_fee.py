@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +17,13 @@ from tronpay.engine.fees import (
     FeePolicy,
     PayoutRequest,
     Recipient,
+    Reserved,
+    WalletReads,
     WalletState,
     decide,
     decide_all,
     price,
+    wallet_state,
 )
 from tronpay.tron.address import encode_base58
 
@@ -130,3 +135,43 @@ def test_stake_is_never_promised_twice_and_the_maximum_holds(
     for item in plan.items:
         if item.decision is Decision.BLOCK:
             assert item.reason == BlockReason.INSUFFICIENT_ENERGY
+
+
+def test_staked_and_free_bandwidth_are_two_pools() -> None:
+    """java-tron takes a transaction's bytes whole from staked, else whole from free
+    bandwidth: 300 + 300 bytes left do not pay for one transaction of 420."""
+    split = replace(wallet(65_000, bandwidth=600), free_bandwidth=300)
+    quote = price(usdt(1)[0], EXISTING, split, FeePolicy())
+    assert quote.bandwidth_burn_sun == TRC20_TX_BYTES * 1_000
+    # staked first, then the free pool; a burned transaction takes from neither
+    two = replace(wallet(10**6, bandwidth=TRC20_TX_BYTES * 3), free_bandwidth=TRC20_TX_BYTES * 2)
+    plan = decide_all(usdt(4), [EXISTING] * 4, two, FeePolicy(), hot_wallet=HOT)
+    burns = [i.quote.bandwidth_burn_sun for i in plan.items if i.quote is not None]
+    assert burns == [0, 0, 0, TRC20_TX_BYTES * 1_000]
+    assert (plan.wallet_after.bandwidth, plan.wallet_after.free_bandwidth) == (0, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, 3_000),
+    st.integers(0, 3_000),
+    st.integers(0, 10),
+)
+def test_live_attempts_take_staked_bandwidth_before_free(staked: int, free: int, live: int) -> None:
+    reads = WalletReads(
+        balance_sun=10**12,
+        token_units=10**12,
+        energy_available=0,
+        bandwidth_available=staked + free,
+        energy_price_sun=100,
+        bandwidth_price_sun=1_000,
+        activation_fee_sun=0,
+        blacklisted=False,
+        free_bandwidth_available=free,
+    )
+    state = wallet_state(HOT, reads, Reserved(tx_count=live))
+    taken = live * TRC20_TX_BYTES
+    assert state.bandwidth == max(0, staked + free - taken)
+    assert state.free_bandwidth == max(0, free - max(0, taken - staked))
+    assert state.free_bandwidth is not None
+    assert 0 <= state.free_bandwidth <= state.bandwidth

@@ -109,6 +109,8 @@ class WalletReads:
     activation_fee_sun: Sun
     blacklisted: bool
     memo_fee_sun: Sun = _NO_SUN  # getMemoFee: burned by a transaction that carries a memo
+    # the free part of bandwidth_available (None: not known apart, one pool)
+    free_bandwidth_available: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,16 +157,33 @@ class WalletState:
     activation_fee_sun: Sun  # TRX transfer to an account that does not exist yet
     blacklisted: bool
     memo_fee_sun: Sun = _NO_SUN
+    # the free part of ``bandwidth`` (None: one pool). java-tron takes a transaction's bytes
+    # whole from the staked bandwidth, else whole from the free bandwidth, else burns them all:
+    # the two pools never add up for one transaction.
+    free_bandwidth: int | None = None
+
+    def bandwidth_pool(self, tx_bytes: int) -> str | None:
+        """Which bandwidth pays for ``tx_bytes`` (``staked``, ``free``), None: burned."""
+        if self.free_bandwidth is None:
+            return "staked" if self.bandwidth >= tx_bytes else None
+        if self.bandwidth - self.free_bandwidth >= tx_bytes:
+            return "staked"
+        return "free" if self.free_bandwidth >= tx_bytes else None
 
     def spend(self, quote: Quote) -> WalletState:
         energy_used = min(self.energy, quote.energy_from_stake)
-        bw_used = min(self.bandwidth, quote.bandwidth_bytes) if quote.bandwidth_burn_sun == 0 else 0
+        pool = self.bandwidth_pool(quote.bandwidth_bytes) if quote.bandwidth_burn_sun == 0 else None
+        bw_used = quote.bandwidth_bytes if pool is not None else 0
+        free = self.free_bandwidth
+        if pool == "free" and free is not None:
+            free -= bw_used
         return replace(
             self,
             trx_sun=Sun(self.trx_sun - quote.trx_required_sun),
             token_units=TokenUnits(self.token_units - quote.token_units),
             energy=self.energy - energy_used,
             bandwidth=self.bandwidth - bw_used,
+            free_bandwidth=free,
         )
 
 
@@ -250,6 +269,12 @@ def wallet_state(address: str, reads: WalletReads, reserved: Reserved) -> Wallet
     """
     bw_reserved = reserved.tx_count * TRC20_TX_BYTES
     bw_burn = max(0, bw_reserved - reads.bandwidth_available) * reads.bandwidth_price_sun
+    free_bw = reads.free_bandwidth_available
+    if free_bw is not None:
+        # live attempts take the staked bandwidth first, then the free one
+        free_bw = min(max(0, free_bw), reads.bandwidth_available)
+        staked_bw = reads.bandwidth_available - free_bw
+        free_bw = max(0, free_bw - max(0, bw_reserved - staked_bw))
     return WalletState(
         address=address,
         trx_sun=Sun(
@@ -269,6 +294,7 @@ def wallet_state(address: str, reads: WalletReads, reserved: Reserved) -> Wallet
         activation_fee_sun=reads.activation_fee_sun,
         blacklisted=reads.blacklisted,
         memo_fee_sun=reads.memo_fee_sun,
+        free_bandwidth=free_bw,
     )
 
 
@@ -294,7 +320,7 @@ def price(req: PayoutRequest, rcpt: Recipient, wallet: WalletState, policy: FeeP
         activation = 0 if rcpt.exists else wallet.activation_fee_sun
         token_units = 0
         trx_amount = req.amount
-    bw_burn = 0 if wallet.bandwidth >= tx_bytes else tx_bytes * wallet.bandwidth_price_sun
+    bw_burn = 0 if wallet.bandwidth_pool(tx_bytes) else tx_bytes * wallet.bandwidth_price_sun
     memo_fee = wallet.memo_fee_sun if req.memo_bytes else 0
     return Quote(
         asset=req.asset,
