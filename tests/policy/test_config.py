@@ -37,6 +37,7 @@ def test_example_values_are_exact() -> None:
         daily_per_destination=20_000_000_000,
         approval_threshold=5_000_000_000,
         daily_approval_per_destination=8_000_000_000,
+        max_fee_per_payout=15_000_000,
     )
 
 
@@ -123,3 +124,22 @@ def test_an_address_the_policy_cannot_match_is_refused(tmp_path: Path, entry: st
 def test_env_override_is_validated() -> None:
     with pytest.raises(PolicyConfigError, match="TRONPAY_POLICY_MAX_PER_PAYOUT_USDT"):
         load_policy(None, {"TRONPAY_POLICY_MAX_PER_PAYOUT_USDT": "lots"})
+
+
+def test_max_fee_per_payout_is_trx_per_asset(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[limits.USDT]\nmax_fee_per_payout = "15"\n[limits.TRX]\nmax_fee_per_payout = "1.5"\n',
+    )
+    config = load_policy(path, {})
+    assert config.max_fees() == {"USDT": 15_000_000, "TRX": 1_500_000}
+    assert config.for_asset("USDT").describe()["max_fee_per_payout"] == "15"
+    env = load_policy(
+        path,
+        {
+            "TRONPAY_POLICY_MAX_FEE_PER_PAYOUT_USDT": "0.5",
+            "TRONPAY_POLICY_MAX_FEE_PER_PAYOUT_TRX": "",
+        },
+    )
+    assert env.max_fees() == {"USDT": 500_000}
+    assert load_policy(None, {}).max_fees() == {}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -77,10 +79,13 @@ class EngineConfig(BaseSettings):
     def from_env(cls) -> EngineConfig:
         return cls()
 
-    def fee_policy(self) -> FeePolicy:
+    def fee_policy(self, max_fee_sun: Mapping[str, int] | None = None) -> FeePolicy:
+        """The planner's fee policy; ``max_fee_sun``: the policy file's ``max_fee_per_payout``
+        per asset (``PolicyConfig.max_fees()``)."""
         return FeePolicy(
             margin_percent=self.fee_margin_percent,
             retry_margin_percent=max(self.fee_retry_margin_percent, self.fee_margin_percent),
             max_fee_limit_sun=self.max_fee_limit_sun,
             concurrency=self.read_concurrency,
+            max_fee_sun=dict(max_fee_sun or {}),
         )

@@ -13,8 +13,8 @@ only the part staked energy does not cover (plus the margin).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from tronpay.kit.money import Asset, Sun, TokenUnits
@@ -46,6 +46,10 @@ class BlockReason(enum.StrEnum):
     HOT_WALLET_BLACKLISTED = "hot_wallet_blacklisted"
     ESTIMATE_FAILED = "energy_estimate_failed"
     NODE_UNAVAILABLE = "node_unavailable"
+    # the TRX the payout would burn is above the asset's max_fee_per_payout: stake short
+    INSUFFICIENT_ENERGY = "insufficient_energy"
+    # ... and the part above it is not energy (bandwidth, activation, memo fee)
+    FEE_ABOVE_MAX = "fee_above_max"
 
 
 class FailReason(enum.StrEnum):
@@ -59,18 +63,25 @@ class FailReason(enum.StrEnum):
 
 @dataclass(frozen=True)
 class FeePolicy:
-    """fee_limit = energy * price * margin_percent / 100, capped by max_fee_limit_sun."""
+    """fee_limit = energy * price * margin_percent / 100, capped by max_fee_limit_sun.
+
+    ``max_fee_sun``: per asset, the most TRX (sun) one payout may be expected to burn (energy
+    stake does not cover, bandwidth burn, activation, memo fee); a payout above it waits
+    (``insufficient_energy``). An asset missing from it burns what it must."""
 
     margin_percent: int = 120
     retry_margin_percent: int = 200  # after an OUT_OF_ENERGY receipt (one re-attempt)
     max_fee_limit_sun: int = 100_000_000  # 100 TRX
     concurrency: int = 16  # parallel node reads while planning
+    max_fee_sun: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.margin_percent < 100 or self.retry_margin_percent < self.margin_percent:
             raise ValueError("margins must be >= 100 and retry >= normal")
         if self.max_fee_limit_sun <= 0:
             raise ValueError("max_fee_limit_sun must be positive")
+        if any(v < 0 for v in self.max_fee_sun.values()):
+            raise ValueError("max_fee_sun values must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,9 @@ class WalletReads:
     bandwidth_price_sun: Sun
     activation_fee_sun: Sun
     blacklisted: bool
+    memo_fee_sun: Sun = _NO_SUN  # getMemoFee: burned by a transaction that carries a memo
+    # the free part of bandwidth_available (None: not known apart, one pool)
+    free_bandwidth_available: int | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,12 @@ class Quote:
     trx_required_sun: Sun
     token_units: TokenUnits
     capped: bool  # fee_limit hit the configured maximum (still >= the estimate)
+    memo_fee_sun: Sun = _NO_SUN
+
+    @property
+    def energy_burned(self) -> int:
+        """The energy stake does not cover: paid by burning TRX at ``energy_price_sun``."""
+        return self.energy_needed - self.energy_from_stake
 
 
 @dataclass(frozen=True)
@@ -136,16 +156,34 @@ class WalletState:
     bandwidth_price_sun: Sun
     activation_fee_sun: Sun  # TRX transfer to an account that does not exist yet
     blacklisted: bool
+    memo_fee_sun: Sun = _NO_SUN
+    # the free part of ``bandwidth`` (None: one pool). java-tron takes a transaction's bytes
+    # whole from the staked bandwidth, else whole from the free bandwidth, else burns them all:
+    # the two pools never add up for one transaction.
+    free_bandwidth: int | None = None
+
+    def bandwidth_pool(self, tx_bytes: int) -> str | None:
+        """Which bandwidth pays for ``tx_bytes`` (``staked``, ``free``), None: burned."""
+        if self.free_bandwidth is None:
+            return "staked" if self.bandwidth >= tx_bytes else None
+        if self.bandwidth - self.free_bandwidth >= tx_bytes:
+            return "staked"
+        return "free" if self.free_bandwidth >= tx_bytes else None
 
     def spend(self, quote: Quote) -> WalletState:
         energy_used = min(self.energy, quote.energy_from_stake)
-        bw_used = min(self.bandwidth, quote.bandwidth_bytes) if quote.bandwidth_burn_sun == 0 else 0
+        pool = self.bandwidth_pool(quote.bandwidth_bytes) if quote.bandwidth_burn_sun == 0 else None
+        bw_used = quote.bandwidth_bytes if pool is not None else 0
+        free = self.free_bandwidth
+        if pool == "free" and free is not None:
+            free -= bw_used
         return replace(
             self,
             trx_sun=Sun(self.trx_sun - quote.trx_required_sun),
             token_units=TokenUnits(self.token_units - quote.token_units),
             energy=self.energy - energy_used,
             bandwidth=self.bandwidth - bw_used,
+            free_bandwidth=free,
         )
 
 
@@ -231,6 +269,12 @@ def wallet_state(address: str, reads: WalletReads, reserved: Reserved) -> Wallet
     """
     bw_reserved = reserved.tx_count * TRC20_TX_BYTES
     bw_burn = max(0, bw_reserved - reads.bandwidth_available) * reads.bandwidth_price_sun
+    free_bw = reads.free_bandwidth_available
+    if free_bw is not None:
+        # live attempts take the staked bandwidth first, then the free one
+        free_bw = min(max(0, free_bw), reads.bandwidth_available)
+        staked_bw = reads.bandwidth_available - free_bw
+        free_bw = max(0, free_bw - max(0, bw_reserved - staked_bw))
     return WalletState(
         address=address,
         trx_sun=Sun(
@@ -249,6 +293,8 @@ def wallet_state(address: str, reads: WalletReads, reserved: Reserved) -> Wallet
         bandwidth_price_sun=reads.bandwidth_price_sun,
         activation_fee_sun=reads.activation_fee_sun,
         blacklisted=reads.blacklisted,
+        memo_fee_sun=reads.memo_fee_sun,
+        free_bandwidth=free_bw,
     )
 
 
@@ -274,7 +320,8 @@ def price(req: PayoutRequest, rcpt: Recipient, wallet: WalletState, policy: FeeP
         activation = 0 if rcpt.exists else wallet.activation_fee_sun
         token_units = 0
         trx_amount = req.amount
-    bw_burn = 0 if wallet.bandwidth >= tx_bytes else tx_bytes * wallet.bandwidth_price_sun
+    bw_burn = 0 if wallet.bandwidth_pool(tx_bytes) else tx_bytes * wallet.bandwidth_price_sun
+    memo_fee = wallet.memo_fee_sun if req.memo_bytes else 0
     return Quote(
         asset=req.asset,
         to_address=req.to_address,
@@ -289,10 +336,11 @@ def price(req: PayoutRequest, rcpt: Recipient, wallet: WalletState, policy: FeeP
         bandwidth_price_sun=wallet.bandwidth_price_sun,
         bandwidth_burn_sun=Sun(bw_burn),
         activation_fee_sun=Sun(activation),
-        expected_fee_sun=Sun(burn_energy + bw_burn + activation),
-        trx_required_sun=Sun(energy_reserve + bw_burn + activation + trx_amount),
+        expected_fee_sun=Sun(burn_energy + bw_burn + activation + memo_fee),
+        trx_required_sun=Sun(energy_reserve + bw_burn + activation + memo_fee + trx_amount),
         token_units=TokenUnits(token_units),
         capped=wanted_limit > fee_limit,
+        memo_fee_sun=Sun(memo_fee),
     )
 
 
@@ -365,9 +413,27 @@ def decide(
             return Decided(_block(req, BlockReason.FEE_LIMIT_CAP, quote), wallet)
         if quote.token_units > wallet.token_units:
             return Decided(_block(req, BlockReason.INSUFFICIENT_TOKEN, quote), wallet)
+    over = over_max_fee(quote, policy)
+    if over is not None:
+        return Decided(_block(req, over, quote), wallet)
     if quote.trx_required_sun > wallet.trx_sun:
         return Decided(_block(req, BlockReason.INSUFFICIENT_TRX, quote), wallet)
     return Decided(PlanItem(req.payout_id, Decision.SEND, quote=quote), wallet.spend(quote))
+
+
+def over_max_fee(quote: Quote, policy: FeePolicy) -> BlockReason | None:
+    """Why ``quote`` may not be sent under the asset's ``max_fee_per_payout``, or None.
+
+    ``insufficient_energy`` when staked energy would bring the burn within the maximum (it
+    recovers over 24 h, or more stake arrives), ``fee_above_max`` when even full stake would
+    not (bandwidth, activation or memo fee alone are above it)."""
+    cap = policy.max_fee_sun.get(quote.asset)
+    if cap is None or quote.expected_fee_sun <= cap:
+        return None
+    burn_without_energy = quote.expected_fee_sun - quote.energy_burned * quote.energy_price_sun
+    if quote.energy_burned > 0 and burn_without_energy <= cap:
+        return BlockReason.INSUFFICIENT_ENERGY
+    return BlockReason.FEE_ABOVE_MAX
 
 
 def decide_all(
@@ -398,7 +464,12 @@ def worst_case_hurts(item: PlanItem) -> bool:
         item.decision is Decision.BLOCK
         and item.quote is not None
         and item.quote.asset == USDT
-        and item.reason in (BlockReason.FEE_LIMIT_CAP, BlockReason.INSUFFICIENT_TRX)
+        and item.reason
+        in (
+            BlockReason.FEE_LIMIT_CAP,
+            BlockReason.INSUFFICIENT_TRX,
+            BlockReason.INSUFFICIENT_ENERGY,
+        )
     )
 
 

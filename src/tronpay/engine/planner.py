@@ -133,6 +133,8 @@ class Planner:
             bandwidth_price_sun=Sun(params.transaction_fee_sun),
             activation_fee_sun=Sun(_activation_fee(params)),
             blacklisted=listed,
+            memo_fee_sun=Sun(params.raw.get("getMemoFee", 0)),
+            free_bandwidth_available=max(0, resource.free_net_limit - resource.free_net_used),
         )
         return wallet_state(self.hot_wallet, reads, reserved or Reserved())
 

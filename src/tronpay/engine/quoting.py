@@ -32,6 +32,7 @@ class PlannerQuoter:
             new_token_holder=quote.new_token_holder,
             energy_needed=quote.energy_needed,
             energy_from_stake=quote.energy_from_stake,
+            energy_burned=quote.energy_burned,
             energy_price_sun=quote.energy_price_sun,
             bandwidth_bytes=quote.bandwidth_bytes,
             fee_limit_sun=quote.fee_limit_sun,

@@ -272,7 +272,8 @@ async def run_engine(
         raise EngineStartError("no token contract configured")
     signer = engine_signer(settings)
     db = create_engine(settings.effective_database_url)
-    policy = PolicyService(load_policy(settings.policy_file))
+    policy_config = load_policy(settings.policy_file)
+    policy = PolicyService(policy_config)
     try:
         async with node_client(
             settings,
@@ -287,7 +288,10 @@ async def run_engine(
                     log.warning("engine.start.node_unavailable", error=exc.detail)
                     await _sleep_or_stop(stop_event, 2.0)
             planner = Planner(
-                node, hot_wallet=signer.address, token_contract=token, policy=cfg.fee_policy()
+                node,
+                hot_wallet=signer.address,
+                token_contract=token,
+                policy=cfg.fee_policy(policy_config.max_fees()),
             )
             ctx = EngineContext(
                 sessionmaker=create_sessionmaker(db),

@@ -45,6 +45,8 @@ BLOCK_REASONS: Final = (
     "hot_wallet_blacklisted",
     "energy_estimate_failed",
     "node_unavailable",
+    "insufficient_energy",
+    "fee_above_max",
     "policy",
     "other",
 )

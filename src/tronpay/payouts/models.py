@@ -58,6 +58,10 @@ class Payout(Base):
     fee_limit: Mapped[int | None] = mapped_column(Money, nullable=True)
     fee_paid: Mapped[int | None] = mapped_column(Money, nullable=True)
     energy_used: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # from the receipt: the energy staked or delegated to the hot wallet paid for, and the rest
+    # (energy_used - energy_from_stake), paid for by burning TRX (part of fee_paid)
+    energy_from_stake: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    energy_burned: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempt_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     # The X-Request-ID of the request that created it: the engine's log lines carry it.

@@ -30,6 +30,7 @@ class FeeQuote:
     new_token_holder: bool | None
     energy_needed: int
     energy_from_stake: int
+    energy_burned: int
     energy_price_sun: int
     bandwidth_bytes: int
     fee_limit_sun: int
@@ -69,11 +70,17 @@ class QuoteOut(BaseModel):
     recipient_exists: bool
     new_token_holder: bool | None = Field(description="USDT: the recipient holds no USDT yet")
     energy_needed: int
-    energy_from_stake: int
+    energy_from_stake: int = Field(
+        description="energy the hot wallet's staked or delegated energy is expected to pay for"
+    )
+    energy_burned: int = Field(description="energy expected to be paid for by burning TRX")
     energy_price_sun: int
     bandwidth_bytes: int
     fee_limit: str = Field(description="TRX: the cap written into the transaction")
-    expected_fee: str = Field(description="TRX the payout is expected to burn")
+    expected_fee: str = Field(
+        description="TRX the payout is expected to burn: energy_burned x energy_price_sun, "
+        "bandwidth beyond the free and staked bandwidth, activation and memo fees"
+    )
     trx_required: str = Field(description="TRX the hot wallet must hold for it (worst case)")
     fee_limit_capped: bool
 
@@ -87,6 +94,7 @@ class QuoteOut(BaseModel):
             new_token_holder=quote.new_token_holder,
             energy_needed=quote.energy_needed,
             energy_from_stake=quote.energy_from_stake,
+            energy_burned=quote.energy_burned,
             energy_price_sun=quote.energy_price_sun,
             bandwidth_bytes=quote.bandwidth_bytes,
             fee_limit=format_amount(quote.fee_limit_sun),

@@ -221,6 +221,8 @@ class PayoutOut(BaseModel):
                     "fee_limit": None,
                     "fee_paid": None,
                     "energy_used": None,
+                    "energy_from_stake": None,
+                    "energy_burned": None,
                     "created_at": "2026-11-28T21:00:00Z",
                     "updated_at": "2026-11-28T21:00:00Z",
                 }
@@ -243,8 +245,14 @@ class PayoutOut(BaseModel):
     approved_by: str | None
     txid: str | None
     fee_limit: str | None = Field(description="TRX, decimal string")
-    fee_paid: str | None = Field(description="TRX, decimal string")
+    fee_paid: str | None = Field(
+        description="TRX burned, decimal string: energy fee + bandwidth fee + activation/memo fee"
+    )
     energy_used: int | None
+    energy_from_stake: int | None = Field(
+        description="energy paid for by the hot wallet's staked or delegated energy"
+    )
+    energy_burned: int | None = Field(description="energy paid for by burning TRX")
     created_at: datetime
     updated_at: datetime
 
@@ -268,6 +276,8 @@ class PayoutOut(BaseModel):
             fee_limit=None if payout.fee_limit is None else format_amount(payout.fee_limit),
             fee_paid=None if payout.fee_paid is None else format_amount(payout.fee_paid),
             energy_used=payout.energy_used,
+            energy_from_stake=payout.energy_from_stake,
+            energy_burned=payout.energy_burned,
             created_at=payout.created_at,
             updated_at=payout.updated_at,
         )

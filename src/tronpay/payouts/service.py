@@ -148,6 +148,8 @@ def prepare_payout(
         "fee_limit": None,
         "fee_paid": None,
         "energy_used": None,
+        "energy_from_stake": None,
+        "energy_burned": None,
         "attempt_count": 0,
         "version": 1,
         "request_id": actor.request_id,
@@ -172,6 +174,8 @@ def prepare_payout(
         "fee_limit": None,
         "fee_paid": None,
         "energy_used": None,
+        "energy_from_stake": None,
+        "energy_burned": None,
         "created_at": stamp,
         "updated_at": stamp,
     }

@@ -7,6 +7,7 @@ daily_total = "100000"            # rolling 24 h, all destinations
 daily_per_destination = "20000"   # rolling 24 h, one destination
 approval_threshold = "5000"       # amount >= threshold -> pending_approval
 daily_approval_per_destination = "8000"  # rolling 24 h to one destination >= this -> approval
+max_fee_per_payout = "15"         # TRX one payout may burn; above it the payout waits
 
 [destinations]
 deny = ["T..."]
@@ -51,6 +52,7 @@ LIMIT_FIELDS: Final = (
     "daily_per_destination",
     "approval_threshold",
     "daily_approval_per_destination",
+    "max_fee_per_payout",
 )
 ASSET_DECIMALS: Final = {asset.value: DECIMALS for asset in Asset}
 ENV_PREFIX: Final = "TRONPAY_POLICY_"
@@ -63,13 +65,17 @@ class AssetLimits:
     ``approval_threshold`` applies to one payout's amount; ``daily_approval_per_destination``
     to the rolling 24 h sum sent to one destination including the new payout, so an amount
     split into payouts under ``approval_threshold`` still needs a second person once the
-    destination's sum reaches it."""
+    destination's sum reaches it. ``max_fee_per_payout`` is in sun (TRX base units) whatever
+    the asset: the most TRX the engine lets one payout of this asset burn (energy stake does
+    not cover, bandwidth, activation); a payout above it waits with ``blocked_reason``
+    ``insufficient_energy`` (or ``fee_above_max``)."""
 
     max_per_payout: int | None = None
     daily_total: int | None = None
     daily_per_destination: int | None = None
     approval_threshold: int | None = None
     daily_approval_per_destination: int | None = None
+    max_fee_per_payout: int | None = None
 
     def describe(self) -> dict[str, str | None]:
         """The limits as decimal strings (for docs, logs and the API)."""
@@ -90,6 +96,14 @@ class PolicyConfig:
 
     def for_asset(self, asset: str) -> AssetLimits:
         return self.limits.get(asset.upper(), AssetLimits())
+
+    def max_fees(self) -> dict[str, int]:
+        """``max_fee_per_payout`` (sun) of every asset that sets one."""
+        return {
+            asset: limits.max_fee_per_payout
+            for asset, limits in self.limits.items()
+            if limits.max_fee_per_payout is not None
+        }
 
     @property
     def is_unlimited(self) -> bool:

@@ -121,6 +121,8 @@ async def unconfirm_orphaned(
         now=now,
         fee_paid=None,
         energy_used=None,
+        energy_from_stake=None,
+        energy_burned=None,
     )
     return True
 

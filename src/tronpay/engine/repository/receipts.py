@@ -41,6 +41,19 @@ from tronpay.policy.service import PolicyService
 from tronpay.tron.node import TransactionInfo
 
 
+def receipt_fees(info: TransactionInfo) -> dict[str, int]:
+    """The payout's fee columns from its receipt: ``fee_paid`` is the receipt's ``fee``, all
+    the TRX the transaction burned (energy_fee + net_fee + activation and memo fees); the
+    energy it used split into what stake paid for and what was burned."""
+    staked = min(info.energy_usage_staked, info.energy_usage_total)
+    return {
+        "fee_paid": info.fee_sun,
+        "energy_used": info.energy_usage_total,
+        "energy_from_stake": staked,
+        "energy_burned": info.energy_usage_total - staked,
+    }
+
+
 @dataclass(frozen=True)
 class ReceiptResult:
     txid: str
@@ -95,7 +108,7 @@ async def apply_receipt(
         )
         await session.flush()
         return ReceiptResult(info.txid, payout.id, "ignored")
-    fees = {"fee_paid": info.fee_sun, "energy_used": info.energy_usage_total}
+    fees = receipt_fees(info)
     if info.success:
         await transition(
             session,
@@ -171,7 +184,7 @@ async def settle_failure(
         or payout.txid != attempt.txid
     ):
         return "ignored"
-    fees = {"fee_paid": info.fee_sun, "energy_used": info.energy_usage_total}
+    fees = receipt_fees(info)
     result = attempt.receipt_result or "FAILED"
     if result == OUT_OF_ENERGY and not await _had_out_of_energy(session, payout.id, attempt.id):
         log.warning("engine.attempt.out_of_energy", payout_id=payout.id, txid=attempt.txid)
@@ -336,7 +349,7 @@ async def apply_receipts_bulk(
             BulkChange(
                 att.payout_id,
                 None,
-                {"fee_paid": info.fee_sun, "energy_used": info.energy_usage_total},
+                receipt_fees(info),
             )
             for info, att in fast
         ],
