@@ -44,6 +44,7 @@ from tronpay.signer.local import LocalSigner
 from tronpay.startup import check_token_decimals, load_signer, node_client
 from tronpay.tron.node import NodeError
 from tronpay.wallet.executor import OperationsRunner
+from tronpay.wallet.low import WalletWatch, thresholds_from
 
 log = structlog.get_logger(__name__)
 
@@ -64,7 +65,13 @@ class EngineStats:
 class Engine:
     """The payout engine over one context. ``await engine.run(stop)``."""
 
-    def __init__(self, ctx: EngineContext, *, health: EngineHealth | None = None) -> None:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        *,
+        health: EngineHealth | None = None,
+        watch: WalletWatch | None = None,
+    ) -> None:
         self.ctx = ctx
         self.health = health or EngineHealth()
         self.health.stall_after_s = ctx.config.stall_after_s
@@ -72,10 +79,12 @@ class Engine:
         self.follower = BlockFollower(ctx)
         self.sweeper = Sweeper(ctx)
         self.operations = OperationsRunner(ctx)  # staking operations of the hot wallet
+        self.watch = watch  # wallet.low thresholds (None: none configured)
         self.stats = EngineStats()
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
         self._last_sweep = 0.0
+        self._last_watch: float | None = None
         self._backlog = False  # the last submit round stopped on its budget, not a short claim
         self._unexpected: dict[str, int] = {}  # consecutive unexpected errors per step
         self._stop: asyncio.Event | None = None
@@ -188,7 +197,8 @@ class Engine:
         await self._guard("finalize", lambda: finalize_step(self.ctx))
 
     async def upkeep_tick(self) -> None:
-        """Rebroadcast, the expiry sweeper, staking operations and periodic reconciliation."""
+        """Rebroadcast, the expiry sweeper, staking operations, the wallet.low check and
+        periodic reconciliation."""
         cfg = self.ctx.config
         await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
         now = time.monotonic()
@@ -196,6 +206,11 @@ class Engine:
             self._last_sweep = now
             await self._guard("sweep", self.sweeper.step)
             await self._guard("wallet_operations", self.operations.step)
+        if self.watch is not None and (
+            self._last_watch is None or now - self._last_watch >= self.watch.interval_s
+        ):
+            self._last_watch = now
+            await self._guard("wallet_low", self.watch.step)
         if now - self._last_reconcile >= cfg.reconcile_interval_s:
             self._last_reconcile = now
             await self._guard("reconcile", self.reconcile_now)
@@ -292,6 +307,19 @@ async def run_engine(
                 postgres=not is_sqlite(db),
                 policy=policy,
             )
-            await Engine(ctx, health=health).run(stop_event)
+            thresholds = thresholds_from(settings)
+            watch = (
+                WalletWatch(
+                    ctx.sessionmaker,
+                    node,
+                    signer.address,
+                    token,
+                    thresholds,
+                    interval_s=settings.wallet_low_check_s,
+                )
+                if thresholds
+                else None
+            )
+            await Engine(ctx, health=health, watch=watch).run(stop_event)
     finally:
         await db.dispose()
