@@ -65,7 +65,10 @@ async def fail(maker: async_sessionmaker[AsyncSession], ids: list[str], *, lock:
     async with write_transaction(maker) as session:
         moved = await transition_many(
             session,
-            [BulkChange(pid, changes={"failure_reason": "recipient_cannot_receive"}) for pid in ids],
+            [
+                BulkChange(pid, changes={"failure_reason": "recipient_cannot_receive"})
+                for pid in ids
+            ],
             PayoutStatus.FAILED,
             actor=ENGINE,
             action="payout.fail",
