@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from tronpay.auth.errors import AuthMisconfigured
 from tronpay.auth.keys import ensure_dev_hs256_secret, load_hs256_secret
 from tronpay.errors import ConfigError
+from tronpay.kit.money import InvalidAmount, parse_amount
 from tronpay.signer.errors import SecretFileError
 from tronpay.signer.files import check_secret_file, read_secret_file
 
@@ -358,6 +359,26 @@ class Settings(BaseSettings):
         default=8, ge=1, le=256, description="deliveries in flight per process"
     )
 
+    # wallet.low (tronpay.wallet.low): the engine reads the hot wallet every
+    # ``wallet_low_check_s`` and sends the event once when a reading goes below a threshold
+    # (TRX and USDT as decimal strings, energy as an integer); unset: that check is off.
+    wallet_low_trx: str | None = Field(
+        default=None,
+        description='wallet.low when the TRX balance goes below this (TRX, e.g. "200")',
+    )
+    wallet_low_usdt: str | None = Field(
+        default=None, description='wallet.low when the USDT balance goes below this (e.g. "5000")'
+    )
+    wallet_low_energy: int | None = Field(
+        default=None, ge=0, description="wallet.low when available energy goes below this"
+    )
+    wallet_low_check_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="seconds between the engine's wallet.low readings",
+    )
+
     max_json_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="largest JSON request body (larger: 413)"
     )
@@ -377,6 +398,23 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("wallet_low_trx", "wallet_low_usdt")
+    @classmethod
+    def _wallet_low_amount(cls, value: str | None) -> str | None:
+        text = (value or "").strip()
+        if not text:
+            return None
+        try:
+            parse_amount(text, allow_zero=True)
+        except InvalidAmount as exc:
+            raise ValueError(exc.detail) from None
+        return text
+
+    @field_validator("wallet_low_energy", mode="before")
+    @classmethod
+    def _blank_energy_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("jwt_audience", "jwt_issuer", "jwt_tenant_claim")
     @classmethod

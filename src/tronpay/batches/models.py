@@ -1,4 +1,8 @@
-"""The batches table: one row per accepted batch (its payouts point to it)."""
+"""The batches table: one row per accepted batch (its payouts point to it).
+
+``completed_at`` is set once, by the transaction that moves the batch's last open payout to a
+terminal state; that same transaction writes the ``batch.completed`` outbox event.
+"""
 
 from __future__ import annotations
 
@@ -28,5 +32,6 @@ class Batch(Base):
     item_count: Mapped[int] = mapped_column(Integer, nullable=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (Index("ix_batches_created", "created_at", "id"),)

@@ -57,6 +57,7 @@ class BatchOut(BaseModel):
                     "item_count": 2,
                     "created_by": "billing-service",
                     "created_at": "2026-11-28T21:00:00Z",
+                    "completed_at": None,
                     "summary": [
                         {"status": "queued", "asset": "USDT", "count": 2, "amount": "12.5"}
                     ],
@@ -70,4 +71,9 @@ class BatchOut(BaseModel):
     item_count: int
     created_by: str
     created_at: datetime
+    completed_at: datetime | None = Field(
+        default=None,
+        description="when the last payout reached finalized, failed or cancelled (the "
+        "batch.completed webhook); null while any payout is open",
+    )
     summary: list[StatusSummary]

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.audit import AuditRecord, record_many
 from tronpay.batches.errors import BatchInvalid, BatchNotFound
 from tronpay.batches.models import Batch
 from tronpay.batches.parsing import ParsedBatch
+from tronpay.batches.progress import batch_totals
 from tronpay.batches.schemas import BatchOut, RowError, StatusSummary
 from tronpay.errors import ValidationFailed
 from tronpay.kit.ids import new_id
@@ -28,7 +28,6 @@ from tronpay.observability import metrics
 from tronpay.payouts import repository as payout_repository
 from tronpay.payouts.errors import RecipientIsContract
 from tronpay.payouts.events import emit_many, outbox_row
-from tronpay.payouts.models import Payout
 from tronpay.payouts.service import PayoutContext, check_recipient, prepare_payout
 from tronpay.payouts.states import Actor, PayoutStatus
 from tronpay.policy import PolicyViolation, ReservationRequest
@@ -214,15 +213,9 @@ async def get_batch(session: AsyncSession, tenant: str, batch_id: str) -> BatchR
     batch = await session.get(Batch, batch_id)
     if batch is None or batch.tenant != tenant:
         raise BatchNotFound(f"batch {batch_id[:64]!r} does not exist")
-    stmt = (
-        select(Payout.status, Payout.asset, func.count(), func.sum(Payout.amount))
-        .where(Payout.batch_id == batch_id)
-        .group_by(Payout.status, Payout.asset)
-        .order_by(Payout.status, Payout.asset)
-    )
     summary = [
-        StatusSummary(status=status, asset=asset, count=count, amount=format_amount(int(total)))
-        for status, asset, count, total in (await session.execute(stmt)).all()
+        StatusSummary(status=t.status, asset=t.asset, count=t.count, amount=format_amount(t.amount))
+        for t in await batch_totals(session, batch_id)
     ]
     return BatchResult(batch=batch, summary=summary)
 
@@ -235,5 +228,6 @@ def batch_out(result: BatchResult) -> BatchOut:
         item_count=batch.item_count,
         created_by=batch.created_by,
         created_at=batch.created_at,
+        completed_at=batch.completed_at,
         summary=result.summary,
     )

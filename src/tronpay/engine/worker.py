@@ -46,6 +46,7 @@ from tronpay.startup import check_token_decimals, load_signer, node_client
 from tronpay.tron.node import NodeError
 from tronpay.wallet.auto_stake import AutoStaker
 from tronpay.wallet.executor import OperationsRunner
+from tronpay.wallet.low import WalletWatch, thresholds_from
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +67,13 @@ class EngineStats:
 class Engine:
     """The payout engine over one context. ``await engine.run(stop)``."""
 
-    def __init__(self, ctx: EngineContext, *, health: EngineHealth | None = None) -> None:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        *,
+        health: EngineHealth | None = None,
+        watch: WalletWatch | None = None,
+    ) -> None:
         self.ctx = ctx
         self.health = health or EngineHealth()
         self.health.stall_after_s = ctx.config.stall_after_s
@@ -76,10 +83,12 @@ class Engine:
         self.operations = OperationsRunner(ctx)  # staking operations of the hot wallet
         auto_stake = ctx.policy.config.auto_stake if ctx.policy else AutoStakeConfig()
         self.auto_stake = AutoStaker(ctx, auto_stake)  # [auto_stake] of the policy file
+        self.watch = watch  # wallet.low thresholds (None: none configured)
         self.stats = EngineStats()
         self._reconciled_until: datetime | None = None
         self._last_reconcile = 0.0
         self._last_sweep = 0.0
+        self._last_watch: float | None = None
         self._backlog = False  # the last submit round stopped on its budget, not a short claim
         self._unexpected: dict[str, int] = {}  # consecutive unexpected errors per step
         self._stop: asyncio.Event | None = None
@@ -192,7 +201,8 @@ class Engine:
         await self._guard("finalize", lambda: finalize_step(self.ctx))
 
     async def upkeep_tick(self) -> None:
-        """Rebroadcast, the expiry sweeper, auto-stake (when enabled), staking operations and
+        """Rebroadcast, the expiry sweeper, auto-stake (when enabled), staking operations, the
+        wallet.low check and
         periodic reconciliation."""
         cfg = self.ctx.config
         await self._guard("rebroadcast", self.broadcaster.rebroadcast_due)
@@ -203,6 +213,11 @@ class Engine:
             if self.auto_stake.config.enabled:
                 await self._guard("auto_stake", self.auto_stake.step)
             await self._guard("wallet_operations", self.operations.step)
+        if self.watch is not None and (
+            self._last_watch is None or now - self._last_watch >= self.watch.interval_s
+        ):
+            self._last_watch = now
+            await self._guard("wallet_low", self.watch.step)
         if now - self._last_reconcile >= cfg.reconcile_interval_s:
             self._last_reconcile = now
             await self._guard("reconcile", self.reconcile_now)
@@ -303,6 +318,19 @@ async def run_engine(
                 postgres=not is_sqlite(db),
                 policy=policy,
             )
-            await Engine(ctx, health=health).run(stop_event)
+            thresholds = thresholds_from(settings)
+            watch = (
+                WalletWatch(
+                    ctx.sessionmaker,
+                    node,
+                    signer.address,
+                    token,
+                    thresholds,
+                    interval_s=settings.wallet_low_check_s,
+                )
+                if thresholds
+                else None
+            )
+            await Engine(ctx, health=health, watch=watch).run(stop_event)
     finally:
         await db.dispose()

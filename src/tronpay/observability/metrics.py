@@ -117,6 +117,14 @@ WALLET_ENERGY = Gauge("tronpay_wallet_energy_available", "Hot wallet energy avai
 WALLET_BANDWIDTH = Gauge(
     "tronpay_wallet_bandwidth_available", "Hot wallet bandwidth available now (free + staked)"
 )
+WALLET_LOW_KINDS: Final = ("TRX", "USDT", "energy")
+WALLET_LOW = Gauge(
+    "tronpay_wallet_low",
+    "1 while a wallet.low threshold is fired (the reading went below it), else 0",
+    ["kind"],
+)
+for _kind in WALLET_LOW_KINDS:
+    WALLET_LOW.labels(_kind).set(0)
 
 # -- webhooks (recorded by the webhooks package) ------------------------------------------------
 WEBHOOK_DELIVERIES = Counter(

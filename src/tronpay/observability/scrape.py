@@ -1,7 +1,8 @@
 """Serving the metrics: the database-derived gauges, the exposition, the worker's listener.
 
 ``DatabaseGauges.refresh`` runs three small grouped queries (payouts by status and asset,
-blocked reasons, the oldest open payout per status) and the webhook backlog count, at most
+blocked reasons, the oldest open payout per status), the webhook backlog count and the
+fired ``wallet.low`` thresholds, at most
 once per ``refresh_s`` however often Prometheus scrapes (every replica reports the same
 numbers: they come from the shared database); and, at most once per ``chain_refresh_s``,
 every node's head and the hot wallet's balances.
@@ -28,6 +29,7 @@ from tronpay.db.session import read_transaction
 from tronpay.observability import metrics
 from tronpay.payouts.models import Payout
 from tronpay.tron.node import NodeClient
+from tronpay.wallet.low import fired_kinds, set_gauge
 from tronpay.webhooks.models import OutboxEvent, WebhookDelivery
 from tronpay.webhooks.repository import DeliveryStatus
 
@@ -169,6 +171,7 @@ class DatabaseGauges:
         for status, age in ages.items():
             metrics.PAYOUT_OLDEST_SECONDS.labels(status).set(age)
         metrics.WEBHOOK_QUEUE_DEPTH.set((await webhook_backlog(session, now)).count)
+        set_gauge(await fired_kinds(session))
 
 
 async def exposition(gauges: DatabaseGauges | None) -> bytes:

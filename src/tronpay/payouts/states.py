@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tronpay.audit import AuditRecord, record_many
 from tronpay.audit import record as audit_record
+from tronpay.batches.progress import complete_batches
 from tronpay.errors import Conflict
 from tronpay.kit.chunking import chunked
 from tronpay.kit.tenants import DEFAULT_TENANT
@@ -94,6 +95,7 @@ ATTEMPT_TRANSITIONS: Final[dict[AttemptStatus, frozenset[AttemptStatus]]] = {
 # Before submission a payout can still be cancelled without touching the chain.
 CANCELLABLE: Final = frozenset({PayoutStatus.PENDING_APPROVAL, PayoutStatus.QUEUED})
 TERMINAL: Final = frozenset({PayoutStatus.FINALIZED, PayoutStatus.CANCELLED, PayoutStatus.FAILED})
+_TERMINAL_VALUES: Final = frozenset(s.value for s in TERMINAL)
 
 
 class InvalidTransition(Conflict):
@@ -155,7 +157,9 @@ async def transition(
     **changes: Any,
 ) -> None:
     """Move ``payout`` to ``new`` (checked against the table), apply ``changes`` (other
-    columns), and write the audit entry and the outbox event in the caller's transaction."""
+    columns), and write the audit entry and the outbox event in the caller's transaction.
+    A payout that ends (``TERMINAL``) may complete its batch (``batch.completed``, same
+    transaction)."""
     current = PayoutStatus(payout.status)
     check_payout_transition(current, new)
     before = payout_snapshot(payout)
@@ -186,6 +190,8 @@ async def transition(
         tenant=payout.tenant,
     )
     await emit(session, topic=event_topic(current, new), entity_id=payout.id, data=after, now=now)
+    if new in TERMINAL and payout.batch_id is not None:
+        await complete_batches(session, [payout.batch_id], terminal=_TERMINAL_VALUES, now=now)
     metrics.stage_transition(current.value, new.value, entered, now)
     log.info(
         "payout.transition",
@@ -261,7 +267,8 @@ async def transition_many(
     ``version``, or is not in ``only_from``; checks every other against the transition table
     (an invalid transition raises ``InvalidTransition``, nothing is written); then updates
     them with one executemany (status, ``updated_at``, version + 1 and the changes) and
-    writes one audit entry and one outbox event per payout (``record_many``, ``emit_many``).
+    writes one audit entry and one outbox event per payout (``record_many``, ``emit_many``),
+    then completes the batches whose last open payouts ended here (``complete_batches``).
     Call it after any policy check of the same transaction (lock order: policy, then audit).
     """
     ids = list(dict.fromkeys(item.payout_id for item in items))
@@ -333,6 +340,9 @@ async def transition_many(
         events.append(outbox_row(topic, item.payout_id, after, now))
     await record_many(session, audit, now=now)
     await emit_many(session, events)
+    if new in TERMINAL:
+        ended = (row["batch_id"] for _, row, _ in moving if row["batch_id"] is not None)
+        await complete_batches(session, ended, terminal=_TERMINAL_VALUES, now=now)
     for item, row, _ in moving:
         old = row["status"]
         entered = row["created_at"] if old == PayoutStatus.QUEUED.value else row["updated_at"]

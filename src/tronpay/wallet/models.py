@@ -77,3 +77,19 @@ class WalletOperation(Base):
         Index("ix_wallet_operations_status", "status"),
         Index("ix_wallet_operations_created", "created_at", "id"),
     )
+
+
+class WalletAlert(Base):
+    """The state of one ``wallet.low`` threshold of one wallet: ``fired`` once the reading
+    went below ``threshold`` (the event was written then), cleared when it rose back above the
+    re-arm level. ``kind``: ``TRX``, ``USDT`` or ``energy``; ``threshold`` and ``value`` (the
+    reading that last changed the state) in base units (sun, USDT units) or energy."""
+
+    __tablename__ = "wallet_alerts"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fired: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    threshold: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

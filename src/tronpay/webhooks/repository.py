@@ -16,6 +16,7 @@ from sqlalchemy import Table, and_, delete, exists, func, insert, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from tronpay.batches.models import Batch
 from tronpay.kit.chunking import chunked
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.kit.tenants import DEFAULT_TENANT
@@ -89,15 +90,19 @@ def endpoint_tenant(endpoint: WebhookEndpoint) -> str:
 
 
 async def event_tenants(session: AsyncSession, rows: Sequence[OutboxRow]) -> dict[str, str]:
-    """The tenant of each payout an outbox event is about (``entity_id`` -> tenant). Events
-    about anything else belong to the default tenant."""
-    ids = sorted(
-        {row.entity_id for row in rows if row.entity_id and row.topic.startswith("payout.")}
-    )
+    """The tenant of what each outbox event is about (``entity_id`` -> tenant): the payout
+    of a ``payout.*`` event, the batch of a ``batch.*`` event. Events about anything else
+    (``wallet.low``: the one hot wallet) belong to the default tenant."""
     tenants: dict[str, str] = {}
-    for chunk in chunked(ids):
-        result = await session.execute(select(Payout.id, Payout.tenant).where(Payout.id.in_(chunk)))
-        tenants.update({str(pid): str(tenant) for pid, tenant in result.all()})
+    for prefix, model in (("payout.", Payout), ("batch.", Batch)):
+        ids = sorted(
+            {row.entity_id for row in rows if row.entity_id and row.topic.startswith(prefix)}
+        )
+        for chunk in chunked(ids):
+            result = await session.execute(
+                select(model.id, model.tenant).where(model.id.in_(chunk))
+            )
+            tenants.update({str(eid): str(tenant) for eid, tenant in result.all()})
     return tenants
 
 
