@@ -108,10 +108,13 @@ async def test_quotes_price_new_and_existing_holders_from_the_chain(
     service: tuple[FastAPI, httpx.AsyncClient], devnet: DevnetHandle
 ) -> None:
     _, client = service
-    await mint(devnet.url, RECIPIENT_HOLDER, usdt_units=1)
+    await mint(devnet.url, RECIPIENT_HOLDER, trx_sun=1_000_000, usdt_units=1)
     new = await client.post("/v1/payouts/quote", json={"to": RECIPIENT_NEW, "amount": "3"})
     holder = await client.post("/v1/payouts/quote", json={"to": RECIPIENT_HOLDER, "amount": "3"})
     assert new.status_code == holder.status_code == 200, new.text
+    # Whether the recipient's account exists is the chain's answer, not a constant.
+    assert new.json()["recipient_exists"] is False
+    assert holder.json()["recipient_exists"] is True
     assert new.json()["energy_needed"] == 130_285
     assert new.json()["new_token_holder"] is True
     assert holder.json()["energy_needed"] == 64_285
