@@ -32,6 +32,7 @@ from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL, uvicorn_config
 from tronpay.app import create_app
 from tronpay.config import Network, Settings
 from tronpay.db import migrate
+from tronpay.db.backup import POSTGRES_BACKUP_HELP, BackupError, backup_sqlite, sqlite_path
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
 from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
@@ -333,6 +334,34 @@ def db_upgrade(
     settings = _settings()
     migrate.upgrade(settings.effective_database_url, revision)
     out.print(f"database at revision {revision}")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="the new backup file (must not exist)")],
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="default: TRONPAY_DATABASE_URL / the data dir"),
+    ] = None,
+) -> None:
+    """Copy the SQLite database to PATH while the service runs (consistent, online).
+
+    PostgreSQL: prints how to use pg_dump and pg_restore instead."""
+    url = database_url or _settings().effective_database_url
+    try:
+        source = sqlite_path(url)
+        if source is None:
+            err.print(POSTGRES_BACKUP_HELP, highlight=False, markup=False)
+            raise typer.Exit(2)
+        result = backup_sqlite(source, path)
+    except BackupError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(
+        f"backed up {result.source} to {result.target} ({result.bytes} bytes); to restore, "
+        "stop the service, copy it over the database file, run `tronpay audit verify`, start",
+        highlight=False,
+        markup=False,
+    )
 
 
 # -- the HTTP client commands ---------------------------------------------------------------
