@@ -117,9 +117,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # `tronpay serve --devnet`: where the child devnet listens (0.0.0.0 in the dev container)
     devnet_host: str = "127.0.0.1"
-    # Log lines: JSON (one object a line) or a human console format; unset: JSON, except the
-    # console format in development when stderr is a terminal. TRONPAY_LOG_JSON=false is the
-    # older spelling of "console".
+    # Log lines: JSON (one object a line) or a human console format; unset: JSON in
+    # production, the console format in development. TRONPAY_LOG_JSON=false is the older
+    # spelling of "console".
     log_format: LogFormat | None = None
     log_json: bool = True
     # Also write the JSON lines to this file (e.g. /app/logs/tronpay.log), rotated by size.
