@@ -294,11 +294,19 @@ def test_serve_devnet_pays_out_with_zero_setup(tmp_path: Path) -> None:
             time.sleep(0.5)
     finally:
         proc.terminate()
-        _, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0
-    assert "next steps" in stderr
-    assert "tronpay token" in stderr
-    assert demo_private_key().hex() not in stderr
+    # The banner is on stdout, apart from the logs (stderr), after the server's start-up
+    # lines, and no command in it is wrapped (stdout is not a terminal here).
+    assert "next steps" in stdout
+    assert "next steps" not in stderr
+    [export] = [line for line in stdout.splitlines() if "export TRONPAY_TOKEN=" in line]
+    assert export.strip().endswith("token --sub demo --scope all)")
+    assert stdout.count("─" * 72) == 2
+    assert "Application startup complete" in stderr
+    assert demo_private_key().hex() not in stdout + stderr
+    # Development logs are for humans even when piped: no JSON objects.
+    assert not any(line.startswith("{") for line in stderr.splitlines())
 
 
 def test_a_second_serve_on_the_same_data_directory_stops_before_starting_anything(

@@ -13,9 +13,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -51,6 +53,7 @@ err = Console(stderr=True, soft_wrap=True)
 TERMINAL = frozenset({"finalized", "failed", "cancelled"})
 DEFAULT_API_URL = "http://127.0.0.1:8090"
 DEVNET_PORT = 8091
+DEVNET_PORT_FILE = "devnet.port"
 DEVNET_POLICY = Path(__file__).resolve().parents[3] / "configs" / "policy.devnet.toml"
 DEMO_RECIPIENT = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 
@@ -102,6 +105,17 @@ def serve(  # noqa: PLR0917 - typer options
             "production PostgreSQL runs `tronpay db upgrade` once, not per replica)",
         ),
     ] = None,
+    devnet_port: Annotated[
+        int | None,
+        typer.Option(
+            "--devnet-port",
+            envvar="TRONPAY_DEVNET_PORT",
+            min=1,
+            max=65535,
+            help="--devnet: the devnet's port (default: the one it had last time in this data "
+            "directory, else 8091 when free, else any free port)",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API and the payout engine on port 8090 (``--no-engine``: API only)."""
     settings = _settings(host=host, port=port)
@@ -140,18 +154,29 @@ def serve(  # noqa: PLR0917 - typer options
     if workers > 1:
         _serve_workers(settings, workers)
         return
-    run = _serve_reloading if reload else _serve
     if not devnet:
-        run(settings, with_engine=with_engine)
+        if reload:
+            _serve_reloading(settings, with_engine=with_engine)
+        else:
+            _serve(settings, with_engine=with_engine)
         return
+    port = _devnet_port(settings.data_dir, devnet_port)
     try:
-        running = devnet_process(settings.data_dir, host=settings.devnet_host, port=_devnet_port())
+        running = devnet_process(settings.data_dir, host=settings.devnet_host, port=port)
     except TronpayError as exc:
         raise _fail(f"could not start the local devnet: {exc.detail}") from exc
     with running as node:
+        _remember_devnet_port(settings.data_dir, node)
         settings = _devnet_settings(settings, node)
-        _print_devnet_banner(settings, node, with_engine=with_engine)
-        run(settings, with_engine=with_engine)
+
+        def banner() -> None:
+            _print_devnet_banner(settings, node, with_engine=with_engine)
+
+        if reload:  # the reloader's child logs its start-up later: the banner comes first
+            banner()
+            _serve_reloading(settings, with_engine=with_engine)
+        else:
+            _serve(settings, with_engine=with_engine, on_started=banner)
     if lock is not None:
         lock.release()
 
@@ -179,10 +204,36 @@ def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None
     return lock
 
 
-def _devnet_port() -> int:
-    """The devnet's documented port when it is free (also right after a restart, while the
-    last run's connections are in TIME-WAIT), else any free port."""
+def _devnet_port_file(data_dir: Path) -> Path:
+    return data_dir / DEVNET_PORT_FILE
+
+
+def _devnet_port(data_dir: Path, requested: int | None) -> int:
+    """The port asked for; else the one the devnet of this data directory had last time (so
+    a restart keeps the URL the operator's tools and wallets were given), when it is free;
+    else the documented 8091 when free (also right after a restart, while the last run's
+    connections are in TIME-WAIT); else any free port (0)."""
+    if requested is not None:
+        return requested
+    try:
+        remembered = int(_devnet_port_file(data_dir).read_text().strip())
+    except (OSError, ValueError):
+        remembered = 0
+    if 0 < remembered < 65536 and port_is_free("127.0.0.1", remembered):
+        return remembered
+    if remembered:
+        err.print(
+            f"the devnet's port {remembered} (from its last run) is taken; using another",
+            highlight=False,
+            markup=False,
+        )
     return DEVNET_PORT if port_is_free("127.0.0.1", DEVNET_PORT) else 0
+
+
+def _remember_devnet_port(data_dir: Path, node: RunningDevnet) -> None:
+    port = httpx.URL(node.url).port
+    if port is not None:
+        _devnet_port_file(data_dir).write_text(f"{port}\n")
 
 
 def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
@@ -196,22 +247,28 @@ def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
 
 
 def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine: bool) -> None:
+    """The URLs and the next steps, on stdout (the logs go to stderr), set apart by rules and
+    blank lines. Each command is one line whatever the terminal's width (``soft_wrap``): a
+    copied command runs, and a script reading stdout finds it whole."""
     api = f"http://{settings.host}:{settings.port}"
     wallet = hot_wallet_address(settings)
     tronpay = _own_command()
     what = "API + payout engine" if with_engine else "API only"
-    err.print(
-        f"\n[bold]tronpay[/bold] ({what}) on {api}, local TRON devnet on {node.url}\n"
-        f"demo hot wallet {wallet} (devnet play money: 1,000,000 TRX, 10,000,000 USDT)\n"
-        f"data in {settings.data_dir.resolve()}\n\n"
-        "next steps, in another shell from this directory:\n"
-        f"  export TRONPAY_TOKEN=$({tronpay} token --sub demo --scope all)\n"
-        f"  {tronpay} payouts create --to {DEMO_RECIPIENT} --amount 12.5\n"
-        f"  {tronpay} payouts watch <the id it printed>\n"
-        f"  curl -s {api}/ready\n"
-        f"  open {api}/docs for the whole API\n",
-        highlight=False,
-    )
+    lines = [
+        f"tronpay ({what}) on {api}, local TRON devnet on {node.url}",
+        f"demo hot wallet {wallet} (devnet play money: 1,000,000 TRX, 10,000,000 USDT)",
+        f"data in {settings.data_dir.resolve()}",
+        "",
+        "next steps, in another shell from this directory:",
+        f"  export TRONPAY_TOKEN=$({tronpay} token --sub demo --scope all)",
+        f"  {tronpay} payouts create --to {DEMO_RECIPIENT} --amount 12.5",
+        f"  {tronpay} payouts watch <the id it printed>",
+        f"  curl -s {api}/ready",
+        f"  open {api}/docs for the whole API",
+    ]
+    rule = "─" * 72
+    out.print("\n".join(["", rule, *lines, rule, ""]), highlight=False, markup=False)
+    out.file.flush()
 
 
 def _own_command() -> str:
@@ -225,7 +282,22 @@ def _own_command() -> str:
         return str(here)
 
 
-def _serve(settings: Settings, *, with_engine: bool) -> None:
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling ``on_started`` once it listens (after its start-up lines)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._on_started is not None:
+            self._on_started()
+
+
+def _serve(
+    settings: Settings, *, with_engine: bool, on_started: Callable[[], None] | None = None
+) -> None:
     try:
         app = create_app(settings, with_engine=with_engine)
     except TronpayError as exc:
@@ -236,7 +308,7 @@ def _serve(settings: Settings, *, with_engine: bool) -> None:
     # devnet child is stopped and saves its chain) and exits 0 instead of dying on the spot.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_gracefully)
-    uvicorn.Server(config).run()
+    _Server(config, on_started).run()
 
 
 def _exit_gracefully(signum: int, frame: FrameType | None) -> None:
