@@ -273,7 +273,8 @@ def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine
 
 def _own_command() -> str:
     """How the operator can call this same ``tronpay`` (e.g. ``.venv/bin/tronpay``)."""
-    here = Path(sys.argv[0]).resolve()
+    # Not resolved: a .venv that is a symlink is still called as .venv/bin/tronpay.
+    here = Path(os.path.abspath(sys.argv[0]))  # noqa: PTH100 - keep symlinks as given
     if here.name != "tronpay" or not here.is_file():
         return shutil.which("tronpay") or "tronpay"
     try:
