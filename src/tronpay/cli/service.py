@@ -274,7 +274,7 @@ def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine
 def _own_command() -> str:
     """How the operator can call this same ``tronpay`` (e.g. ``.venv/bin/tronpay``)."""
     # Not resolved: a .venv that is a symlink is still called as .venv/bin/tronpay.
-    here = Path(os.path.abspath(sys.argv[0]))  # noqa: PTH100 - keep symlinks as given
+    here = Path(os.path.abspath(sys.argv[0]))
     if here.name != "tronpay" or not here.is_file():
         return shutil.which("tronpay") or "tronpay"
     try:
