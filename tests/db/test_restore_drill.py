@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from node.support import addr, ledger
 from tron_devnet.genesis import demo_private_key
@@ -36,6 +37,7 @@ from tronpay.app import create_app
 from tronpay.auth import mint_token
 from tronpay.config import Settings
 from tronpay.db import migrate
+from tronpay.db.backup import BackupError, sqlite_path
 from tronpay.tron.address import to_hex
 
 TRONPAY = str(Path(sys.executable).parent / "tronpay")
@@ -239,3 +241,21 @@ def test_backup_refuses_to_overwrite_and_explains_postgres(tmp_path: Path) -> No
     assert postgres.returncode == 2
     assert "pg_dump --format=custom" in postgres.stderr
     assert "pg_restore" in postgres.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////tmp/a/tronpay.db",
+        "sqlite+aiosqlite:///relative/tronpay.db",
+        "sqlite+aiosqlite:////tmp/x.db?timeout=5",
+    ],
+)
+def test_sqlite_path_reads_urls_as_sqlalchemy_does(url: str) -> None:
+    assert sqlite_path(url) == Path(str(make_url(url).database))
+
+
+def test_sqlite_path_of_other_databases() -> None:
+    assert sqlite_path("postgresql+asyncpg://postgres@127.0.0.1:5432/tronpay") is None
+    with pytest.raises(BackupError):
+        sqlite_path("sqlite+aiosqlite://")

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -32,6 +31,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL, uvicorn_config
 from tronpay.app import create_app
+from tronpay.cli import serving
 from tronpay.config import Network, Settings
 from tronpay.db import migrate
 from tronpay.db.backup import POSTGRES_BACKUP_HELP, BackupError, backup_sqlite, sqlite_path
@@ -52,8 +52,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 TERMINAL = frozenset({"finalized", "failed", "cancelled"})
 DEFAULT_API_URL = "http://127.0.0.1:8090"
-DEVNET_PORT = 8091
-DEVNET_PORT_FILE = "devnet.port"
+DEVNET_PORT = serving.DEVNET_PORT
 DEVNET_POLICY = Path(__file__).resolve().parents[3] / "configs" / "policy.devnet.toml"
 DEMO_RECIPIENT = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 
@@ -69,6 +68,10 @@ Token = Annotated[
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]note:[/yellow] {message}", highlight=False)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -160,13 +163,13 @@ def serve(  # noqa: PLR0917 - typer options
         else:
             _serve(settings, with_engine=with_engine)
         return
-    port = _devnet_port(settings.data_dir, devnet_port)
+    port = serving.devnet_port(settings.data_dir, devnet_port, _warn)
     try:
         running = devnet_process(settings.data_dir, host=settings.devnet_host, port=port)
     except TronpayError as exc:
         raise _fail(f"could not start the local devnet: {exc.detail}") from exc
     with running as node:
-        _remember_devnet_port(settings.data_dir, node)
+        serving.remember_devnet_port(settings.data_dir, node.url)
         settings = _devnet_settings(settings, node)
 
         def banner() -> None:
@@ -202,38 +205,6 @@ def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None
             "TRONPAY_PORT"
         )
     return lock
-
-
-def _devnet_port_file(data_dir: Path) -> Path:
-    return data_dir / DEVNET_PORT_FILE
-
-
-def _devnet_port(data_dir: Path, requested: int | None) -> int:
-    """The port asked for; else the one the devnet of this data directory had last time (so
-    a restart keeps the URL the operator's tools and wallets were given), when it is free;
-    else the documented 8091 when free (also right after a restart, while the last run's
-    connections are in TIME-WAIT); else any free port (0)."""
-    if requested is not None:
-        return requested
-    try:
-        remembered = int(_devnet_port_file(data_dir).read_text().strip())
-    except (OSError, ValueError):
-        remembered = 0
-    if 0 < remembered < 65536 and port_is_free("127.0.0.1", remembered):
-        return remembered
-    if remembered:
-        err.print(
-            f"the devnet's port {remembered} (from its last run) is taken; using another",
-            highlight=False,
-            markup=False,
-        )
-    return DEVNET_PORT if port_is_free("127.0.0.1", DEVNET_PORT) else 0
-
-
-def _remember_devnet_port(data_dir: Path, node: RunningDevnet) -> None:
-    port = httpx.URL(node.url).port
-    if port is not None:
-        _devnet_port_file(data_dir).write_text(f"{port}\n")
 
 
 def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
@@ -283,19 +254,6 @@ def _own_command() -> str:
         return str(here)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, calling ``on_started`` once it listens (after its start-up lines)."""
-
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
-        super().__init__(config)
-        self._on_started = on_started
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and self._on_started is not None:
-            self._on_started()
-
-
 def _serve(
     settings: Settings, *, with_engine: bool, on_started: Callable[[], None] | None = None
 ) -> None:
@@ -309,7 +267,7 @@ def _serve(
     # devnet child is stopped and saves its chain) and exits 0 instead of dying on the spot.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_gracefully)
-    _Server(config, on_started).run()
+    serving.Server(config, on_started).run()
 
 
 def _exit_gracefully(signum: int, frame: FrameType | None) -> None:

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy.engine import make_url
-
 from tronpay.errors import TronpayError
 
 PAGES_PER_STEP: Final = 1024
@@ -53,13 +51,16 @@ class BackupResult:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite database URL; ``None`` for any other database."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    """The file of a SQLite database URL (``sqlite[+driver]:///relative`` or
+    ``sqlite[+driver]:////absolute``, as SQLAlchemy reads them); ``None`` for any other
+    database. Parsed here, without SQLAlchemy: the CLI stays light."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] != "sqlite":
         return None
-    if not parsed.database or parsed.database == ":memory:":
+    database = rest.partition("/")[2].partition("?")[0]
+    if not database or database == ":memory:":
         raise BackupError("an in-memory SQLite database cannot be backed up")
-    return Path(parsed.database)
+    return Path(database)
 
 
 def backup_sqlite(source: Path, target: Path) -> BackupResult:
