@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -62,23 +63,48 @@ def _run(cmd: list[str | Path], **kw: object) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
 
 
+def _installed(kind: str) -> bool:
+    stamp = VENV / f".tronpay-{kind}.sha256"
+    return PY.exists() and stamp.exists() and stamp.read_text() == _digest(REQUIREMENTS[kind])
+
+
+def _pinned(files: list[str]) -> int:
+    """How many packages the lock files pin (lines ``name==version``)."""
+    names = set()
+    for name in files:
+        for line in (ROOT / name).read_text().splitlines():
+            if "==" in line and not line.startswith((" ", "#", "-")):
+                names.add(line.split("==", 1)[0].strip().lower())
+    return len(names)
+
+
+def _step(text: str) -> None:
+    print(f"dev.py: {text}", flush=True)
+
+
 def ensure_venv(kind: str) -> None:
-    """Create .venv and install exactly the pinned versions, once per change of the locks."""
+    """Create .venv and install exactly the pinned versions, once per change of the locks.
+    The dev set pins every runtime package at the same version, so an up-to-date dev set
+    serves ``serve`` too. Each step says what it does: a first install takes about a minute."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs before the venv exists
         sys.exit("tronpay needs Python 3.11 or newer")
-    files = REQUIREMENTS[kind]
-    stamp = VENV / f".tronpay-{kind}.sha256"
-    wanted = _digest(files)
-    if stamp.exists() and stamp.read_text() == wanted and PY.exists():
+    if _installed(kind) or (kind == "run" and _installed("dev")):
         return
+    files = REQUIREMENTS[kind]
+    started = time.monotonic()
     if not PY.exists():
-        print(f"creating {VENV}", flush=True)
+        _step(f"creating {VENV} (Python {sys.version.split()[0]})…")
         venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
     pip = [PY, "-m", "pip", "--disable-pip-version-check", "install", "-q"]
     for f in files:
+        _step(
+            f"installing {_pinned([f])} pinned packages from {f} (about a minute the first time)…"
+        )
         _run([*pip, "--require-hashes", "-r", f])
+    _step("installing tronpay itself (editable)…")
     _run([*pip, "--no-deps", "-e", "."])
-    stamp.write_text(wanted)
+    (VENV / f".tronpay-{kind}.sha256").write_text(_digest(files))
+    _step(f"{VENV} is ready ({time.monotonic() - started:.0f} s)")
 
 
 def cmd_setup(args: list[str]) -> None:

@@ -8,12 +8,16 @@ subclass) must therefore agree with the one row too.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic_core.core_schema import ErrorType
 
 import tronpay
 from tronpay.errors import TronpayError
@@ -100,3 +104,68 @@ def test_every_error_matches_its_row_in_docs_api() -> None:
 def test_every_documented_code_is_an_error_class() -> None:
     raised = {cls.code for cls in tronpay_errors()}
     assert sorted(set(documented_errors()) - raised) == []
+
+
+# -- validation error types (``errors[].type`` of a 422 validation_error) ------------------
+
+VALIDATION_HEADER = "| type | when |"
+_TYPE_ROW = re.compile(r"^\| `(?P<type>[a-z_]+)` \| [^|]+ \|$")
+SRC = Path(tronpay.__file__).resolve().parent
+
+
+def documented_validation_types() -> set[str]:
+    """The rows of the Validation error types table in docs/api.md."""
+    types: set[str] = set()
+    in_table = False
+    for line in API_DOC.read_text().splitlines():
+        if line == VALIDATION_HEADER:
+            in_table = True
+            continue
+        if not line.startswith("|"):
+            in_table = False
+            continue
+        if not in_table or line.startswith("|---"):
+            continue
+        match = _TYPE_ROW.match(line)
+        assert match is not None, f"docs/api.md validation type row not in form: {line}"
+        assert match["type"] not in types, f"docs/api.md lists {match['type']} twice"
+        types.add(match["type"])
+    return types
+
+
+def custom_validation_types() -> set[str]:
+    """Every ``PydanticCustomError("type", ...)`` in tronpay's source."""
+    found: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "PydanticCustomError"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_every_custom_validation_type_is_documented() -> None:
+    custom = custom_validation_types()
+    assert {"invalid_address", "invalid_amount", "memo_too_long"} <= custom  # the walk works
+    assert sorted(custom - documented_validation_types()) == []
+
+
+def test_every_documented_validation_type_exists() -> None:
+    builtin = set(typing.get_args(ErrorType))
+    assert sorted(documented_validation_types() - builtin - custom_validation_types()) == []
+
+
+def test_invalid_amount_is_one_type_and_not_a_top_level_code() -> None:
+    # An amount is refused as a validation_error whose errors[].type is invalid_amount (like
+    # an address); the row for the code says so, and the code is never the response's code.
+    row = documented_errors()["invalid_amount"]
+    assert (row.status, row.title) == (422, "The amount is not valid")
+    assert "invalid_amount" in documented_validation_types()
+    text = API_DOC.read_text()
+    assert "the API reports it as `validation_error` with `errors[].type` `invalid_amount`" in text

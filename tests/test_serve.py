@@ -108,10 +108,13 @@ async def test_quotes_price_new_and_existing_holders_from_the_chain(
     service: tuple[FastAPI, httpx.AsyncClient], devnet: DevnetHandle
 ) -> None:
     _, client = service
-    await mint(devnet.url, RECIPIENT_HOLDER, usdt_units=1)
+    await mint(devnet.url, RECIPIENT_HOLDER, trx_sun=1_000_000, usdt_units=1)
     new = await client.post("/v1/payouts/quote", json={"to": RECIPIENT_NEW, "amount": "3"})
     holder = await client.post("/v1/payouts/quote", json={"to": RECIPIENT_HOLDER, "amount": "3"})
     assert new.status_code == holder.status_code == 200, new.text
+    # Whether the recipient's account exists is the chain's answer, not a constant.
+    assert new.json()["recipient_exists"] is False
+    assert holder.json()["recipient_exists"] is True
     assert new.json()["energy_needed"] == 130_285
     assert new.json()["new_token_holder"] is True
     assert holder.json()["energy_needed"] == 64_285
@@ -291,11 +294,19 @@ def test_serve_devnet_pays_out_with_zero_setup(tmp_path: Path) -> None:
             time.sleep(0.5)
     finally:
         proc.terminate()
-        _, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0
-    assert "next steps" in stderr
-    assert "tronpay token" in stderr
-    assert demo_private_key().hex() not in stderr
+    # The banner is on stdout, apart from the logs (stderr), after the server's start-up
+    # lines, and no command in it is wrapped (stdout is not a terminal here).
+    assert "next steps" in stdout
+    assert "next steps" not in stderr
+    [export] = [line for line in stdout.splitlines() if "export TRONPAY_TOKEN=" in line]
+    assert export.strip().endswith("token --sub demo --scope all)")
+    assert stdout.count("─" * 72) == 2
+    assert "Application startup complete" in stderr
+    assert demo_private_key().hex() not in stdout + stderr
+    # Development logs are for humans even when piped: no JSON objects.
+    assert not any(line.startswith("{") for line in stderr.splitlines())
 
 
 def test_a_second_serve_on_the_same_data_directory_stops_before_starting_anything(

@@ -156,8 +156,8 @@ class Settings(BaseSettings):
     log_format: LogFormat | None = Field(
         default=None,
         description=(
-            "log lines as JSON (one object a line) or a human console format; unset: JSON, "
-            "except the console format in development when stderr is a terminal"
+            "log lines as JSON (one object a line) or a human console format; unset: JSON in "
+            "production, the console format in development"
         ),
     )
     log_json: bool = Field(

@@ -77,6 +77,21 @@ def cases(tag: str) -> list[Case]:
             "not json", {"to": ADDR_A, "amount": "1"}, False, headers={"content-type": "text/plain"}
         ),
         Case("too large", {"to": ADDR_A, "amount": "1", "memo": "x" * 2_000_000}, False),
+        Case(
+            "form content type",
+            {"to": ADDR_A, "amount": "1"},
+            False,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        Case("numeric amount", {"to": ADDR_A, "amount": 12.5}, False),
+        Case("hex address", {"to": "0x" + "a6" * 20, "amount": "1"}, False),
+        Case(
+            "no bearer prefix",
+            {"to": ADDR_A, "amount": "1"},
+            False,
+            token=None,
+            headers={"authorization": "not.a.jwt"},
+        ),
     ]
 
 
@@ -174,8 +189,12 @@ async def test_lane_answers_like_the_route(
         "unknown field": 422,
         "bad address": 422,
         "bad amount": 422,
-        "not json": 422,
+        "not json": 415,
         "too large": 413,
+        "form content type": 415,
+        "numeric amount": 422,
+        "hex address": 422,
+        "no bearer prefix": 401,
     }
     assert answers[True]["replayed"]["headers"]["idempotent-replayed"] == "true"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -63,6 +64,8 @@ async def test_audit_lists_and_pages(
     assert all(item["action"] == "payout.create" for item in items)
     assert items[0]["prev_hash"] == items[1]["hash"]
     assert everything.json()["next_cursor"] is None
+    # UTC with its Z, like every other time the API writes (SQLite hands back naive ones).
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", item["created_at"]) for item in items)
 
     pages: list[int] = []
     cursor = None

@@ -35,6 +35,11 @@ async def test_quote_new_and_existing_holder(planner: tuple[Planner, DevnetHandl
     old = await p.quote("USDT", addr(401), 5_000_000)
     assert new.new_token_holder
     assert not old.new_token_holder
+    # recipient_exists is the chain's answer (getaccount): addr(400) was never touched,
+    # addr(403) holds TRX.
+    assert not new.recipient_exists
+    await mint(devnet.url, addr(403), trx_sun=1_000_000)
+    assert (await p.quote("USDT", addr(403), 5_000_000)).recipient_exists
     assert (new.energy_needed, old.energy_needed) == (130_285, 64_285)
     assert new.fee_limit_sun == percent(130_285 * 100, 120)
     assert new.expected_fee_sun == 130_285 * 100  # free bandwidth covers the bytes

@@ -103,7 +103,10 @@ def test_the_format_defaults() -> None:
             return True
 
     assert resolve_format(Settings(env="development"), Tty()) is LogFormat.CONSOLE
-    assert resolve_format(Settings(env="development"), io.StringIO()) is LogFormat.JSON
+    # Development is for humans, on a terminal or piped; production is JSON for collectors.
+    assert resolve_format(Settings(env="development"), io.StringIO()) is LogFormat.CONSOLE
+    assert resolve_format(Settings(env="production"), io.StringIO()) is LogFormat.JSON
+    assert resolve_format(Settings(env="development", log_format="json"), Tty()) is LogFormat.JSON
     assert resolve_format(Settings(env="production"), Tty()) is LogFormat.JSON
     assert resolve_format(Settings(log_json=False), io.StringIO()) is LogFormat.CONSOLE
 

@@ -57,6 +57,7 @@ HTTP_ERRORS: Final[Mapping[int, type[TronpayError]]] = {
         UnsupportedMediaType,
     )
 }
+SEND_JSON: Final = "send the body with Content-Type: application/json"
 _HTTP_ERROR_CODE: Final = "http_error"
 _HTTP_ERROR_TITLE: Final = "HTTP error"
 
@@ -125,8 +126,26 @@ async def _tronpay_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc)
 
 
+def _json_content_type(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _body_not_json(request: Request, exc: RequestValidationError) -> bool:
+    """The body as a whole was refused (not an object, or absent) and the request did not say
+    it is JSON: FastAPI reads a body as JSON only when it is labelled so (``curl -d`` labels
+    it a form), so the fix is the header, not the body."""
+    if _json_content_type(request):
+        return False
+    return any(tuple(error.get("loc", ())) == ("body",) for error in exc.errors())
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
+    if _body_not_json(request, exc):
+        return render_error(UnsupportedMediaType(SEND_JSON), request_id_of(request))
     errors = _field_errors(exc)
     detail = "; ".join(f"{e['field'] or e['location']}: {e['message']}" for e in errors[:5])
     failed = ValidationFailed(detail or "the request is not valid", errors=errors)

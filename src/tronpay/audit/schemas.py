@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tronpay.audit.models import AuditEntry
+from tronpay.kit.clock import as_utc
 
 
 class AuditEntryOut(BaseModel):
     seq: int = Field(description="chain position, 1, 2, 3, ... without gaps")
     tenant: str = Field(description="the tenant whose data the entry is about")
-    created_at: datetime
+    created_at: datetime = Field(description="UTC, written with Z like every API time")
     principal: str
     request_id: str | None
     action: str
@@ -29,7 +30,7 @@ class AuditEntryOut(BaseModel):
         return cls(
             seq=entry.seq,
             tenant=entry.tenant,
-            created_at=entry.created_at,
+            created_at=as_utc(entry.created_at),
             principal=entry.principal,
             request_id=entry.request_id,
             action=entry.action,

@@ -56,7 +56,7 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
         ] = None,
     ) -> Principal:
         if credentials is None:
-            raise TokenMissing()
+            raise TokenMissing.for_header(request.headers.get("authorization"))
         principal = acting_as(get_verifier(request).verify(credentials.credentials), tenant)
         missing = principal.missing(required)
         if missing:

@@ -24,12 +24,28 @@ class _Challenge(AuthenticationRequired):
         super().__init__(detail, headers={"WWW-Authenticate": challenge}, **extra)
 
 
+BEARER_USAGE = "use: Authorization: Bearer <token>"
+
+
 class TokenMissing(_Challenge):
-    """No ``Authorization: Bearer`` header (RFC 6750: no error code in the challenge)."""
+    """No ``Authorization: Bearer`` header (RFC 6750: no error code in the challenge). The
+    detail says how to send one, and when a header was sent without the ``Bearer `` scheme,
+    says so."""
 
     code = "missing_token"
     title = "A bearer token is required"
     bearer_error = None
+
+    @classmethod
+    def for_header(cls, authorization: str | None) -> TokenMissing:
+        if not authorization or not authorization.strip():
+            return cls(f"no Authorization header; {BEARER_USAGE}")
+        scheme, _, rest = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer":  # the scheme and nothing after it
+            return cls(f"the Authorization header carries no token; {BEARER_USAGE}")
+        if rest.strip():
+            return cls(f"the Authorization scheme must be Bearer; {BEARER_USAGE}")
+        return cls(f"the Authorization header lacks the Bearer prefix; {BEARER_USAGE}")
 
 
 class InvalidToken(_Challenge):

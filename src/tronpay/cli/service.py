@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -30,8 +31,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL, uvicorn_config
 from tronpay.app import create_app
+from tronpay.cli import serving
 from tronpay.config import Network, Settings
 from tronpay.db import migrate
+from tronpay.db.backup import POSTGRES_BACKUP_HELP, BackupError, backup_sqlite, sqlite_path
 from tronpay.devnet_runner import RunningDevnet, devnet_process
 from tronpay.errors import ConfigError, TronpayError
 from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
@@ -49,7 +52,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 TERMINAL = frozenset({"finalized", "failed", "cancelled"})
 DEFAULT_API_URL = "http://127.0.0.1:8090"
-DEVNET_PORT = 8091
+DEVNET_PORT = serving.DEVNET_PORT
 DEVNET_POLICY = Path(__file__).resolve().parents[3] / "configs" / "policy.devnet.toml"
 DEMO_RECIPIENT = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 
@@ -65,6 +68,10 @@ Token = Annotated[
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]note:[/yellow] {message}", highlight=False)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -99,6 +106,17 @@ def serve(  # noqa: PLR0917 - typer options
             "--migrate/--no-migrate",
             help="upgrade the schema first (default: on for SQLite and in development; "
             "production PostgreSQL runs `tronpay db upgrade` once, not per replica)",
+        ),
+    ] = None,
+    devnet_port: Annotated[
+        int | None,
+        typer.Option(
+            "--devnet-port",
+            envvar="TRONPAY_DEVNET_PORT",
+            min=1,
+            max=65535,
+            help="--devnet: the devnet's port (default: the one it had last time in this data "
+            "directory, else 8091 when free, else any free port)",
         ),
     ] = None,
 ) -> None:
@@ -139,18 +157,29 @@ def serve(  # noqa: PLR0917 - typer options
     if workers > 1:
         _serve_workers(settings, workers)
         return
-    run = _serve_reloading if reload else _serve
     if not devnet:
-        run(settings, with_engine=with_engine)
+        if reload:
+            _serve_reloading(settings, with_engine=with_engine)
+        else:
+            _serve(settings, with_engine=with_engine)
         return
+    port = serving.devnet_port(settings.data_dir, devnet_port, _warn)
     try:
-        running = devnet_process(settings.data_dir, host=settings.devnet_host, port=_devnet_port())
+        running = devnet_process(settings.data_dir, host=settings.devnet_host, port=port)
     except TronpayError as exc:
         raise _fail(f"could not start the local devnet: {exc.detail}") from exc
     with running as node:
+        serving.remember_devnet_port(settings.data_dir, node.url)
         settings = _devnet_settings(settings, node)
-        _print_devnet_banner(settings, node, with_engine=with_engine)
-        run(settings, with_engine=with_engine)
+
+        def banner() -> None:
+            _print_devnet_banner(settings, node, with_engine=with_engine)
+
+        if reload:  # the reloader's child logs its start-up later: the banner comes first
+            banner()
+            _serve_reloading(settings, with_engine=with_engine)
+        else:
+            _serve(settings, with_engine=with_engine, on_started=banner)
     if lock is not None:
         lock.release()
 
@@ -178,12 +207,6 @@ def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None
     return lock
 
 
-def _devnet_port() -> int:
-    """The devnet's documented port when it is free (also right after a restart, while the
-    last run's connections are in TIME-WAIT), else any free port."""
-    return DEVNET_PORT if port_is_free("127.0.0.1", DEVNET_PORT) else 0
-
-
 def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
     """Point the service at the child devnet and its funded demo hot wallet."""
     update: dict[str, Any] = {"network": Network.DEVNET, "node_urls": [node.url]}
@@ -195,27 +218,34 @@ def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
 
 
 def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine: bool) -> None:
+    """The URLs and the next steps, on stdout (the logs go to stderr), set apart by rules and
+    blank lines. Each command is one line whatever the terminal's width (``soft_wrap``): a
+    copied command runs, and a script reading stdout finds it whole."""
     api = f"http://{settings.host}:{settings.port}"
     wallet = hot_wallet_address(settings)
     tronpay = _own_command()
     what = "API + payout engine" if with_engine else "API only"
-    err.print(
-        f"\n[bold]tronpay[/bold] ({what}) on {api}, local TRON devnet on {node.url}\n"
-        f"demo hot wallet {wallet} (devnet play money: 1,000,000 TRX, 10,000,000 USDT)\n"
-        f"data in {settings.data_dir.resolve()}\n\n"
-        "next steps, in another shell from this directory:\n"
-        f"  export TRONPAY_TOKEN=$({tronpay} token --sub demo --scope all)\n"
-        f"  {tronpay} payouts create --to {DEMO_RECIPIENT} --amount 12.5\n"
-        f"  {tronpay} payouts watch <the id it printed>\n"
-        f"  curl -s {api}/ready\n"
-        f"  open {api}/docs for the whole API\n",
-        highlight=False,
-    )
+    lines = [
+        f"tronpay ({what}) on {api}, local TRON devnet on {node.url}",
+        f"demo hot wallet {wallet} (devnet play money: 1,000,000 TRX, 10,000,000 USDT)",
+        f"data in {settings.data_dir.resolve()}",
+        "",
+        "next steps, in another shell from this directory:",
+        f"  export TRONPAY_TOKEN=$({tronpay} token --sub demo --scope all)",
+        f"  {tronpay} payouts create --to {DEMO_RECIPIENT} --amount 12.5",
+        f"  {tronpay} payouts watch <the id it printed>",
+        f"  curl -s {api}/ready",
+        f"  open {api}/docs for the whole API",
+    ]
+    rule = "─" * 72
+    out.print("\n".join(["", rule, *lines, rule, ""]), highlight=False, markup=False)
+    out.file.flush()
 
 
 def _own_command() -> str:
     """How the operator can call this same ``tronpay`` (e.g. ``.venv/bin/tronpay``)."""
-    here = Path(sys.argv[0]).resolve()
+    # Not resolved: a .venv that is a symlink is still called as .venv/bin/tronpay.
+    here = Path(os.path.abspath(sys.argv[0]))
     if here.name != "tronpay" or not here.is_file():
         return shutil.which("tronpay") or "tronpay"
     try:
@@ -224,7 +254,9 @@ def _own_command() -> str:
         return str(here)
 
 
-def _serve(settings: Settings, *, with_engine: bool) -> None:
+def _serve(
+    settings: Settings, *, with_engine: bool, on_started: Callable[[], None] | None = None
+) -> None:
     try:
         app = create_app(settings, with_engine=with_engine)
     except TronpayError as exc:
@@ -235,7 +267,7 @@ def _serve(settings: Settings, *, with_engine: bool) -> None:
     # devnet child is stopped and saves its chain) and exits 0 instead of dying on the spot.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_gracefully)
-    uvicorn.Server(config).run()
+    serving.Server(config, on_started).run()
 
 
 def _exit_gracefully(signum: int, frame: FrameType | None) -> None:
@@ -333,6 +365,34 @@ def db_upgrade(
     settings = _settings()
     migrate.upgrade(settings.effective_database_url, revision)
     out.print(f"database at revision {revision}")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="the new backup file (must not exist)")],
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="default: TRONPAY_DATABASE_URL / the data dir"),
+    ] = None,
+) -> None:
+    """Copy the SQLite database to PATH while the service runs (consistent, online).
+
+    PostgreSQL: prints how to use pg_dump and pg_restore instead."""
+    url = database_url or _settings().effective_database_url
+    try:
+        source = sqlite_path(url)
+        if source is None:
+            err.print(POSTGRES_BACKUP_HELP, highlight=False, markup=False)
+            raise typer.Exit(2)
+        result = backup_sqlite(source, path)
+    except BackupError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(
+        f"backed up {result.source} to {result.target} ({result.bytes} bytes); to restore, "
+        "stop the service, copy it over the database file, run `tronpay audit verify`, start",
+        highlight=False,
+        markup=False,
+    )
 
 
 # -- the HTTP client commands ---------------------------------------------------------------

@@ -168,24 +168,29 @@ class Planner:
                 energy=0,
                 contract=account.is_contract,
             )
+        # A USDT transfer does not need (or create) the recipient's account, so planning
+        # does not ask; a quote reports what the chain says (``getaccount``).
+        exists = True
         if holder:
-            listed, balance = await asyncio.gather(
+            listed, balance, account = await asyncio.gather(
                 self._node.is_blacklisted(self.token_contract, to_address),
                 self._node.token_balance(self.token_contract, to_address),
+                self._node.account(to_address),
             )
             new_holder: bool | None = balance == 0
+            exists = account.exists
         else:  # planning: the energy estimate already prices a new holder
             listed = await self._node.is_blacklisted(self.token_contract, to_address)
             new_holder = None
         if listed:
-            return Recipient(exists=True, blacklisted=True, new_holder=new_holder, energy=0)
+            return Recipient(exists=exists, blacklisted=True, new_holder=new_holder, energy=0)
         try:
             energy = await self._node.estimate_energy(
                 self.hot_wallet, self.token_contract, abi.transfer_call(to_address, amount)
             )
         except NodeRejected as exc:
-            return Recipient(True, False, new_holder, 0, estimate_error=exc.detail)
-        return Recipient(exists=True, blacklisted=False, new_holder=new_holder, energy=energy)
+            return Recipient(exists, False, new_holder, 0, estimate_error=exc.detail)
+        return Recipient(exists=exists, blacklisted=False, new_holder=new_holder, energy=energy)
 
     # -- planning -------------------------------------------------------------------------------
 

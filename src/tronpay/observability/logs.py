@@ -1,11 +1,12 @@
 """Structured logging for every tronpay process (``serve``, ``serve --no-engine``, ``worker``).
 
-One line per event, JSON by default: ``{"event": "payout.transition", "level": "info",
+One line per event, JSON in production: ``{"event": "payout.transition", "level": "info",
 "timestamp": "2026-01-31T12:00:00.000000Z", "request_id": "req_...", ...}``. Event names are
 dotted; timestamps ISO 8601 in UTC. structlog renders through the standard library's
 logging, so uvicorn's own lines (``uvicorn.error``, and ``http.access`` when
 ``TRONPAY_LOG_ACCESS`` is on) come out in the same format and the same places. In development
-on a terminal the lines are rendered for humans instead (``TRONPAY_LOG_FORMAT`` decides).
+the lines are rendered for humans instead (structlog's console renderer);
+``TRONPAY_LOG_FORMAT=json`` or ``console`` decides explicitly.
 
 ``TRONPAY_LOG_FILE`` adds a size-rotated file (JSON always), e.g. ``/app/logs/tronpay.log``.
 
@@ -108,11 +109,12 @@ def _foreign_event(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
 
 
 def resolve_format(settings: Settings, stream: TextIO) -> LogFormat:
+    """``TRONPAY_LOG_FORMAT`` when set; otherwise lines for humans in development (on a
+    terminal or not: ``serve --devnet`` piped to a file stays readable) and JSON in production,
+    where a collector reads them. ``stream`` is kept for callers that pass it."""
     if settings.log_format is not None:
         return settings.log_format
-    if not settings.log_json:
-        return LogFormat.CONSOLE
-    if not settings.is_production and stream.isatty():
+    if not settings.log_json or not settings.is_production:
         return LogFormat.CONSOLE
     return LogFormat.JSON
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from tronpay.kit.clock import as_utc
 from tronpay.kit.money import Asset, InvalidAmount, format_amount, parse_amount
 from tronpay.payouts.models import Payout
 from tronpay.payouts.states import PayoutStatus
-from tronpay.tron.address import decode_base58
+from tronpay.tron.address import ADDRESS_PREFIX, decode_base58, encode_base58
 from tronpay.tron.builders import MEMO_MAX_BYTES
 from tronpay.tron.errors import InvalidAddressError
 
@@ -27,6 +28,15 @@ MAX_MEMO_BYTES: Final = MEMO_MAX_BYTES
 EXAMPLE_ADDRESS: Final = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 
 
+# The hex forms people paste from explorers and Ethereum tools: ``0x`` + 20 bytes, or the
+# 21-byte ``41...`` form (with or without ``0x``).
+_HEX_ADDRESS: Final = re.compile(r"(?:0[xX])?(41)?([0-9a-fA-F]{40})")
+HEX_ADDRESS_HINT: Final = (
+    "TRON addresses start with T; convert the 0x/41-hex form to base58check "
+    "(the same 20 bytes after a 41 prefix byte)"
+)
+
+
 @lru_cache(maxsize=8192)
 def _address_problem(value: str) -> str | None:
     """Why ``value`` is not a TRON address (``None``: it is one). Cached: a batch or a busy
@@ -34,16 +44,42 @@ def _address_problem(value: str) -> str | None:
     try:
         decode_base58(value)
     except InvalidAddressError as exc:
+        if _HEX_ADDRESS.fullmatch(value) and (value[:2].lower() == "0x" or value[:2] == "41"):
+            return "hex"
         return exc.reason
     return None
 
 
+def base58_of_hex(value: str) -> str:
+    """The ``T...`` form of a ``0x``/``41`` hex address (``_address_problem`` said ``hex``)."""
+    match = _HEX_ADDRESS.fullmatch(value)
+    assert match is not None  # noqa: S101 - only called for the hex reason
+    return encode_base58(bytes([ADDRESS_PREFIX]) + bytes.fromhex(match[2]))
+
+
 def validate_address(value: str) -> str:
     reason = _address_problem(value)
+    if reason == "hex":
+        raise PydanticCustomError(
+            "invalid_address",
+            "{hint}: this one is {base58}",
+            {"reason": reason, "hint": HEX_ADDRESS_HINT, "base58": base58_of_hex(value)},
+        )
     if reason is not None:
         raise PydanticCustomError(
             "invalid_address", "invalid TRON address ({reason})", {"reason": reason}
         )
+    return value
+
+
+AMOUNT_AS_STRING: Final = 'send amounts as strings, e.g. "12.5"'
+
+
+def amount_not_a_number(value: object) -> object:
+    """A JSON number for an amount is refused with what to send instead: a float cannot
+    carry every amount exactly, and the API never guesses which one was meant."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError("invalid_amount", AMOUNT_AS_STRING)
     return value
 
 
@@ -143,6 +179,7 @@ AmountText = Annotated[
         description="decimal string in whole units, at most 6 decimals",
         examples=["12.5"],
     ),
+    BeforeValidator(amount_not_a_number),
     AfterValidator(validate_amount),
 ]
 Reference = Annotated[
