@@ -247,6 +247,14 @@ class PayoutOut(BaseModel):
     energy_used: int | None
     created_at: datetime
     updated_at: datetime
+    confirmations: int | None = Field(
+        default=None,
+        description="GET of one confirmed payout: blocks from its own to the node's head",
+    )
+    confirmations_required: int | None = Field(
+        default=None,
+        description="confirmations at which its block is solidified and the payout finalized",
+    )
 
     @classmethod
     def from_model(cls, payout: Payout) -> PayoutOut:
