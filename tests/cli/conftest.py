@@ -18,6 +18,7 @@ from tron_devnet.testing import DevnetHandle, run_devnet
 
 RECIPIENT = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"
 SOLIDIFY_DEPTH = 4
+POLICY = Path(__file__).resolve().parents[2] / "configs" / "policy.devnet.toml"
 
 
 def run(
@@ -51,6 +52,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             TRONPAY_NETWORK="devnet",
             TRONPAY_NODE_URLS=devnet.url,
             TRONPAY_HOT_WALLET_KEY_FILE=str(key_file),
+            TRONPAY_POLICY_FILE=str(POLICY),
             TRONPAY_WEBHOOK_ALLOW_PRIVATE="true",
             TRONPAY_ENGINE_TICK_S="0.2",
         )
