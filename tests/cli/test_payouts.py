@@ -37,9 +37,7 @@ def test_watch_prints_every_state_and_the_confirmations(service: Service) -> Non
     watched = run(["payouts", "watch", str(payout["id"]), "--interval", "0.2"], service.env)
     assert watched.returncode == 0, watched.stderr
     lines = watched.stdout.splitlines()
-    states = [
-        line.split()[1] for line in lines if re.match(r"^\d{4}-\d\d-\d\d", line)
-    ]
+    states = [line.split()[1] for line in lines if re.match(r"^\d{4}-\d\d-\d\d", line)]
     # Every state, in order, even those passed between two polls (from the audit log).
     assert states == ["queued", "submitted", "confirmed", "finalized"], watched.stdout
     assert "(payout.submit)" in watched.stdout
@@ -88,9 +86,12 @@ def test_create_show_list_for_humans_and_as_json(service: Service) -> None:
     shown = run(["payouts", "show", payout_id.group(0), "--json"], service.env)
     assert json.loads(shown.stdout)["reference"] == "h-1"
     shown_human = run(["payouts", "show", payout_id.group(0)], service.env)
-    assert "reference" in shown_human.stdout and "h-1" in shown_human.stdout
+    assert "reference" in shown_human.stdout
+    assert "h-1" in shown_human.stdout
 
-    listed = json.loads(run(["payouts", "list", "--reference", "h-1", "--json"], service.env).stdout)
+    listed = json.loads(
+        run(["payouts", "list", "--reference", "h-1", "--json"], service.env).stdout
+    )
     assert [p["id"] for p in listed["items"]] == [payout_id.group(0)]
     table = run(["payouts", "list", "--limit", "1"], service.env)
     assert table.returncode == 0

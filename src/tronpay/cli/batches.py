@@ -97,6 +97,13 @@ def _final_summary(batch: dict[str, Any]) -> None:
             counts[s["status"]] += s["count"]
     line = ", ".join(f"{n} {status}" for status, n in counts.items())
     out.print(f"{batch['item_count']} payouts: {line}", highlight=False)
+    # One row per (status, asset): the finalized rows are the totals paid, per asset.
+    paid = [
+        f"{s['amount']} {s['asset']}"
+        for s in sorted(batch["summary"], key=lambda s: s["asset"])
+        if s["status"] == "finalized"
+    ]
+    out.print(f"paid: {', '.join(paid) or 'nothing'}", highlight=False)
 
 
 @batches_app.command("import")
