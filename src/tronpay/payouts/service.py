@@ -176,6 +176,8 @@ def prepare_payout(
         "energy_used": None,
         "created_at": stamp,
         "updated_at": stamp,
+        "confirmations": None,
+        "confirmations_required": None,
     }
     return PreparedPayout(row=row, body=body, snapshot=snapshot)
 
