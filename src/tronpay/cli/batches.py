@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -67,18 +68,24 @@ def _done(batch: dict[str, Any]) -> int:
     return sum(s["count"] for s in batch["summary"] if s["status"] in TERMINAL)
 
 
-def follow(api: Api, batch: dict[str, Any], interval: float, timeout: float) -> dict[str, Any]:
-    """Poll the batch with a progress bar until every payout is terminal; the last read."""
-    deadline = time.monotonic() + timeout
-    total = batch["item_count"]
-    columns = (
+def progress_bar(console: Console) -> Progress:
+    """The bar ``follow`` draws: the batch, a bar, ended/total and the time elapsed."""
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("ended"),
         TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
     )
-    with Progress(*columns, console=err, transient=not err.is_terminal) as progress:
+
+
+def follow(api: Api, batch: dict[str, Any], interval: float, timeout: float) -> dict[str, Any]:
+    """Poll the batch with a progress bar until every payout is terminal; the last read."""
+    deadline = time.monotonic() + timeout
+    total = batch["item_count"]
+    with progress_bar(err) as progress:
         task = progress.add_task(f"batch {batch['id']}", total=total, completed=_done(batch))
         while _done(batch) < total:
             if time.monotonic() > deadline:

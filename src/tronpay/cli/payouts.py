@@ -292,10 +292,15 @@ class Watcher:
         self.emit(f"  confirmed {have}/{need}, about {left} s to finality")
 
 
+def _when(at: str) -> str:
+    """An API time to the second, in UTC: ``2026-12-03T12:48:51Z``."""
+    return f"{at[:19]}Z" if len(at) >= 19 and at[10] == "T" else at
+
+
 def _state_line(at: str, status: str, action: str | None, row: dict[str, Any]) -> str:
     after = row.get("after") if action else row
     after = after or {}
-    parts = [at, f"{status:<16}"]
+    parts = [_when(at), f"{status:<16}"]
     if after.get("txid"):
         parts.append(f"txid={after['txid']}")
     for reason in ("blocked_reason", "failure_reason"):

@@ -223,6 +223,8 @@ class PayoutOut(BaseModel):
                     "energy_used": None,
                     "created_at": "2026-11-28T21:00:00Z",
                     "updated_at": "2026-11-28T21:00:00Z",
+                    "confirmations": None,
+                    "confirmations_required": None,
                 }
             ]
         }

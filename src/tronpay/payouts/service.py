@@ -267,6 +267,8 @@ async def confirmation_progress(
     except TronError as exc:
         log.info("payout.confirmations.unknown", payout_id=payout.id, error=type(exc).__name__)
         return None
+    if info.solid_number == 0:
+        return None  # a chain younger than its solidification lag does not tell the lag
     required = max(info.head_number - info.solid_number, 0) + 1
     count = min(max(info.head_number - block + 1, 0), required)
     return Confirmations(count=count, required=required)
