@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 IMG = ROOT / "docs" / "img"
 TRONPAY = str(Path(sys.executable).parent / "tronpay")
 RECIPIENT = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"
-WIDTH = 110
+WIDTH = 140
 
 
 def _free_port() -> int:

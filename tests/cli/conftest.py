@@ -14,10 +14,10 @@ import pytest
 from tests.api.servers import TRONPAY, clean_env, free_port
 
 from tron_devnet.genesis import demo_private_key
-from tron_devnet.testing import DevnetHandle, run_devnet
+from tron_devnet.testing import DevnetHandle, produce_blocks_sync, run_devnet
 
 RECIPIENT = "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf"
-SOLIDIFY_DEPTH = 4
+SOLIDIFY_DEPTH = 10  # 3 s confirmed at 0.3 s a block: watch polls it many times
 POLICY = Path(__file__).resolve().parents[2] / "configs" / "policy.devnet.toml"
 
 
@@ -45,6 +45,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     key_file.write_text(demo_private_key().hex())
     key_file.chmod(0o600)
     with run_devnet(block_time_s=0.3, solidify_depth=SOLIDIFY_DEPTH) as devnet:
+        # Older than its solidification lag from the start: confirmations can be counted.
+        produce_blocks_sync(devnet.url, SOLIDIFY_DEPTH + 2)
         port = free_port()
         env = clean_env(
             work / "data",

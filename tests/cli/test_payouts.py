@@ -41,6 +41,7 @@ def test_watch_prints_every_state_and_the_confirmations(service: Service) -> Non
     # Every state, in order, even those passed between two polls (from the audit log).
     assert states == ["queued", "submitted", "confirmed", "finalized"], watched.stdout
     assert "(payout.submit)" in watched.stdout
+    assert re.search(r"^  fee paid \d+(\.\d+)? TRX, [\d,]+ energy$", watched.stdout, re.M)
     counted = [line for line in lines if "confirmed " in line and "/" in line]
     assert counted, watched.stdout
     required = SOLIDIFY_DEPTH + 1
@@ -62,7 +63,9 @@ def test_watch_without_audit_read_still_ends_and_says_why(service: Service) -> N
     watched = run(["payouts", "watch", payout_id, "--interval", "0.2"], env)
     assert watched.returncode == 0, watched.stderr
     assert "cannot read the audit log" in watched.stdout
-    assert watched.stdout.splitlines()[-1].split()[1] == "finalized"
+    states = [line.split()[1] for line in watched.stdout.splitlines() if line[:2] == "20"]
+    assert states[-1] == "finalized"
+    assert len(states) == len(set(states))  # each state printed once
 
 
 def test_create_show_list_for_humans_and_as_json(service: Service) -> None:

@@ -267,18 +267,26 @@ class Watcher:
             payout: dict[str, Any] = self.api.send("GET", f"/v1/payouts/{self.payout_id}").json()
         except ApiError as exc:
             report(exc)
+        # The history is read after the payout, so it holds every state the payout row
+        # showed (an audit entry is written with its change): with a history, it alone
+        # prints states, and a row that is a moment older never repeats one.
+        entries = self._history() if self.history else []
         if self.history:
-            for entry in self._history():
+            for entry in entries:
                 self.seen_seq = entry["seq"]
                 status = (entry.get("after") or {}).get("status")
                 if status is None or status == self.last_status:
                     continue
                 self.last_status = status
                 self.emit(_state_line(entry["created_at"], status, entry["action"], entry))
-        if payout["status"] != self.last_status:
+        elif payout["status"] != self.last_status:
             self.last_status = payout["status"]
             self.emit(_state_line(payout["updated_at"], payout["status"], None, payout))
         self._confirmations(payout)
+        if payout["status"] == "finalized" and payout.get("fee_paid") is not None:
+            energy = payout.get("energy_used")
+            used = "" if energy is None else f", {energy:,} energy"
+            self.emit(f"  fee paid {payout['fee_paid']} TRX{used}")
         return payout
 
     def _confirmations(self, payout: dict[str, Any]) -> None:
@@ -306,8 +314,6 @@ def _state_line(at: str, status: str, action: str | None, row: dict[str, Any]) -
     for reason in ("blocked_reason", "failure_reason"):
         if after.get(reason):
             parts.append(f"{reason}={after[reason]}")
-    if after.get("fee_paid") is not None and status in {"confirmed", "finalized"}:
-        parts.append(f"fee_paid={after['fee_paid']}")
     if action:
         parts.append(f"({action})")
     return "  ".join(parts)
