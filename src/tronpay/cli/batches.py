@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tronpay.cli.client import (
+    DEFAULT_API_URL,
     EXIT_CODES_HELP,
     TERMINAL,
     USAGE,
@@ -39,7 +40,6 @@ batches_app = typer.Typer(
     no_args_is_help=True, help="Batches, through the HTTP API.", epilog=EXIT_CODES_HELP
 )
 
-DEFAULT_API_URL: Final = "http://127.0.0.1:8090"
 MAX_ROWS: Final = 10_000
 
 BatchId = Annotated[str, typer.Argument(help="The batch's id (ba_...).")]

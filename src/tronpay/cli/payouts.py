@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from tronpay.cli.client import (
+    DEFAULT_API_URL,
     EXIT_CODES_HELP,
     TERMINAL,
     Api,
@@ -38,7 +39,6 @@ payouts_app = typer.Typer(
 )
 
 BLOCK_TIME_S: Final = 3
-DEFAULT_API_URL: Final = "http://127.0.0.1:8090"
 
 PayoutId = Annotated[str, typer.Argument(help="The payout's id (po_...).")]
 

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from tronpay.cli.client import (
+    DEFAULT_API_URL,
     EXIT_CODES_HELP,
     Api,
     ApiUrl,
@@ -27,7 +28,6 @@ webhooks_app = typer.Typer(
     epilog=EXIT_CODES_HELP,
 )
 
-DEFAULT_API_URL: Final = "http://127.0.0.1:8090"
 
 WebhookId = Annotated[str, typer.Argument(help="The endpoint's id (wh_...).")]
 
