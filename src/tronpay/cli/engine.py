@@ -89,11 +89,13 @@ async def _run(settings: Settings) -> None:
 def worker() -> None:
     """Run the payout engine (claims, signs, broadcasts, confirms, finalizes) and deliver
     webhooks."""
-    # tronpay.db.models: every model, so that Base.metadata resolves each foreign key the
-    # engine's tables name (the worker imports no app that would have loaded them).
+    # The worker imports no app, which would have loaded these two: tronpay.db.models (every
+    # model, so that Base.metadata resolves each foreign key the engine's tables name) and
+    # tronpay.observability.http (its families are in every /metrics, the worker's too).
     from tronpay.config import Settings  # noqa: PLC0415 - lazy
     from tronpay.db import models  # noqa: PLC0415, F401
     from tronpay.errors import TronpayError  # noqa: PLC0415
+    from tronpay.observability import http  # noqa: PLC0415, F401
     from tronpay.observability.logs import configure_logging  # noqa: PLC0415
 
     settings = Settings()
