@@ -46,5 +46,5 @@ def test_wallet_for_humans_and_as_json(tmp_path: Path) -> None:
 
         env["TRONPAY_TOKEN"] = run(["token", "--sub", "ops", "--scope", "payouts:read"], env).stdout
         refused = run(["wallet"], {**env, "TRONPAY_TOKEN": env["TRONPAY_TOKEN"].strip()})
-        assert refused.returncode == 1
+        assert refused.returncode == 2  # the token lacks the scope: configuration
         assert "insufficient_scope" in refused.stderr

@@ -1,25 +1,38 @@
-"""CLI commands: ``tronpay token`` (a development JWT) and ``tronpay audit verify``."""
+"""CLI commands: ``tronpay token`` (a development JWT), ``tronpay audit verify`` (walks the
+chain in the database) and ``tronpay audit tail`` (the latest entries, over the HTTP API).
+
+The auth, audit, settings and database modules are imported inside the commands that use
+them: ``tronpay --help`` must not pay for SQLAlchemy or pydantic-settings.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+import time
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from rich.table import Table
 
-from tronpay.audit import ChainVerification, chain_head, verify_chain
-from tronpay.auth import ALL_SCOPES, AuthMisconfigured, mint_token
-from tronpay.auth.keys import load_hs256_secret
-from tronpay.auth.scopes import KNOWN_SCOPES
-from tronpay.auth.tenancy import is_tenant_name
-from tronpay.config import Settings
-from tronpay.db.session import create_engine, create_sessionmaker, read_transaction
-from tronpay.errors import TronpayError
+from tronpay.cli.client import (
+    DEFAULT_API_URL,
+    EXIT_CODES_HELP,
+    Api,
+    ApiUrl,
+    AsJson,
+    Token,
+    out,
+    print_json,
+)
 
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+if TYPE_CHECKING:
+    from tronpay.audit import ChainVerification
+    from tronpay.config import Settings
+
+audit_app = typer.Typer(
+    no_args_is_help=True, help="The hash-chained audit log.", epilog=EXIT_CODES_HELP
+)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -28,6 +41,10 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError  # noqa: PLC0415 - lazy, see the module docstring
+
+    from tronpay.config import Settings  # noqa: PLC0415
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -56,6 +73,11 @@ def token(
     Needs TRONPAY_JWT_HS256_SECRET_FILE (in development mode the data dir's dev secret, the
     one `tronpay serve` uses, is created and used when nothing else is configured).
     """
+    from tronpay.auth import AuthMisconfigured, mint_token  # noqa: PLC0415 - lazy
+    from tronpay.auth.keys import load_hs256_secret  # noqa: PLC0415
+    from tronpay.auth.scopes import KNOWN_SCOPES  # noqa: PLC0415
+    from tronpay.auth.tenancy import is_tenant_name  # noqa: PLC0415
+
     settings = _settings()
     if settings.jwt_hs256_secret_file is None:
         settings = settings.with_dev_defaults()
@@ -100,6 +122,8 @@ def token(
 
 
 def _expand(scope: str) -> frozenset[str]:
+    from tronpay.auth import ALL_SCOPES  # noqa: PLC0415 - lazy
+
     return ALL_SCOPES if scope == "all" else frozenset({scope})
 
 
@@ -116,6 +140,13 @@ def async_url(url: str) -> str:
 
 
 async def _verify(url: str) -> tuple[ChainVerification, tuple[int, str]]:
+    from tronpay.audit import chain_head, verify_chain  # noqa: PLC0415 - lazy
+    from tronpay.db.session import (  # noqa: PLC0415
+        create_engine,
+        create_sessionmaker,
+        read_transaction,
+    )
+
     engine = create_engine(url)
     try:
         async with read_transaction(create_sessionmaker(engine)) as session:
@@ -132,7 +163,12 @@ def audit_verify(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
-    """Walk the audit chain; exit 0 when intact, 1 at the first broken link."""
+    """Walk the audit chain in the database; exit 0 when intact, 1 at the first broken
+    link."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - lazy
+
+    from tronpay.errors import TronpayError  # noqa: PLC0415
+
     url = async_url(database_url or _settings().effective_database_url)
     try:
         result, (head_seq, head_hash) = asyncio.run(_verify(url))
@@ -160,6 +196,71 @@ def audit_verify(
         )
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _audit_line(entry: dict[str, Any]) -> list[str]:
+    after = entry.get("after") or {}
+    status = after.get("status") if isinstance(after, dict) else None
+    return [
+        str(entry["seq"]),
+        entry["created_at"],
+        entry["principal"],
+        entry["action"],
+        f"{entry['entity_type']} {entry['entity_id']}",
+        "-" if status is None else str(status),
+    ]
+
+
+def _print_entries(entries: list[dict[str, Any]], *, as_json: bool, header: bool) -> None:
+    if as_json:
+        for entry in entries:
+            print_json(entry)
+        return
+    if not out.is_terminal:
+        for entry in entries:
+            out.print("  ".join(_audit_line(entry)), highlight=False, markup=False)
+        return
+    table = Table("seq", "at", "principal", "action", "entity", "status", show_header=header)
+    for entry in entries:
+        table.add_row(*_audit_line(entry))
+    out.print(table)
+
+
+@audit_app.command("tail")
+def audit_tail(  # noqa: PLR0917 - typer options
+    lines: Annotated[int, typer.Option("-n", "--lines", min=1, max=500, help="How many.")] = 20,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new entries as they come.")
+    ] = False,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. payout.fail.")] = None,
+    entity_type: Annotated[str | None, typer.Option(help="Only payout, batch, ...")] = None,
+    entity_id: Annotated[str | None, typer.Option(help="Only this id.")] = None,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between polls.")] = 2.0,
+    api_url: ApiUrl = DEFAULT_API_URL,
+    token: Token = "",
+    as_json: AsJson = False,
+) -> None:
+    """Print the latest audit entries of your tenant, oldest first (needs audit:read).
+
+    With --json, one JSON entry per line. With --follow, new entries are printed as they are
+    appended, until Ctrl-C.
+    """
+    api = Api.of(api_url, token)
+    filters = {"action": action, "entity_type": entity_type, "entity_id": entity_id}
+    page = api.call("GET", "/v1/audit", params={**filters, "limit": lines})
+    entries = sorted(page["items"], key=lambda e: e["seq"])
+    _print_entries(entries, as_json=as_json, header=True)
+    last = entries[-1]["seq"] if entries else 0
+    while follow:
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+        page = api.call("GET", "/v1/audit", params={**filters, "limit": 500})
+        new = sorted((e for e in page["items"] if e["seq"] > last), key=lambda e: e["seq"])
+        if new:
+            _print_entries(new, as_json=as_json, header=False)
+            last = new[-1]["seq"]
 
 
 def register(app: typer.Typer) -> None:

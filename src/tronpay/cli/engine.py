@@ -11,23 +11,31 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 
-from tronpay.config import Settings
-from tronpay.db.session import create_engine, create_sessionmaker
-from tronpay.engine.worker import run_engine
-from tronpay.errors import TronpayError
-from tronpay.observability.logs import configure_logging
-from tronpay.observability.scrape import ChainProbe, DatabaseGauges, MetricsListener
-from tronpay.startup import hot_wallet_address, node_client
-from tronpay.webhooks.worker import WorkerConfig, run_webhooks
+if TYPE_CHECKING:
+    from tronpay.config import Settings
+    from tronpay.observability.scrape import MetricsListener
+
+# The engine's modules (SQLAlchemy, httpx, the node client) are imported when the worker
+# starts, not when `tronpay --help` loads this module.
 
 
 @asynccontextmanager
 async def metrics_listener(settings: Settings) -> AsyncIterator[MetricsListener | None]:
     """The worker's metrics listener while the engine runs (``None`` without a port)."""
+    import httpx  # noqa: PLC0415 - lazy, see above
+
+    from tronpay.db.session import create_engine, create_sessionmaker  # noqa: PLC0415
+    from tronpay.observability.scrape import (  # noqa: PLC0415
+        ChainProbe,
+        DatabaseGauges,
+        MetricsListener,
+    )
+    from tronpay.startup import hot_wallet_address, node_client  # noqa: PLC0415
+
     if settings.metrics_port is None:
         yield None
         return
@@ -56,6 +64,10 @@ async def metrics_listener(settings: Settings) -> AsyncIterator[MetricsListener 
 
 
 async def _run(settings: Settings) -> None:
+    from tronpay.db.session import create_engine, create_sessionmaker  # noqa: PLC0415 - lazy
+    from tronpay.engine.worker import run_engine  # noqa: PLC0415
+    from tronpay.webhooks.worker import WorkerConfig, run_webhooks  # noqa: PLC0415
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,6 +89,15 @@ async def _run(settings: Settings) -> None:
 def worker() -> None:
     """Run the payout engine (claims, signs, broadcasts, confirms, finalizes) and deliver
     webhooks."""
+    # The worker imports no app, which would have loaded these two: tronpay.db.models (every
+    # model, so that Base.metadata resolves each foreign key the engine's tables name) and
+    # tronpay.observability.http (its families are in every /metrics, the worker's too).
+    from tronpay.config import Settings  # noqa: PLC0415 - lazy
+    from tronpay.db import models  # noqa: PLC0415, F401
+    from tronpay.errors import TronpayError  # noqa: PLC0415
+    from tronpay.observability import http  # noqa: PLC0415, F401
+    from tronpay.observability.logs import configure_logging  # noqa: PLC0415
+
     settings = Settings()
     configure_logging(settings)
     try:

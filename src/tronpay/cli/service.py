@@ -1,68 +1,42 @@
-"""CLI commands: ``tronpay serve``, ``tronpay db upgrade``, ``tronpay payouts ...`` and
-``tronpay batches import``.
+"""CLI commands: ``tronpay serve`` and ``tronpay db upgrade|backup``.
 
-The payouts and batches commands talk to a running service over its HTTP API (httpx), with
-the base URL from ``--api-url`` / ``TRONPAY_API_URL`` and the bearer token from ``--token`` /
-``TRONPAY_TOKEN`` (``tronpay token`` prints one).
+The payouts and batches commands live in ``payouts.py`` and ``batches.py``. Everything heavy
+(uvicorn, FastAPI, SQLAlchemy, the app) is imported inside the command that runs it, so
+``tronpay --help`` and the HTTP client commands start fast.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import signal
 import sys
-import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-import uvicorn
-from fastapi import FastAPI
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL, uvicorn_config
-from tronpay.app import create_app
-from tronpay.cli import serving
-from tronpay.config import Network, Settings
-from tronpay.db import migrate
-from tronpay.db.backup import POSTGRES_BACKUP_HELP, BackupError, backup_sqlite, sqlite_path
-from tronpay.devnet_runner import RunningDevnet, devnet_process
-from tronpay.errors import ConfigError, TronpayError
-from tronpay.kit.instance import DirectoryInUse, DirectoryLock, lock_directory, port_is_free
-from tronpay.observability.logs import configure_logging
-from tronpay.startup import hot_wallet_address, signer_configured
+from tronpay.cli.client import console
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
+
+    from tronpay.config import Settings
+    from tronpay.devnet_runner import RunningDevnet
+    from tronpay.kit.instance import DirectoryLock
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
-payouts_app = typer.Typer(no_args_is_help=True, help="Payouts, through the HTTP API.")
-batches_app = typer.Typer(no_args_is_help=True, help="Batches, through the HTTP API.")
 
 # soft_wrap: a long command or path is never broken across lines (a copied command must run;
 # a script reading the output must find it whole); the terminal wraps it for the eye.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = console()
+err = console(stderr=True)
 
-TERMINAL = frozenset({"finalized", "failed", "cancelled"})
-DEFAULT_API_URL = "http://127.0.0.1:8090"
-DEVNET_PORT = serving.DEVNET_PORT
 DEVNET_POLICY = Path(__file__).resolve().parents[3] / "configs" / "policy.devnet.toml"
 DEMO_RECIPIENT = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
-
-ApiUrl = Annotated[
-    str, typer.Option("--api-url", envvar="TRONPAY_API_URL", help="the service's base URL")
-]
-Token = Annotated[
-    str,
-    typer.Option("--token", envvar="TRONPAY_TOKEN", help="bearer token (see `tronpay token`)"),
-]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -75,6 +49,10 @@ def _warn(message: str) -> None:
 
 
 def _settings(**overrides: Any) -> Settings:
+    from pydantic import ValidationError  # noqa: PLC0415 - lazy, see the module docstring
+
+    from tronpay.config import Settings  # noqa: PLC0415
+
     try:
         base = Settings()
         return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
@@ -120,7 +98,15 @@ def serve(  # noqa: PLR0917 - typer options
         ),
     ] = None,
 ) -> None:
-    """Run the HTTP API and the payout engine on port 8090 (``--no-engine``: API only)."""
+    """Run the HTTP API and the payout engine on port 8090 (--no-engine: API only)."""
+    from tronpay.cli import serving  # noqa: PLC0415 - lazy, see the module docstring
+    from tronpay.config import Network  # noqa: PLC0415
+    from tronpay.db import migrate  # noqa: PLC0415
+    from tronpay.devnet_runner import devnet_process  # noqa: PLC0415
+    from tronpay.errors import ConfigError, TronpayError  # noqa: PLC0415
+    from tronpay.observability.logs import configure_logging  # noqa: PLC0415
+    from tronpay.startup import signer_configured  # noqa: PLC0415
+
     settings = _settings(host=host, port=port)
     if devnet:
         settings = settings.model_copy(update={"network": Network.DEVNET})
@@ -187,6 +173,8 @@ def serve(  # noqa: PLR0917 - typer options
 def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None:
     """Lock the data directory (when this process keeps state in it: the embedded SQLite
     database or the devnet) and check the API port, or stop with what is already running."""
+    from tronpay.kit.instance import DirectoryInUse, lock_directory, port_is_free  # noqa: PLC0415
+
     lock = None
     if devnet or settings.effective_database_url.startswith("sqlite"):
         try:
@@ -209,6 +197,9 @@ def _claim_instance(settings: Settings, *, devnet: bool) -> DirectoryLock | None
 
 def _devnet_settings(settings: Settings, node: RunningDevnet) -> Settings:
     """Point the service at the child devnet and its funded demo hot wallet."""
+    from tronpay.config import Network  # noqa: PLC0415 - lazy
+    from tronpay.startup import signer_configured  # noqa: PLC0415
+
     update: dict[str, Any] = {"network": Network.DEVNET, "node_urls": [node.url]}
     if not signer_configured(settings):
         update["hot_wallet_key_file"] = node.demo_key_file
@@ -221,6 +212,8 @@ def _print_devnet_banner(settings: Settings, node: RunningDevnet, *, with_engine
     """The URLs and the next steps, on stdout (the logs go to stderr), set apart by rules and
     blank lines. Each command is one line whatever the terminal's width (``soft_wrap``): a
     copied command runs, and a script reading stdout finds it whole."""
+    from tronpay.startup import hot_wallet_address  # noqa: PLC0415 - lazy
+
     api = f"http://{settings.host}:{settings.port}"
     wallet = hot_wallet_address(settings)
     tronpay = _own_command()
@@ -257,6 +250,11 @@ def _own_command() -> str:
 def _serve(
     settings: Settings, *, with_engine: bool, on_started: Callable[[], None] | None = None
 ) -> None:
+    from tronpay.api.server import uvicorn_config  # noqa: PLC0415 - lazy, see the docstring
+    from tronpay.app import create_app  # noqa: PLC0415
+    from tronpay.cli import serving  # noqa: PLC0415
+    from tronpay.errors import TronpayError  # noqa: PLC0415
+
     try:
         app = create_app(settings, with_engine=with_engine)
     except TronpayError as exc:
@@ -292,6 +290,8 @@ _RELOAD_SETTINGS = (
 def _serve_reloading(settings: Settings, *, with_engine: bool) -> None:
     """Development: uvicorn's reloader restarts a child process on every change under
     ``src/``; the child builds the app from the environment exported here."""
+    import uvicorn  # noqa: PLC0415 - lazy
+
     for name in _RELOAD_SETTINGS:
         value = getattr(settings, name)
         if value is None:
@@ -315,6 +315,10 @@ def _serve_reloading(settings: Settings, *, with_engine: bool) -> None:
 
 
 def _serve_workers(settings: Settings, workers: int) -> None:
+    import uvicorn  # noqa: PLC0415 - lazy
+
+    from tronpay.api.server import ACCEPT_BACKLOG, WORKER_PROTOCOL  # noqa: PLC0415
+
     # Each worker process builds its own app from the environment.
     os.environ.update(
         {
@@ -344,6 +348,10 @@ def _serve_workers(settings: Settings, workers: int) -> None:
 
 def worker_app() -> FastAPI:
     """The app factory of each ``serve --workers N`` process (settings from the environment)."""
+    from tronpay.app import create_app  # noqa: PLC0415 - lazy
+    from tronpay.config import Settings  # noqa: PLC0415
+    from tronpay.observability.logs import configure_logging  # noqa: PLC0415
+
     settings = Settings()
     configure_logging(settings)
     return create_app(settings)
@@ -352,6 +360,10 @@ def worker_app() -> FastAPI:
 def engine_app() -> FastAPI:
     """The app factory of ``serve --reload``: API and payout engine, settings from the
     environment."""
+    from tronpay.app import create_app  # noqa: PLC0415 - lazy
+    from tronpay.config import Settings  # noqa: PLC0415
+    from tronpay.observability.logs import configure_logging  # noqa: PLC0415
+
     settings = Settings()
     configure_logging(settings)
     return create_app(settings, with_engine=True)
@@ -362,6 +374,8 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="target revision")] = "head",
 ) -> None:
     """Apply the database migrations (SQLite or PostgreSQL, from TRONPAY_DATABASE_URL)."""
+    from tronpay.db import migrate  # noqa: PLC0415 - lazy
+
     settings = _settings()
     migrate.upgrade(settings.effective_database_url, revision)
     out.print(f"database at revision {revision}")
@@ -378,6 +392,13 @@ def db_backup(
     """Copy the SQLite database to PATH while the service runs (consistent, online).
 
     PostgreSQL: prints how to use pg_dump and pg_restore instead."""
+    from tronpay.db.backup import (  # noqa: PLC0415 - lazy, see the module docstring
+        POSTGRES_BACKUP_HELP,
+        BackupError,
+        backup_sqlite,
+        sqlite_path,
+    )
+
     url = database_url or _settings().effective_database_url
     try:
         source = sqlite_path(url)
@@ -395,171 +416,7 @@ def db_backup(
     )
 
 
-# -- the HTTP client commands ---------------------------------------------------------------
-
-
-def _client(api_url: str, token: str) -> httpx.Client:
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=30.0)
-
-
-def _call(
-    api_url: str,
-    token: str,
-    method: str,
-    path: str,
-    *,
-    params: dict[str, Any] | None = None,
-    json_body: Any = None,
-    content: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    try:
-        with _client(api_url, token) as http:
-            response = http.request(
-                method, path, params=params, json=json_body, content=content, headers=headers
-            )
-    except httpx.HTTPError as exc:
-        raise _fail(f"cannot reach {api_url}: {type(exc).__name__}") from exc
-    if response.status_code >= 400:
-        try:
-            problem = response.json()
-            message = f"{problem.get('code')}: {problem.get('detail')}"
-            errors = problem.get("errors")
-        except ValueError:
-            message, errors = response.text[:500], None
-        err.print(f"[red]HTTP {response.status_code}[/red] {message}", highlight=False)
-        if errors:
-            err.print_json(json.dumps(errors[:50]))
-        raise typer.Exit(1)
-    return response.json()
-
-
-@payouts_app.command("create")
-def payouts_create(
-    *,
-    to: Annotated[str, typer.Option("--to", help="recipient T... address")],
-    amount: Annotated[str, typer.Option("--amount", help='decimal string, e.g. "12.5"')],
-    api_url: ApiUrl = DEFAULT_API_URL,
-    token: Token = "",
-    asset: Annotated[str, typer.Option(help="USDT or TRX")] = "USDT",
-    reference: Annotated[str | None, typer.Option(help="your unique reference")] = None,
-    memo: Annotated[str | None, typer.Option()] = None,
-    idempotency_key: Annotated[
-        str | None, typer.Option(help="defaults to a new random key")
-    ] = None,
-) -> None:
-    """Create one payout."""
-    body: dict[str, Any] = {"to": to, "amount": amount, "asset": asset}
-    if reference is not None:
-        body["reference"] = reference
-    if memo is not None:
-        body["memo"] = memo
-    key = idempotency_key or str(uuid.uuid4())
-    result = _call(
-        api_url, token, "POST", "/v1/payouts", json_body=body, headers={"Idempotency-Key": key}
-    )
-    out.print_json(json.dumps(result))
-
-
-@payouts_app.command("list")
-def payouts_list(
-    *,
-    api_url: ApiUrl = DEFAULT_API_URL,
-    token: Token = "",
-    status: Annotated[str | None, typer.Option()] = None,
-    to: Annotated[str | None, typer.Option("--to")] = None,
-    batch_id: Annotated[str | None, typer.Option()] = None,
-    reference: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    cursor: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """List payouts, newest first (prints the page and its next_cursor)."""
-    params = {
-        k: v
-        for k, v in {
-            "status": status,
-            "to": to,
-            "batch_id": batch_id,
-            "reference": reference,
-            "limit": limit,
-            "cursor": cursor,
-        }.items()
-        if v is not None
-    }
-    out.print_json(json.dumps(_call(api_url, token, "GET", "/v1/payouts", params=params)))
-
-
-@payouts_app.command("show")
-def payouts_show(payout_id: str, api_url: ApiUrl = DEFAULT_API_URL, token: Token = "") -> None:
-    """Show one payout."""
-    out.print_json(json.dumps(_call(api_url, token, "GET", f"/v1/payouts/{payout_id}")))
-
-
-@payouts_app.command("cancel")
-def payouts_cancel(payout_id: str, api_url: ApiUrl = DEFAULT_API_URL, token: Token = "") -> None:
-    """Cancel a payout that was not submitted yet."""
-    out.print_json(json.dumps(_call(api_url, token, "POST", f"/v1/payouts/{payout_id}/cancel")))
-
-
-@payouts_app.command("approve")
-def payouts_approve(payout_id: str, api_url: ApiUrl = DEFAULT_API_URL, token: Token = "") -> None:
-    """Approve a payout waiting for a second person (needs payouts:approve)."""
-    out.print_json(json.dumps(_call(api_url, token, "POST", f"/v1/payouts/{payout_id}/approve")))
-
-
-@payouts_app.command("watch")
-def payouts_watch(
-    payout_id: str,
-    api_url: ApiUrl = DEFAULT_API_URL,
-    token: Token = "",
-    interval: Annotated[float, typer.Option(min=0.2)] = 2.0,
-    timeout: Annotated[float, typer.Option(min=1.0)] = 3600.0,
-) -> None:
-    """Print each status change of a payout until it ends (finalized, failed, cancelled)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        payout = _call(api_url, token, "GET", f"/v1/payouts/{payout_id}")
-        if payout["status"] != last:
-            last = payout["status"]
-            out.print(f"{payout['updated_at']}  {last}  txid={payout.get('txid') or '-'}")
-        if last in TERMINAL:
-            return
-        if time.monotonic() > deadline:
-            raise _fail("timed out waiting", code=3)
-        time.sleep(interval)
-
-
-@batches_app.command("import")
-def batches_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    api_url: ApiUrl = DEFAULT_API_URL,
-    token: Token = "",
-    idempotency_key: Annotated[
-        str | None, typer.Option(help="defaults to the file's SHA-256: re-importing replays")
-    ] = None,
-) -> None:
-    """Upload a CSV (header: to,amount,asset,reference,memo) as one all-or-nothing batch."""
-    content = file.read_bytes()
-    # The default key is the file's digest: importing the same file again replays the first
-    # batch instead of paying every row twice.
-    digest = hashlib.sha256(content).hexdigest()[:40]
-    headers = {"Content-Type": "text/csv", "Idempotency-Key": idempotency_key or f"csv-{digest}"}
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-    ) as progress:
-        task = progress.add_task(f"uploading {file.name} ({len(content)} bytes)", total=None)
-        batch = _call(api_url, token, "POST", "/v1/batches", content=content, headers=headers)
-        progress.update(task, description=f"batch {batch['id']}: {batch['item_count']} payouts")
-    out.print_json(json.dumps(batch))
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.command("serve")(serve)
     app.add_typer(db_app, name="db")
-    app.add_typer(payouts_app, name="payouts")
-    app.add_typer(batches_app, name="batches")

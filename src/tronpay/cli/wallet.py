@@ -4,48 +4,16 @@ with ``--json``). Talks to a running service like the payouts commands: ``--api-
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Any
 
-import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
-
-DEFAULT_API_URL = "http://127.0.0.1:8090"
-
-ApiUrl = Annotated[
-    str, typer.Option("--api-url", envvar="TRONPAY_API_URL", help="the service's base URL")
-]
-Token = Annotated[
-    str,
-    typer.Option("--token", envvar="TRONPAY_TOKEN", help="bearer token with wallet:read"),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="print the API's JSON instead")]
+from tronpay.cli.client import DEFAULT_API_URL, Api, ApiUrl, AsJson, Token, out, print_json
 
 
 def _get_wallet(api_url: str, token: str) -> dict[str, Any]:
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        with httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=30.0) as http:
-            response = http.get("/v1/wallet")
-    except httpx.HTTPError as exc:
-        err.print(f"[red]cannot reach {api_url}: {type(exc).__name__}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
-    if response.status_code >= 400:
-        try:
-            problem = response.json()
-            message = f"{problem.get('code')}: {problem.get('detail')}"
-        except ValueError:
-            message = response.text[:500]
-        err.print(f"[red]HTTP {response.status_code}[/red] {message}", highlight=False)
-        raise typer.Exit(1)
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = Api.of(api_url, token).call("GET", "/v1/wallet")
     return body
 
 
@@ -124,7 +92,7 @@ def wallet(api_url: ApiUrl = DEFAULT_API_URL, token: Token = "", as_json: AsJson
     """Show the hot wallet: balances, energy and bandwidth, stake, unstakes and the runway."""
     body = _get_wallet(api_url, token)
     if as_json:
-        out.print_json(json.dumps(body))
+        print_json(body)
         return
     out.print(render(body))
 

@@ -160,8 +160,18 @@ async def list_payouts(
     summary="Get one payout",
     responses={**AUTH_ERRORS, **NOT_FOUND},
 )
-async def get_payout(payout_id: str, principal: Reader, session: ReadSessionDep) -> PayoutOut:
-    return PayoutOut.from_model(await service.get_payout(session, principal.tenant, payout_id))
+async def get_payout(
+    request: Request, payout_id: str, principal: Reader, session: ReadSessionDep
+) -> PayoutOut:
+    payout = await service.get_payout(session, principal.tenant, payout_id)
+    shown = PayoutOut.from_model(payout)
+    node = app_state(request.app).chain.node
+    progress = await service.confirmation_progress(session, node, payout)
+    if progress is None:
+        return shown
+    return shown.model_copy(
+        update={"confirmations": progress.count, "confirmations_required": progress.required}
+    )
 
 
 @router.post(

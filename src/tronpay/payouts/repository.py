@@ -16,7 +16,7 @@ from tronpay.audit.models import AuditEntry
 from tronpay.db.session import bulk_insert, insert_new
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts.errors import DuplicateReference
-from tronpay.payouts.models import Payout
+from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.states import PayoutStatus
 
 RETRY_ACTION = "payout.retry"
@@ -43,6 +43,13 @@ async def get(
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def inclusion_block(session: AsyncSession, txid: str) -> int | None:
+    """The block number that holds the transaction ``txid`` (``None``: not seen in one)."""
+    stmt = select(PayoutAttempt.block_number).where(PayoutAttempt.txid == txid)
+    number: int | None = (await session.execute(stmt)).scalar_one_or_none()
+    return number
 
 
 _PAYOUTS = cast(Table, Payout.__table__)

@@ -262,6 +262,8 @@ class PayoutOut(BaseModel):
                     "energy_burned": None,
                     "created_at": "2026-11-28T21:00:00Z",
                     "updated_at": "2026-11-28T21:00:00Z",
+                    "confirmations": None,
+                    "confirmations_required": None,
                 }
             ]
         }
@@ -292,6 +294,14 @@ class PayoutOut(BaseModel):
     energy_burned: int | None = Field(description="energy paid for by burning TRX")
     created_at: datetime
     updated_at: datetime
+    confirmations: int | None = Field(
+        default=None,
+        description="GET of one confirmed payout: blocks from its own to the node's head",
+    )
+    confirmations_required: int | None = Field(
+        default=None,
+        description="confirmations at which its block is solidified and the payout finalized",
+    )
 
     @classmethod
     def from_model(cls, payout: Payout) -> PayoutOut:

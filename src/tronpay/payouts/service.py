@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,8 @@ from tronpay.payouts.writer import (
     PreparedPayout,
 )
 from tronpay.policy import PolicyService
+from tronpay.tron.errors import TronError
+from tronpay.tron.node import NodeInfo
 
 log = structlog.get_logger(__name__)
 
@@ -178,6 +180,8 @@ def prepare_payout(
         "energy_burned": None,
         "created_at": stamp,
         "updated_at": stamp,
+        "confirmations": None,
+        "confirmations_required": None,
     }
     return PreparedPayout(row=row, body=body, snapshot=snapshot)
 
@@ -234,6 +238,44 @@ async def get_payout(
     if payout is None:
         raise PayoutNotFound(f"payout {payout_id[:64]!r} does not exist")
     return payout
+
+
+class ChainHeads(Protocol):
+    """What confirmation progress needs of a node: its head and solidified block numbers."""
+
+    async def node_info(self) -> NodeInfo: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmations:
+    """A confirmed payout's way to finality: ``count`` blocks from its own up to the head,
+    ``required`` such blocks once its block is solidified (the node's solidification lag
+    plus one)."""
+
+    count: int
+    required: int
+
+
+async def confirmation_progress(
+    session: AsyncSession, node: ChainHeads, payout: Payout
+) -> Confirmations | None:
+    """How far a confirmed payout is from finalization, from the node's head and solidified
+    block now; ``None`` when that cannot be told (not confirmed, no node answer)."""
+    if payout.status != PayoutStatus.CONFIRMED.value or payout.txid is None:
+        return None
+    block = await repository.inclusion_block(session, payout.txid)
+    if block is None:
+        return None
+    try:
+        info = await node.node_info()
+    except TronError as exc:
+        log.info("payout.confirmations.unknown", payout_id=payout.id, error=type(exc).__name__)
+        return None
+    if info.solid_number == 0:
+        return None  # a chain younger than its solidification lag does not tell the lag
+    required = max(info.head_number - info.solid_number, 0) + 1
+    count = min(max(info.head_number - block + 1, 0), required)
+    return Confirmations(count=count, required=required)
 
 
 async def list_payouts(
