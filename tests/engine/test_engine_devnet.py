@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 
@@ -28,8 +29,9 @@ from tron_devnet.core.chain import GenesisAccount
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
 from tronpay.db.session import read_transaction, write_transaction
 from tronpay.engine.planner import percent
-from tronpay.engine.reconcile import reconcile
+from tronpay.engine.reconcile import check_transfer, reconcile
 from tronpay.engine.repository import ENGINE_ACTOR, apply_receipt
+from tronpay.engine.repository.finality import finalized_since
 from tronpay.kit.clock import utcnow
 from tronpay.payouts.models import Payout, PayoutAttempt
 from tronpay.payouts.schemas import PayoutCreate
@@ -44,6 +46,7 @@ from tronpay.payouts.states import (
 from tronpay.payouts.writer import PayoutWriter
 from tronpay.policy.config import PolicyConfig
 from tronpay.policy.service import PolicyService
+from tronpay.signer.local import LocalSigner
 from tronpay.tron.address import to_hex
 from tronpay.tron.node import NodeClient, TransactionInfo
 from tronpay.tron.transaction import decode_transaction
@@ -98,6 +101,32 @@ async def test_happy_path_usdt_and_trx(harness: Harness, live_devnet: DevnetHand
     report = await reconcile(harness.ctx, None)
     assert report.checked == len(ids)
     assert report.mismatches == ()
+
+
+async def test_reconcile_after_a_hot_wallet_key_rotation(
+    harness: Harness, live_devnet: DevnetHandle
+) -> None:
+    """Payouts the old key paid still reconcile once the engine runs with a new key: the
+    sender is checked against the wallet that signed them (our stored bytes), not the current
+    one. Without those bytes the check still refuses a sender that is not the hot wallet."""
+    ids = await harness.add([(TRX, addr(105), 1_000_000)])
+    await harness.wait_statuses(ids, {"finalized"})
+    rotated = dataclasses.replace(harness.ctx, signer=LocalSigner.generate())
+    report = await reconcile(rotated, None)
+    assert (report.checked, report.mismatches) == (1, ())
+    async with read_transaction(harness.ctx.sessionmaker) as session:
+        [fp] = await finalized_since(session, None, 10)
+    tx = await harness.ctx.node.transaction_by_id(fp.txid)
+    info = await harness.ctx.node.transaction_info(fp.txid, solid=True)
+    unknown = dataclasses.replace(fp, raw_data=None)
+    problem = check_transfer(
+        unknown,
+        tx,
+        info,
+        hot_wallet=rotated.signer.address,
+        token_contract=harness.ctx.token_contract,
+    )
+    assert problem == "not sent by the hot wallet that signed it"
 
 
 async def test_insufficient_trx_holds_until_mint(sessionmaker: object) -> None:

@@ -19,6 +19,7 @@ from tronpay.kit.clock import utcnow
 from tronpay.observability import metrics
 from tronpay.tron import abi
 from tronpay.tron.address import to_bytes
+from tronpay.tron.codec import decode_raw_data
 from tronpay.tron.errors import TronError
 from tronpay.tron.hashing import sha256
 from tronpay.tron.node import Transaction, TransactionInfo
@@ -65,8 +66,10 @@ def check_transfer(
         return f"contractRet {tx.contract_ret}"
     p = tx.parameter
     try:
-        if _hex(p.get("owner_address")) != _hex(hot_wallet):
-            return "not sent by the hot wallet"
+        # The wallet that signed the payout (from our own stored bytes): the hot wallet of the
+        # day, which after a key rotation is no longer the current one.
+        if _hex(p.get("owner_address")) != (_signed_owner(fp.raw_data) or _hex(hot_wallet)):
+            return "not sent by the hot wallet that signed it"
         if fp.asset == USDT:
             if tx.contract_type != "TriggerSmartContract":
                 return f"unexpected contract {tx.contract_type}"
@@ -83,6 +86,17 @@ def check_transfer(
     except (TronError, ValueError) as exc:
         return f"cannot decode the transaction: {exc}"
     return None
+
+
+def _signed_owner(raw_data: bytes | None) -> str | None:
+    """The owner address (hex) of the transaction we signed, or None when unknown."""
+    if not raw_data:
+        return None
+    try:
+        owner = decode_raw_data(raw_data)["contract"][0]["parameter"]["value"]["owner_address"]
+    except (TronError, KeyError, IndexError, TypeError):
+        return None
+    return _hex(owner) if isinstance(owner, str) else None
 
 
 def _hex(addr: object) -> str:

@@ -135,16 +135,21 @@ class FinalizedPayout:
     to_address: str
     amount: int
     updated_at: datetime
+    raw_data: bytes | None = None  # what we signed: its owner is the wallet that paid
 
 
 async def finalized_since(
     session: AsyncSession, since: datetime | None, limit: int
 ) -> list[FinalizedPayout]:
-    stmt = select(Payout).where(Payout.status == PayoutStatus.FINALIZED.value)
+    stmt = (
+        select(Payout, PayoutAttempt.raw_data)
+        .outerjoin(PayoutAttempt, PayoutAttempt.txid == Payout.txid)
+        .where(Payout.status == PayoutStatus.FINALIZED.value)
+    )
     if since is not None:
         stmt = stmt.where(Payout.updated_at > since)
     stmt = stmt.order_by(Payout.updated_at, Payout.id).limit(limit)
     return [
-        FinalizedPayout(p.id, p.txid or "", p.asset, p.to_address, p.amount, p.updated_at)
-        for p in (await session.scalars(stmt)).all()
+        FinalizedPayout(p.id, p.txid or "", p.asset, p.to_address, p.amount, p.updated_at, raw)
+        for p, raw in (await session.execute(stmt)).all()
     ]
