@@ -53,6 +53,10 @@ def test_watch_prints_every_state_and_the_confirmations(service: Service) -> Non
         assert 1 <= have <= need
         assert left == (need - have) * 3
     assert "\x1b[" not in watched.stdout  # not a terminal: no colour codes
+    shown = run(["payouts", "show", str(payout["id"])], service.env)
+    # How the energy was paid: a TRC20 transfer from an unstaked wallet burns all of it.
+    assert re.search(r"\benergy_from_stake\s+│\s+0\s+│", shown.stdout, re.M), shown.stdout
+    assert re.search(r"\benergy_burned\s+│\s+[1-9][\d,]*\s+│", shown.stdout, re.M), shown.stdout
 
 
 def test_watch_without_audit_read_still_ends_and_says_why(service: Service) -> None:

@@ -59,6 +59,8 @@ _FIELDS: Final = (
     "fee_limit",
     "fee_paid",
     "energy_used",
+    "energy_from_stake",
+    "energy_burned",
     "confirmations",
     "confirmations_required",
     "created_at",
