@@ -348,3 +348,26 @@ async def test_a_disabled_endpoint_gets_nothing_until_enabled_again(
     await pump(maker, config, lambda: len(receiver.snapshot()) == 1)
     assert json.loads(receiver.snapshot()[0].body)["type"] == "webhook.test"
     assert len(await deliveries(maker)) == 1
+
+
+async def test_without_an_endpoint_events_are_marked_dispatched_and_never_sent_later(
+    client: httpx.AsyncClient,
+    maker: async_sessionmaker[AsyncSession],
+    receiver: Receiver,
+    config: WorkerConfig,
+) -> None:
+    await create_payout(client, "k-no-endpoint")
+    assert await dispatch_once(maker, retry_for=config.retry_for) == 1  # payout.created
+    async with maker() as session:
+        outbox = (await session.execute(select(OutboxEvent))).scalars().all()
+    assert [e.topic for e in outbox] == ["payout.created"]
+    assert all(e.delivered_at is not None for e in outbox)
+    assert outbox[0].payload["data"]["status"] == "queued"  # the row itself is untouched
+    assert await deliveries(maker) == []
+    # An endpoint registered afterwards gets what happens from then on, not the old events.
+    await register(client, receiver.url)
+    await create_payout(client, "k-after-endpoint")
+    await pump(maker, config, lambda: len(receiver.snapshot()) == 1)
+    [got] = receiver.snapshot()
+    assert json.loads(got.body)["data"]["status"] == "queued"
+    assert len(await deliveries(maker)) == 1

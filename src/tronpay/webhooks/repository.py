@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, exists, func, insert, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -174,15 +174,18 @@ class OutboxRow:
     created_at: datetime
 
 
-async def undispatched(session: AsyncSession, *, limit: int, skip_locked: bool) -> list[OutboxRow]:
-    """The oldest outbox events not yet fanned out, locked until the transaction ends."""
+async def undispatched(
+    session: AsyncSession, *, limit: int, skip_locked: bool, payloads: bool = True
+) -> list[OutboxRow]:
+    """The oldest outbox events not yet fanned out, locked until the transaction ends.
+    ``payloads=False`` leaves the payloads unread (``{}``): nothing will be sent."""
     stmt = (
         select(
             _OUTBOX.c.id,
             _OUTBOX.c.event_id,
             _OUTBOX.c.topic,
             _OUTBOX.c.entity_id,
-            _OUTBOX.c.payload,
+            _OUTBOX.c.payload if payloads else null().label("payload"),
             _OUTBOX.c.created_at,
         )
         .where(_OUTBOX.c.delivered_at.is_(None))
@@ -191,7 +194,10 @@ async def undispatched(session: AsyncSession, *, limit: int, skip_locked: bool) 
     )
     if skip_locked:
         stmt = stmt.with_for_update(skip_locked=True)
-    return [OutboxRow(*row) for row in (await session.execute(stmt)).all()]
+    return [
+        OutboxRow(*row[:4], row[4] if payloads else {}, row[5])
+        for row in (await session.execute(stmt)).all()
+    ]
 
 
 async def has_undispatched(session: AsyncSession) -> bool:

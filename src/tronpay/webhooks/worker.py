@@ -117,15 +117,17 @@ async def dispatch_once(
     async with write_transaction(sessionmaker) as session:
         if not await _dispatch_lock(session):
             return 0
+        endpoints = await repository.enabled_endpoints(session)
+        # No endpoint: the events are only marked dispatched, their payloads never read.
         rows = await repository.undispatched(
             session,
             limit=DISPATCH_BATCH,
             skip_locked=session.get_bind().dialect.name == "postgresql",
+            payloads=bool(endpoints),
         )
         if not rows:
             return 0
         now = utcnow()
-        endpoints = await repository.enabled_endpoints(session)
         # An event reaches only the endpoints of its payout's tenant.
         tenants = await repository.event_tenants(session, rows) if endpoints else {}
         deliveries: list[dict[str, Any]] = []
