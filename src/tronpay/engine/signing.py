@@ -81,12 +81,24 @@ _ts_lock = threading.Lock()
 _last_ts = 0
 
 
+# How far ahead of the floor the counter may run before it starts again from the floor: a
+# node that once reported a head far in the future (a wrong clock; the devnet's time travel)
+# must not push every later transaction's timestamp, and so its expiration, past what the
+# chain accepts (TRANSACTION_EXPIRATION_ERROR) for the rest of the process's life.
+TS_RESET_AHEAD_MS = 60_000
+
+
 def unique_timestamp_ms(floor_ms: int) -> int:
-    """A millisecond timestamp >= floor, strictly increasing within this process, so two
-    otherwise identical transfers never share a txid."""
+    """A millisecond timestamp >= floor, strictly increasing within this process while the
+    floor moves normally, so two otherwise identical transfers never share a txid. When the
+    counter is more than ``TS_RESET_AHEAD_MS`` ahead of the floor it starts again from the
+    floor (identical transfers then still differ: a new reference block and expiration, and
+    the database refuses a repeated txid)."""
     global _last_ts  # noqa: PLW0603 - process-wide monotonic counter
     with _ts_lock:
-        _last_ts = max(_last_ts + 1, floor_ms, now_ms())
+        floor = max(floor_ms, now_ms())
+        ahead = _last_ts - floor
+        _last_ts = floor if ahead > TS_RESET_AHEAD_MS else max(_last_ts + 1, floor)
         return _last_ts
 
 
