@@ -22,8 +22,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import httpx
 
 OK: Final = 0
@@ -194,3 +197,13 @@ def page_params(limit: int, cursor: str | None, **filters: Any) -> dict[str, Any
 def dash(value: Any) -> str:
     """A cell: ``-`` for nothing."""
     return "-" if value is None or value == "" else str(value)
+
+
+def field_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
+    """A record for people: one ``name | value`` row per field (``-`` for nothing)."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in rows:
+        table.add_row(name, dash(value))
+    return table

@@ -26,6 +26,7 @@ from tronpay.cli.client import (
     Token,
     dash,
     fail,
+    field_table,
     out,
     page_params,
     print_json,
@@ -70,12 +71,7 @@ _FIELDS: Final = (
 
 def payout_table(payout: dict[str, Any], title: str | None = None) -> Table:
     """One payout as a two-column table (fields the API did not send are left out)."""
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for name in _FIELDS:
-        if name in payout:
-            table.add_row(name, dash(payout[name]))
+    table = field_table(((name, payout[name]) for name in _FIELDS if name in payout), title)
     if payout.get("metadata"):
         table.add_row("metadata", str(payout["metadata"]))
     return table
@@ -219,12 +215,7 @@ def payouts_quote(
     if as_json:
         print_json(quote)
         return
-    table = Table(title="Quote", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for name, value in quote.items():
-        table.add_row(name, dash(value))
-    out.print(table)
+    out.print(field_table(quote.items(), "Quote"))
 
 
 # -- watch ----------------------------------------------------------------------------------

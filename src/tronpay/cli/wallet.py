@@ -9,7 +9,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tronpay.cli.client import DEFAULT_API_URL, Api, ApiUrl, AsJson, Token, out, print_json
+from tronpay.cli.client import (
+    DEFAULT_API_URL,
+    Api,
+    ApiUrl,
+    AsJson,
+    Token,
+    field_table,
+    out,
+    print_json,
+)
 
 
 def _get_wallet(api_url: str, token: str) -> dict[str, Any]:
@@ -47,9 +56,7 @@ def _runway_line(r: dict[str, Any]) -> str:
 
 def render(w: dict[str, Any]) -> Table:
     """The wallet view as a two-column table."""
-    table = Table(title=f"Hot wallet {w['address']}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table = field_table((), f"Hot wallet {w['address']}")
     flight = w["in_flight"]
     table.add_row("as of", f"block {w['block']} at {w['block_time']}")
     table.add_row(

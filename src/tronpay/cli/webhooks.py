@@ -17,6 +17,7 @@ from tronpay.cli.client import (
     AsJson,
     Token,
     dash,
+    field_table,
     out,
     page_params,
     print_json,
@@ -45,15 +46,9 @@ _FIELDS: Final = (
 
 
 def _endpoint_table(endpoint: dict[str, Any], title: str | None = None) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for name in _FIELDS:
-        value = endpoint.get(name)
-        if name == "events":
-            value = "every type" if value is None else ", ".join(value)
-        table.add_row(name, dash(value))
-    return table
+    events = endpoint.get("events")
+    shown = {**endpoint, "events": "every type" if events is None else ", ".join(events)}
+    return field_table(((name, shown.get(name)) for name in _FIELDS), title)
 
 
 def _secret_note(secret: str) -> None:
