@@ -27,7 +27,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.batches.models import Batch
-from tronpay.kit.clock import as_utc
+from tronpay.kit.clock import iso_utc
 from tronpay.kit.money import format_amount
 from tronpay.payouts.events import emit
 from tronpay.payouts.models import Payout
@@ -73,8 +73,8 @@ def batch_view(batch: Any, totals: Iterable[StatusTotal]) -> dict[str, Any]:
         "source": batch.source,
         "item_count": batch.item_count,
         "created_by": batch.created_by,
-        "created_at": _iso(batch.created_at),
-        "completed_at": None if completed is None else _iso(completed),
+        "created_at": iso_utc(batch.created_at),
+        "completed_at": None if completed is None else iso_utc(completed),
         "summary": [
             {
                 "status": t.status,
@@ -85,10 +85,6 @@ def batch_view(batch: Any, totals: Iterable[StatusTotal]) -> dict[str, Any]:
             for t in totals
         ],
     }
-
-
-def _iso(moment: datetime) -> str:
-    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 async def complete_batches(

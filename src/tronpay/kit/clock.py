@@ -39,6 +39,12 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as the API and webhooks write times: ISO 8601 in UTC with a ``Z``
+    (``2026-12-03T12:00:00.123456Z``, the text pydantic produces); naive is taken as UTC."""
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
 def utc_or_now(moment: datetime | None) -> datetime:
     """:func:`as_utc` of ``moment``, or :func:`utcnow` when it is ``None``."""
     return utcnow() if moment is None else as_utc(moment)

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tronpay.api.idempotency import request_hash
-from tronpay.kit.clock import utcnow
+from tronpay.kit.clock import iso_utc, utcnow
 from tronpay.kit.ids import new_id
 from tronpay.kit.pagination import Cursor, Page
 from tronpay.payouts import repository
@@ -51,11 +51,6 @@ from tronpay.tron.node import NodeInfo
 log = structlog.get_logger(__name__)
 
 
-def json_datetime(moment: datetime) -> str:
-    """A UTC datetime as the API writes it (the same text pydantic produces)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True, slots=True)
 class _Stamp:
     moment: datetime
@@ -64,9 +59,7 @@ class _Stamp:
 
 # The last timestamp written (every payout of a batch has the same one). Compared by identity:
 # hashing an aware datetime costs more than formatting it.
-_last_stamp = _Stamp(
-    datetime.min.replace(tzinfo=UTC), json_datetime(datetime.min.replace(tzinfo=UTC))
-)
+_last_stamp = _Stamp(datetime.min.replace(tzinfo=UTC), iso_utc(datetime.min.replace(tzinfo=UTC)))
 
 
 def _stamp(moment: datetime) -> str:
@@ -74,7 +67,7 @@ def _stamp(moment: datetime) -> str:
     last = _last_stamp
     if last.moment is moment:
         return last.text
-    _last_stamp = _Stamp(moment, json_datetime(moment))
+    _last_stamp = _Stamp(moment, iso_utc(moment))
     return _last_stamp.text
 
 

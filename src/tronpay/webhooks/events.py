@@ -8,9 +8,11 @@ retry, for instance) stay in the outbox for the audit of the system but are not 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
+
+from tronpay.kit.clock import iso_utc
 
 PING_TYPE: Final = "webhook.test"
 
@@ -39,13 +41,9 @@ def event_type_of(topic: str) -> str | None:
     return topic if topic in _PUBLIC else None
 
 
-def timestamp_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def message_body(event_type: str, created_at: datetime, data: dict[str, Any]) -> dict[str, Any]:
     """The JSON body of a webhook message: ``{"type", "timestamp", "data"}``."""
-    return {"type": event_type, "timestamp": timestamp_text(created_at), "data": data}
+    return {"type": event_type, "timestamp": iso_utc(created_at), "data": data}
 
 
 def subscribed(events: list[str] | None, event_type: str) -> bool:
