@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +44,15 @@ class Server:
 
 
 @contextmanager
-def running_server(workdir: Path, **env_extra: str) -> Iterator[Server]:
+def running_server(
+    workdir: Path, *, args: Sequence[str] = ("serve", "--no-engine"), **env_extra: str
+) -> Iterator[Server]:
+    """``tronpay <args>`` on a free port with a clean environment, until ``/ready``."""
     port = free_port()
     env = clean_env(workdir / "data", TRONPAY_PORT=str(port), **env_extra)
     log_path = workdir / "serve.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([TRONPAY, "serve", "--no-engine"], env=env, stdout=log, stderr=log)
+        proc = subprocess.Popen([TRONPAY, *args], env=env, stdout=log, stderr=log)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -65,7 +68,7 @@ def running_server(workdir: Path, **env_extra: str) -> Iterator[Server]:
             yield Server(url=url, env={**env, "TRONPAY_API_URL": url})
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
 
 
 def _dsn(url: str) -> str:

@@ -4,14 +4,12 @@ tron_devnet, for the CLI tests; the CLI runs as a subprocess against it."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from tests.api.servers import TRONPAY, clean_env, free_port
+from tests.api.servers import TRONPAY, running_server
 
 from tron_devnet.genesis import demo_private_key
 from tron_devnet.testing import DevnetHandle, produce_blocks_sync, run_devnet
@@ -47,37 +45,18 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     with run_devnet(block_time_s=0.3, solidify_depth=SOLIDIFY_DEPTH) as devnet:
         # Older than its solidification lag from the start: confirmations can be counted.
         produce_blocks_sync(devnet.url, SOLIDIFY_DEPTH + 2)
-        port = free_port()
-        env = clean_env(
-            work / "data",
-            TRONPAY_PORT=str(port),
+        with running_server(
+            work,
+            args=("serve",),
             TRONPAY_NETWORK="devnet",
             TRONPAY_NODE_URLS=devnet.url,
             TRONPAY_HOT_WALLET_KEY_FILE=str(key_file),
             TRONPAY_POLICY_FILE=str(POLICY),
             TRONPAY_WEBHOOK_ALLOW_PRIVATE="true",
             TRONPAY_ENGINE_TICK_S="0.2",
-        )
-        log_path = work / "serve.log"
-        with log_path.open("w") as log:
-            proc = subprocess.Popen([TRONPAY, "serve"], env=env, stdout=log, stderr=log)
-            url = f"http://127.0.0.1:{port}"
-            try:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(log_path.read_text())
-                    time.sleep(0.1)
-                env = {**env, "TRONPAY_API_URL": url, "COLUMNS": "200"}
-                minted = run(["token", "--sub", "ops", "--scope", "all"], env)
-                assert minted.returncode == 0, minted.stderr
-                env["TRONPAY_TOKEN"] = minted.stdout.strip()
-                yield Service(url=url, devnet=devnet, env=env, data_dir=work / "data")
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+        ) as server:
+            env = {**server.env, "COLUMNS": "200"}
+            minted = run(["token", "--sub", "ops", "--scope", "all"], env)
+            assert minted.returncode == 0, minted.stderr
+            env["TRONPAY_TOKEN"] = minted.stdout.strip()
+            yield Service(url=server.url, devnet=devnet, env=env, data_dir=work / "data")
