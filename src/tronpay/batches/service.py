@@ -8,6 +8,7 @@ of sums per asset, one bulk insert of payouts, one of outbox events, and the aud
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -191,8 +192,8 @@ async def create_batch(
     )
     await record_many(session, audit_items, now=now)
     log.info("batch.created", batch_id=batch.id, items=batch.item_count, source=source)
-    for payout_row in payout_rows:
-        metrics.payouts_created(payout_row["asset"])
+    for asset, count in Counter(row["asset"] for row in payout_rows).items():
+        metrics.payouts_created(asset, count)
     return BatchResult(batch=batch, summary=summary)
 
 

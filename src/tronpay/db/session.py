@@ -17,7 +17,6 @@ most ``write_concurrency`` write transactions of one process open at once.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 import weakref
@@ -38,6 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from tronpay.db.sqlite_inline import inline_creator
+from tronpay.kit import jsontext
 from tronpay.kit.clock import aware_as_utc
 from tronpay.kit.private_files import create_private_file
 
@@ -94,6 +94,7 @@ def create_engine(
     (default ``POSTGRES_WRITE_CONCURRENCY``); SQLite always has exactly one writer.
     """
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", jsontext.dumps)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ":memory:"
         if database != ":memory:":
@@ -248,7 +249,7 @@ def _json_text(none_as_null: bool) -> Callable[[Any], str | None]:
     def convert(value: Any) -> str | None:
         if value is None:
             return None if none_as_null else "null"
-        return json.dumps(value)
+        return jsontext.dumps(value)
 
     return convert
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tronpay.api import idempotency
@@ -33,6 +33,7 @@ from tronpay.api.problems import error_response
 from tronpay.auth import Principal
 from tronpay.auth import Scope as AuthScope
 from tronpay.errors import TronpayError
+from tronpay.kit import jsontext
 from tronpay.observability.http import ROUTE_KEY
 from tronpay.payouts import service
 from tronpay.payouts.schemas import PayoutCreate
@@ -43,6 +44,7 @@ from tronpay.state import AppState
 PATH: Final = "/v1/payouts"
 _REQUIRED: Final = (AuthScope.PAYOUTS_WRITE,)
 _JSON_TYPES: Final = (b"application/json",)
+JSON_MEDIA_TYPE: Final = "application/json"
 
 
 class PayoutCreateLane:
@@ -91,11 +93,16 @@ class PayoutCreateLane:
             return
         if outcome.failure is not None:
             raise RuntimeError("the payout could not be written") from outcome.failure
+        response: Response
         if outcome.error is not None:
             response = error_response(Request(scope), outcome.error)
         else:
-            response = JSONResponse(
-                outcome.body, status_code=outcome.status, headers=respond_headers(outcome)
+            # The bytes JSONResponse would send, written by orjson (kit/jsontext).
+            response = Response(
+                jsontext.dumps_bytes(outcome.body),
+                status_code=outcome.status,
+                headers=respond_headers(outcome),
+                media_type=JSON_MEDIA_TYPE,
             )
         await response(scope, handed_on, send)
 

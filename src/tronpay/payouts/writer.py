@@ -420,9 +420,13 @@ class PayoutWriter:
                         now=utcnow(),
                     )
         # 5. committed: answer.
+        created: dict[str, int] = {}
         for index in live:
             outcomes[index] = CreateOutcome(status=201, body=intents[index].payout.body)
-            metrics.payouts_created(intents[index].payout.row["asset"])
+            asset = intents[index].payout.row["asset"]
+            created[asset] = created.get(asset, 0) + 1
+        for asset, count in created.items():
+            metrics.payouts_created(asset, count)
         for index, leader in followers:
             answer = outcomes[leader]
             if answer is not None:

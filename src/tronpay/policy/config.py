@@ -85,6 +85,9 @@ class AssetLimits:
         }
 
 
+NO_LIMITS: Final = AssetLimits()  # an asset the policy does not name (one shared instance)
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyConfig:
     """The whole policy. ``allow_list`` ``None`` means any destination not denied."""
@@ -95,7 +98,7 @@ class PolicyConfig:
     auto_stake: AutoStakeConfig = field(default_factory=AutoStakeConfig)  # off unless enabled
 
     def for_asset(self, asset: str) -> AssetLimits:
-        return self.limits.get(asset.upper(), AssetLimits())
+        return self.limits.get(asset.upper(), NO_LIMITS)
 
     def max_fees(self) -> dict[str, int]:
         """``max_fee_per_payout`` (sun) of every asset that sets one."""

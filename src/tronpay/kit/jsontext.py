@@ -1,0 +1,47 @@
+"""Fast JSON writing for the hot path: the create response and the JSON columns.
+
+A payout create writes the same kind of small document several times (the 201 body, the
+idempotency record's stored response, the outbox event, the audit entry): with the standard
+library that was the largest single cost of a create after the database itself (about 5 us a
+document; orjson takes about 0.4 us). Output is what ``json.dumps`` gives for the same JSON
+data, only compact and in UTF-8 (as the API already writes responses).
+
+Anything orjson refuses or would write differently from the standard library (integers past
+64 bits, lone surrogates, ``str``/``int`` subclasses, datetimes, dataclasses, non-string keys)
+falls back to ``json.dumps``, so behaviour, errors included, is the standard library's there.
+One difference remains: a non-finite float is written as ``null``; none reaches these
+documents (payout metadata refuses NaN and Infinity, every other value is ours).
+Hashes and fingerprints (the audit chain, the idempotency fingerprint) keep their own
+canonical ``json.dumps``: their bytes must never change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import orjson
+
+_OPTIONS: Final = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON (a response body)."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(
+            value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
+
+
+def dumps(value: Any) -> str:
+    """``value`` as compact JSON text (SQLAlchemy's ``json_serializer`` for JSON columns)."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS).decode()
+    except TypeError:
+        return json.dumps(value)
