@@ -28,6 +28,7 @@ from tronpay.kit.ids import new_ulid
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER: Final = "x-request-id"
+_REQUEST_ID_NAME: Final = REQUEST_ID_HEADER.encode()
 _SAFE_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
 
 
@@ -39,11 +40,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _has_nul(scope: Scope) -> bool:
-    """NUL can never be stored (PostgreSQL text refuses it): refuse it at the door."""
+    """NUL can never be stored (PostgreSQL text refuses it): refuse it at the door, raw or
+    percent-encoded (``%00`` has no letters, so no case to fold)."""
     raw_path = scope.get("raw_path") or scope.get("path", "").encode()
     query = scope.get("query_string", b"")
-    return any(b"\x00" in part or b"%00" in part.lower() for part in (raw_path, query)) or (
-        "\x00" in scope.get("path", "")
+    return (
+        b"\x00" in raw_path
+        or b"%00" in raw_path
+        or b"\x00" in query
+        or b"%00" in query
+        or "\x00" in scope.get("path", "")
     )
 
 
@@ -61,7 +67,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        incoming = _header(scope, _REQUEST_ID_NAME)
         request_id = (
             incoming if incoming and _SAFE_REQUEST_ID.fullmatch(incoming) else f"req_{new_ulid()}"
         )
@@ -83,8 +89,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                # A new list on a new message: the response's own header list stays as it is.
+                headers = [*message.get("headers", ()), (_REQUEST_ID_NAME, request_id.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
