@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tronpay.api.idempotency import request_hash
 from tronpay.kit import jsontext
 from tronpay.kit.money import Asset
 
@@ -81,3 +83,45 @@ def test_what_json_cannot_hold_still_raises() -> None:
         jsontext.dumps({"at": datetime(2026, 12, 3, tzinfo=UTC)})
     with pytest.raises(TypeError):
         jsontext.dumps_bytes(object())
+
+
+def _stdlib_canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# Keys and strings across the planes (ASCII, Latin-1, CJK, astral) and control characters: the
+# sort order and the escapes must be the standard library's.
+_SPECIAL = st.sampled_from(["\x00", "\x1f", "\x7f", "\u2028", "\U0001f600"])
+_TEXT = st.text(alphabet=st.characters(codec="utf-8") | _SPECIAL)
+_CANONICAL_SCALARS = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | _TEXT
+
+
+@settings(max_examples=500)
+@given(
+    st.recursive(
+        _CANONICAL_SCALARS,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=5),
+        max_leaves=25,
+    )
+)
+def test_canonical_bytes_are_the_standard_librarys(value: Any) -> None:
+    assert jsontext.canonical_bytes(value) == _stdlib_canonical(value)
+
+
+@given(_documents(_SCALARS | _FLOATS))
+def test_canonical_bytes_with_floats_are_the_standard_librarys(value: Any) -> None:
+    assert jsontext.canonical_bytes(value) == _stdlib_canonical(value)
+
+
+def test_a_known_fingerprint_never_changes() -> None:
+    """A key stored by an earlier release must still match its request after an upgrade."""
+    payload = {"to": "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8", "amount": "1.5", "memo": "é", "n": 1e16}
+    canonical = json.dumps(
+        ["payout.create", payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert request_hash("payout.create", payload) == hashlib.sha256(canonical.encode()).hexdigest()
+    del payload["n"]
+    canonical = json.dumps(
+        ["payout.create", payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert request_hash("payout.create", payload) == hashlib.sha256(canonical.encode()).hexdigest()

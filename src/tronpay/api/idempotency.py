@@ -13,7 +13,6 @@ with the same key is allowed.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from tronpay.api.models import IdempotencyRecord
 from tronpay.db.session import insert_new, one_of
 from tronpay.errors import Conflict, ValidationFailed
+from tronpay.kit import jsontext
 from tronpay.kit.chunking import chunked
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
@@ -157,10 +157,9 @@ def check_key(key: str | None, *, required: bool) -> str | None:
 
 
 def request_hash(operation: str, payload: Any) -> str:
-    canonical = json.dumps(
-        [operation, payload], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The fingerprint of a request: SHA-256 of ``[operation, payload]`` as sorted, compact
+    JSON (stored with the key: the same bytes in every release, see ``kit/jsontext``)."""
+    return hashlib.sha256(jsontext.canonical_bytes([operation, payload])).hexdigest()
 
 
 async def claim(

@@ -45,3 +45,27 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value, option=_OPTIONS).decode()
     except TypeError:
         return json.dumps(value)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as
+    UTF-8 bytes, exactly (a fingerprint's input: its bytes must never change). orjson writes
+    these bytes for JSON data without floats (it formats some floats differently, e.g.
+    ``1e16`` for ``1e+16``); anything else goes to the standard library."""
+    if not _has_float(value):
+        try:
+            return orjson.dumps(value, option=_OPTIONS | orjson.OPT_SORT_KEYS)
+        except TypeError:
+            pass
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _has_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(_has_float(item) for item in value.values())
+    if kind is list or kind is tuple:
+        return any(_has_float(item) for item in value)
+    return False

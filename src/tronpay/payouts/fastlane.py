@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tronpay.api import idempotency
@@ -38,13 +37,13 @@ from tronpay.observability.http import ROUTE_KEY
 from tronpay.payouts import service
 from tronpay.payouts.schemas import PayoutCreate
 from tronpay.payouts.states import Actor
-from tronpay.payouts.writer import respond_headers
+from tronpay.payouts.writer import CreateOutcome, respond_headers
 from tronpay.state import AppState
 
 PATH: Final = "/v1/payouts"
 _REQUIRED: Final = (AuthScope.PAYOUTS_WRITE,)
 _JSON_TYPES: Final = (b"application/json",)
-JSON_MEDIA_TYPE: Final = "application/json"
+JSON_MEDIA_TYPE: Final = b"application/json"
 
 
 class PayoutCreateLane:
@@ -93,18 +92,23 @@ class PayoutCreateLane:
             return
         if outcome.failure is not None:
             raise RuntimeError("the payout could not be written") from outcome.failure
-        response: Response
         if outcome.error is not None:
-            response = error_response(Request(scope), outcome.error)
-        else:
-            # The bytes JSONResponse would send, written by orjson (kit/jsontext).
-            response = Response(
-                jsontext.dumps_bytes(outcome.body),
-                status_code=outcome.status,
-                headers=respond_headers(outcome),
-                media_type=JSON_MEDIA_TYPE,
-            )
-        await response(scope, handed_on, send)
+            await error_response(Request(scope), outcome.error)(scope, handed_on, send)
+            return
+        await _send_json(send, outcome.status, jsontext.dumps_bytes(outcome.body), outcome)
+
+
+async def _send_json(send: Send, status: int, payload: bytes, outcome: CreateOutcome) -> None:
+    """The answer as JSONResponse sends it (the same headers, in the same order), without
+    building one: the bytes are orjson's (``kit/jsontext``), the headers ``respond_headers``."""
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in respond_headers(outcome).items()
+    ]
+    headers.append((b"content-length", str(len(payload)).encode("latin-1")))
+    headers.append((b"content-type", JSON_MEDIA_TYPE))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _headers(scope: Scope) -> tuple[str | None, str | None, bool]:
