@@ -2,8 +2,8 @@
 
 A payout create writes the same kind of small document several times (the 201 body, the
 idempotency record's stored response, the outbox event, the audit entry): with the standard
-library that was the largest single cost of a create after the database itself (about 5 us a
-document; orjson takes about 0.4 us). Output is what ``json.dumps`` gives for the same JSON
+library that was the largest single cost of a create after the database itself (about 5 µs a
+document; orjson takes about 0.4 µs). Output is what ``json.dumps`` gives for the same JSON
 data, only compact and in UTF-8 (as the API already writes responses).
 
 Anything orjson refuses or would write differently from the standard library (integers past
@@ -11,8 +11,10 @@ Anything orjson refuses or would write differently from the standard library (in
 falls back to ``json.dumps``, so behaviour, errors included, is the standard library's there.
 One difference remains: a non-finite float is written as ``null``; none reaches these
 documents (payout metadata refuses NaN and Infinity, every other value is ours).
-Hashes and fingerprints (the audit chain, the idempotency fingerprint) keep their own
-canonical ``json.dumps``: their bytes must never change.
+
+Bytes that must never change are another matter. ``canonical_bytes`` (the idempotency
+fingerprint) uses orjson only where its output is exactly the standard library's (no floats;
+property-tested), and the audit chain's hash keeps its own ``json.dumps`` outright.
 """
 
 from __future__ import annotations

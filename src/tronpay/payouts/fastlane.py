@@ -43,7 +43,7 @@ from tronpay.state import AppState
 PATH: Final = "/v1/payouts"
 _REQUIRED: Final = (AuthScope.PAYOUTS_WRITE,)
 _JSON_TYPES: Final = (b"application/json",)
-JSON_MEDIA_TYPE: Final = b"application/json"
+_JSON_MEDIA_TYPE: Final = b"application/json"
 
 
 class PayoutCreateLane:
@@ -106,7 +106,7 @@ async def _send_json(send: Send, status: int, payload: bytes, outcome: CreateOut
         for name, value in respond_headers(outcome).items()
     ]
     headers.append((b"content-length", str(len(payload)).encode("latin-1")))
-    headers.append((b"content-type", JSON_MEDIA_TYPE))
+    headers.append((b"content-type", _JSON_MEDIA_TYPE))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
