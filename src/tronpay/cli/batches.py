@@ -32,7 +32,9 @@ from tronpay.cli.client import (
     err,
     fail,
     out,
+    page_params,
     print_json,
+    print_page,
     report,
 )
 
@@ -224,7 +226,7 @@ def batches_list(
 ) -> None:
     """List batches, newest first, from the audit log's batch.create entries (the token
     needs audit:read; the API has no batch list of its own)."""
-    params = {"entity_type": "batch", "action": "batch.create", "limit": limit, "cursor": cursor}
+    params = page_params(limit, cursor, entity_type="batch", action="batch.create")
     page = Api.of(api_url, token).call("GET", "/v1/audit", params=params)
     items = [
         {
@@ -244,9 +246,7 @@ def batches_list(
         table.add_row(
             b["id"], dash(b["item_count"]), dash(b["source"]), b["created_by"], b["created_at"]
         )
-    out.print(table)
-    if page.get("next_cursor"):
-        out.print(f"next page: --cursor {page['next_cursor']}", highlight=False)
+    print_page(table, page.get("next_cursor"))
 
 
 def register(app: typer.Typer) -> None:

@@ -199,6 +199,13 @@ def dash(value: Any) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
+def print_page(table: Table, next_cursor: str | None) -> None:
+    """One page of a list for people: the table, then how to ask for the next page."""
+    out.print(table)
+    if next_cursor:
+        out.print(f"next page: --cursor {next_cursor}", highlight=False)
+
+
 def field_table(rows: Iterable[tuple[str, Any]], title: str | None = None) -> Table:
     """A record for people: one ``name | value`` row per field (``-`` for nothing)."""
     table = Table(title=title, show_header=False, title_justify="left")

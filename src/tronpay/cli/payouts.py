@@ -30,6 +30,7 @@ from tronpay.cli.client import (
     out,
     page_params,
     print_json,
+    print_page,
     report,
 )
 
@@ -146,9 +147,7 @@ def payouts_list(
             p["id"], p["status"], p["asset"], p["amount"], p["to"], dash(p["reference"]),
             p["created_at"],
         )  # fmt: skip
-    out.print(table)
-    if page.get("next_cursor"):
-        out.print(f"next page: --cursor {page['next_cursor']}", highlight=False)
+    print_page(table, page.get("next_cursor"))
 
 
 @payouts_app.command("show")

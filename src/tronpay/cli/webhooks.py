@@ -21,6 +21,7 @@ from tronpay.cli.client import (
     out,
     page_params,
     print_json,
+    print_page,
 )
 
 webhooks_app = typer.Typer(
@@ -198,9 +199,7 @@ def webhooks_deliveries(  # noqa: PLR0917 - typer options
             d["id"], d["event_type"], d["status"], str(d["attempts"]), dash(last),
             dash(d["next_attempt_at"]), d["created_at"],
         )  # fmt: skip
-    out.print(table)
-    if page.get("next_cursor"):
-        out.print(f"next page: --cursor {page['next_cursor']}", highlight=False)
+    print_page(table, page.get("next_cursor"))
 
 
 @webhooks_app.command("resend")
