@@ -100,6 +100,10 @@ def test_create_show_list_for_humans_and_as_json(service: Service) -> None:
         run(["payouts", "list", "--reference", "h-1", "--json"], service.env).stdout
     )
     assert [p["id"] for p in listed["items"]] == [payout_id.group(0)]
+    # A second payout of this test's own, so one row of a page is one of several whatever
+    # else the module's service holds.
+    second = run(["payouts", "create", "--to", RECIPIENT, "--amount", "1"], service.env)
+    assert second.returncode == 0, second.stderr
     table = run(["payouts", "list", "--limit", "1"], service.env)
     assert table.returncode == 0
     assert "next page: --cursor " in table.stdout  # one row of several: a next page
