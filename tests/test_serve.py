@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.api.servers import service_settings
 
 from tron_devnet.genesis import demo_private_key
 from tron_devnet.testing import DevnetHandle, mint, run_devnet
@@ -41,19 +42,8 @@ def devnet() -> Iterator[DevnetHandle]:
 
 
 def _settings(tmp_path: Path, db_url: str, node_url: str, secret: bytes) -> Settings:
-    key_file = tmp_path / "hot.key"
-    key_file.write_text(demo_private_key().hex())
-    key_file.chmod(0o600)
-    secret_file = tmp_path / "jwt.secret"
-    secret_file.write_bytes(secret)
-    secret_file.chmod(0o600)
-    return Settings(
-        env="development",
-        data_dir=tmp_path / "data",
-        database_url=db_url,
-        node_urls=[node_url],
-        hot_wallet_key_file=key_file,
-        jwt_hs256_secret_file=secret_file,
+    return service_settings(
+        tmp_path, database_url=db_url, node_url=node_url, secret=secret, data_dir=tmp_path / "data"
     )
 
 

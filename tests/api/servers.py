@@ -1,4 +1,5 @@
-"""Helpers to run a real `tronpay serve` process for tests (CLI, fuzzing)."""
+"""Helpers to run tronpay for tests: a real `tronpay serve` process (CLI, fuzzing) and the
+settings of an in-process service."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ import httpx
 from sqlalchemy.engine import make_url
 from tests.conftest import postgres_base_url
 
+from tron_devnet.genesis import demo_private_key
+from tronpay.config import Settings
+
 TRONPAY = str(Path(sys.executable).parent / "tronpay")
 
 
@@ -27,6 +31,27 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def service_settings(
+    tmp_path: Path, *, database_url: str, node_url: str, secret: bytes, data_dir: Path
+) -> Settings:
+    """Development settings with the demo hot wallet and ``secret`` as the JWT secret, both
+    in 0600 files under ``tmp_path``."""
+    key_file = tmp_path / "hot.key"
+    key_file.write_text(demo_private_key().hex())
+    key_file.chmod(0o600)
+    secret_file = tmp_path / "jwt.secret"
+    secret_file.write_bytes(secret)
+    secret_file.chmod(0o600)
+    return Settings(
+        env="development",
+        data_dir=data_dir,
+        database_url=database_url,
+        node_urls=[node_url],
+        hot_wallet_key_file=key_file,
+        jwt_hs256_secret_file=secret_file,
+    )
 
 
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:

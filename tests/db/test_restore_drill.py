@@ -29,9 +29,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from tests.api.servers import service_settings
 
 from node.support import addr, ledger
-from tron_devnet.genesis import demo_private_key
 from tron_devnet.testing import DevnetHandle, produce_blocks, run_devnet
 from tronpay.app import create_app
 from tronpay.auth import mint_token
@@ -54,19 +54,12 @@ SIGNED = {"submitted", "confirmed", "finalized"}
 
 
 def _settings(tmp_path: Path, database: Path, node_url: str, secret: bytes) -> Settings:
-    key_file = tmp_path / "hot.key"
-    key_file.write_text(demo_private_key().hex())
-    key_file.chmod(0o600)
-    secret_file = tmp_path / "jwt.secret"
-    secret_file.write_bytes(secret)
-    secret_file.chmod(0o600)
-    return Settings(
-        env="development",
-        data_dir=database.parent,
+    return service_settings(
+        tmp_path,
         database_url=f"sqlite+aiosqlite:///{database}",
-        node_urls=[node_url],
-        hot_wallet_key_file=key_file,
-        jwt_hs256_secret_file=secret_file,
+        node_url=node_url,
+        secret=secret,
+        data_dir=database.parent,
     )
 
 
