@@ -47,19 +47,22 @@ def tronpay_errors() -> list[type[TronpayError]]:
     return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
 
 
+def table_rows(header: str) -> Iterator[str]:
+    """The data rows of every table in docs/api.md whose header line is ``header``."""
+    in_table = False
+    for line in API_DOC.read_text().splitlines():
+        if line == header:
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and not line.startswith("|---"):
+            yield line
+
+
 def documented_errors() -> dict[str, Documented]:
     """The rows of every ``status | code | title | when`` table in docs/api.md, by code."""
     rows: dict[str, Documented] = {}
-    in_table = False
-    for line in API_DOC.read_text().splitlines():
-        if line == TABLE_HEADER:
-            in_table = True
-            continue
-        if not line.startswith("|"):
-            in_table = False
-            continue
-        if not in_table or line.startswith("|---"):
-            continue
+    for line in table_rows(TABLE_HEADER):
         match = _ROW.match(line)
         assert match is not None, f"docs/api.md error row not in the table's form: {line}"
         code = match["code"]
@@ -116,16 +119,7 @@ SRC = Path(tronpay.__file__).resolve().parent
 def documented_validation_types() -> set[str]:
     """The rows of the Validation error types table in docs/api.md."""
     types: set[str] = set()
-    in_table = False
-    for line in API_DOC.read_text().splitlines():
-        if line == VALIDATION_HEADER:
-            in_table = True
-            continue
-        if not line.startswith("|"):
-            in_table = False
-            continue
-        if not in_table or line.startswith("|---"):
-            continue
+    for line in table_rows(VALIDATION_HEADER):
         match = _TYPE_ROW.match(line)
         assert match is not None, f"docs/api.md validation type row not in form: {line}"
         assert match["type"] not in types, f"docs/api.md lists {match['type']} twice"
