@@ -90,3 +90,25 @@ def config() -> WorkerConfig:
         allow_private=True,
         allow_http=True,
     )
+
+
+@pytest.fixture
+async def tenant_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The service with tenants taken from the token's ``org`` claim."""
+    application = create_app(settings.model_copy(update={"jwt_tenant_claim": "org"}))
+    async with application.state.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def tenant_client(app: FastAPI, secret: bytes, tenant: str) -> httpx.AsyncClient:
+    """A client of ``app`` acting in ``tenant`` (the ``org`` claim of ``tenant_app``)."""
+    token = mint_token(
+        secret, sub=f"ops-{tenant}", scopes=SCOPES.split(), extra_claims={"org": tenant}
+    )
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://tronpay.test",
+        headers={"Authorization": f"Bearer {token}"},
+    )

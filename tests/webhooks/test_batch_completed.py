@@ -15,10 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
-from tests.webhooks.conftest import ADDR_A
+from tests.webhooks.conftest import ADDR_A, tenant_client
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import pump, register
-from tests.webhooks.test_tenancy import _client, tenant_app
 
 from tronpay.batches.models import Batch
 from tronpay.db.session import write_transaction
@@ -27,8 +26,6 @@ from tronpay.payouts.models import Payout
 from tronpay.payouts.states import Actor, BulkChange, PayoutStatus, transition_many
 from tronpay.webhooks.models import OutboxEvent
 from tronpay.webhooks.worker import WorkerConfig, dispatch_once
-
-__all__ = ["tenant_app"]
 
 ENGINE = Actor(principal="system:engine")
 
@@ -145,8 +142,8 @@ async def test_a_batch_event_reaches_only_its_tenants_endpoints(
 ) -> None:
     maker: async_sessionmaker[AsyncSession] = tenant_app.state.sessionmaker
     async with (
-        _client(tenant_app, jwt_secret, "acme") as acme,
-        _client(tenant_app, jwt_secret, "globex") as globex,
+        tenant_client(tenant_app, jwt_secret, "acme") as acme,
+        tenant_client(tenant_app, jwt_secret, "globex") as globex,
     ):
         await register(acme, receiver.url + "/acme", events=["batch.completed"])
         await register(globex, receiver.url + "/globex", events=["batch.completed"])

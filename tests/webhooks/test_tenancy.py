@@ -3,42 +3,14 @@ a payout's events reach only the endpoints of the payout's tenant (SQLite and Po
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
-from tests.webhooks.conftest import SCOPES
+from tests.webhooks.conftest import tenant_client
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import create_payout, pump, register
 
-from tronpay.app import create_app
-from tronpay.auth import mint_token
-from tronpay.config import Settings
-from tronpay.db.base import Base
 from tronpay.webhooks.worker import WorkerConfig, dispatch_once
-
-
-@pytest.fixture
-async def tenant_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings.model_copy(update={"jwt_tenant_claim": "org"}))
-    async with application.state.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-def _client(app: FastAPI, secret: bytes, tenant: str) -> httpx.AsyncClient:
-    token = mint_token(
-        secret, sub=f"ops-{tenant}", scopes=SCOPES.split(), extra_claims={"org": tenant}
-    )
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://tronpay.test",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 async def test_each_tenant_sees_and_hears_only_its_own(
@@ -46,8 +18,8 @@ async def test_each_tenant_sees_and_hears_only_its_own(
 ) -> None:
     maker: async_sessionmaker[AsyncSession] = tenant_app.state.sessionmaker
     async with (
-        _client(tenant_app, jwt_secret, "acme") as acme,
-        _client(tenant_app, jwt_secret, "globex") as globex,
+        tenant_client(tenant_app, jwt_secret, "acme") as acme,
+        tenant_client(tenant_app, jwt_secret, "globex") as globex,
     ):
         acme_hook = await register(acme, receiver.url + "/acme")
         globex_hook = await register(globex, receiver.url + "/globex")
